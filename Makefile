@@ -1,0 +1,25 @@
+# The two commands of the README.  Each sets itself up from nothing but Python >= 3.10 and pip.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+DEMO   ?= runs/demo
+
+.PHONY: demo test clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e ".[test]"
+	rm -f $(VENV)/.installed-*; touch $@
+
+demo: $(STAMP)
+	rm -rf $(DEMO)
+	$(BIN)/lsm-edge data simulate --subjects 60 --days 14 --seed 0 --out $(DEMO)/data
+	$(BIN)/lsm-edge data stats $(DEMO)/data --out $(DEMO)/stats.json
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+clean:
+	rm -rf $(VENV) runs

@@ -1,0 +1,53 @@
+"""``lsm-edge data describe``: what is in a dataset folder."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import schema
+from .dataset import Dataset
+from .windows import SPLITS
+
+
+def describe(ds: Dataset) -> dict:
+    n, missing_cells, n_cells = 0, np.zeros(schema.N_FEATURES), 0
+    exercise = np.zeros(2, np.int64)
+    activity = np.zeros(len(schema.ACTIVITIES), np.int64)
+    unlabelled = 0
+    for w in ds.iter_windows():
+        n += len(w)
+        missing_cells += w.missing.sum((0, 1))
+        n_cells += w.missing.shape[0] * w.missing.shape[1]
+        exercise += np.bincount(w.exercise[w.exercise >= 0], minlength=2)
+        activity += np.bincount(w.activity[w.activity >= 0], minlength=len(schema.ACTIVITIES))
+        unlabelled += int((w.exercise < 0).sum())
+    subj = ds.manifest["subjects"]
+    return {
+        "path": str(ds.dir), "source": ds.manifest["source"],
+        "subjects": {s: sum(1 for v in subj.values() if v == s) for s in SPLITS},
+        "windows": ds.manifest["windows_per_split"], "n_windows": n,
+        "hours": n * schema.WINDOW_MINUTES / 60,
+        "missing_fraction": dict(zip(schema.FEATURE_NAMES, (missing_cells / max(n_cells, 1)).round(4).tolist())),
+        "exercise": {"non_exercise": int(exercise[0]), "exercise": int(exercise[1]), "unlabelled": unlabelled},
+        "activity": dict(zip(schema.ACTIVITIES, activity.tolist())),
+        "extra_channels": ds.manifest.get("extra_channels", []),
+        "label_channels": ds.manifest.get("label_channels", []),
+    }
+
+
+def format_description(d: dict) -> str:
+    src = ", ".join(f"{k}={v}" for k, v in d["source"].items())
+    lines = [f"dataset  {d['path']}", f"source   {src}",
+             "subjects " + "  ".join(f"{k} {v}" for k, v in d["subjects"].items()),
+             "windows  " + "  ".join(f"{k} {v}" for k, v in d["windows"].items()) + f"  (total {d['n_windows']})",
+             f"hours    {d['hours']:,.0f}",
+             "exercise " + "  ".join(f"{k} {v}" for k, v in d["exercise"].items()),
+             "activity " + "  ".join(f"{k} {v}" for k, v in d["activity"].items())]
+    if d["extra_channels"] or d["label_channels"]:
+        lines.append(f"extras   {', '.join(d['extra_channels']) or '-'}   labels {', '.join(d['label_channels']) or '-'}")
+    lines.append("missing  (share of minutes, per feature)")
+    for g in schema.SENSOR_GROUPS:
+        cells = [f"{schema.FEATURE_NAMES[j]} {100 * d['missing_fraction'][schema.FEATURE_NAMES[j]]:.1f}%"
+                 for j in schema.group_indices(g)]
+        lines.append(f"  {g:17s} " + ", ".join(cells))
+    return "\n".join(lines)

@@ -1,0 +1,47 @@
+import json
+
+from click.testing import CliRunner
+
+from lsm_edge.cli import main
+
+
+def run(*args):
+    return CliRunner().invoke(main, list(args))
+
+
+def test_help_lists_verbs_and_defaults():
+    r = run("--help")
+    assert r.exit_code == 0 and "data" in r.output
+    r = run("data", "simulate", "--help")
+    assert r.exit_code == 0
+    for opt in ("--subjects", "--days", "--seed", "--out", "--resume"):
+        assert opt in r.output
+    assert "default: 100" in r.output.replace("[", "").replace("]", "")
+
+
+def test_simulate_describe_stats(tmp_path):
+    out = tmp_path / "d"
+    r = run("data", "simulate", "--subjects", "5", "--days", "2", "--out", str(out))
+    assert r.exit_code == 0, r.output
+    assert "subjects train" in r.output and "heart_rate" in r.output
+    r = run("data", "describe", str(out), "--json")
+    d = json.loads(r.output)
+    assert d["n_windows"] == sum(d["windows"].values()) > 0
+    assert abs(d["hours"] - d["n_windows"] * 5) < 1e-9
+    r = run("data", "stats", str(out), "--out", str(tmp_path / "s.json"))
+    assert r.exit_code == 0 and json.loads((tmp_path / "s.json").read_text())["feature_names"][0] == "heart_rate"
+
+
+def test_user_errors_are_one_line_without_traceback(tmp_path):
+    (tmp_path / "empty").mkdir()
+    r = run("data", "describe", str(tmp_path / "empty"))
+    assert r.exit_code != 0
+    assert "not an lsm-edge dataset" in r.output and "Traceback" not in r.output
+    assert r.exception is None or isinstance(r.exception, SystemExit)
+    r = run("data", "import-fitbit", str(tmp_path / "empty"), "--out", str(tmp_path / "o"))
+    assert r.exit_code != 0 and "none of the Fitabase files" in r.output and "Traceback" not in r.output
+    r = run("data", "simulate", "--subjects", "0", "--out", str(tmp_path / "x"))
+    assert r.exit_code == 2 and "--subjects" in r.output
+    r = run("data", "simulate", "--subjects", "2", "--days", "1", "--out", str(tmp_path / "y"))
+    r = run("data", "simulate", "--subjects", "2", "--days", "1", "--out", str(tmp_path / "y"))
+    assert r.exit_code == 1 and "already holds a dataset" in r.output
