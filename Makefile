@@ -17,6 +17,8 @@ demo: $(STAMP)
 	rm -rf $(DEMO)
 	$(BIN)/lsm-edge data simulate --subjects 60 --days 14 --seed 0 --out $(DEMO)/data
 	$(BIN)/lsm-edge data stats $(DEMO)/data --out $(DEMO)/stats.json
+	$(BIN)/lsm-edge train --recipe train/nano.toml --data $(DEMO)/data --out $(DEMO)/teacher
+	$(BIN)/lsm-edge evaluate --teacher $(DEMO)/teacher --data $(DEMO)/data --windows 256 --horizons 10,60,120
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

@@ -31,6 +31,14 @@ def grid_to_cells(grid_hide: np.ndarray, n_features: int = schema.N_FEATURES) ->
     return cells[:, :, :n_features]
 
 
+def grid_missing(missing: np.ndarray) -> np.ndarray:
+    """[N, 300, 26] cell mask -> [N, 30, 6]: True where a patch has no observed cell (padding counts as missing)."""
+    n = len(missing)
+    pad = np.ones((n, schema.WINDOW_MINUTES, schema.PADDED_FEATURES - missing.shape[2]), bool)
+    m = np.concatenate([missing, pad], 2).reshape(n, GRID[0], schema.PATCH_MINUTES, GRID[1], schema.PATCH_FEATURES)
+    return m.all((2, 4))
+
+
 def random_patches(rng, n: int, ratio: float = 0.8) -> np.ndarray:
     """[n, 30, 6]: exactly round(ratio * 180) patches hidden per window, chosen uniformly."""
     if not 0 <= ratio < 1:

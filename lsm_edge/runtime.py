@@ -1,0 +1,216 @@
+"""What an app imports: lsm-edge ``.tflite`` files on the LiteRT interpreter.
+
+Needs only numpy and ``ai-edge-litert`` (no TensorFlow, no Keras).  Windows are raw units,
+``[300, 26]`` or ``[n, 300, 26]`` float arrays with NaN for missing, features in the order of
+the file's metadata (``model.feature_names``).
+
+    from lsm_edge.runtime import Imputer
+    imp = Imputer("teacher_float32.tflite", num_threads=2)
+    filled = imp.impute(window)          # observed cells come back unchanged
+
+Every input is checked before it reaches the interpreter; a bad one raises :class:`InputError`
+naming what is wrong (shape, feature count, inf, a value outside the feature's valid range,
+a window with nothing observed) instead of returning a silently wrong answer.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+METADATA_NAME = "lsm_edge"
+SUPPORTED_METADATA_VERSION = 1
+
+
+class RuntimeError_(Exception):
+    """Base of the runtime's errors."""
+
+
+class ModelFileError(RuntimeError_, ValueError):
+    """The file is not a .tflite, has no lsm-edge metadata, or is from a newer incompatible version."""
+
+
+class InputError(RuntimeError_, ValueError):
+    """A window the model must not be given."""
+
+
+def read_metadata(flat: bytes, where: str = "model") -> dict:
+    """The lsm-edge metadata embedded in a .tflite flatbuffer."""
+    if len(flat) < 8 or flat[4:8] != b"TFL3":
+        raise ModelFileError(f"{where} is not a .tflite file (no TFL3 identifier)")
+    from ai_edge_litert import schema_py_generated as fb
+
+    try:
+        m = fb.Model.GetRootAsModel(flat, 0)
+        entries = {m.Metadata(i).Name().decode(): m.Metadata(i).Buffer() for i in range(m.MetadataLength())}
+    except Exception as e:  # a corrupt flatbuffer raises anything from struct.error to IndexError
+        raise ModelFileError(f"{where} is not a readable .tflite file ({type(e).__name__})") from None
+    if METADATA_NAME not in entries:
+        raise ModelFileError(f"{where} has no lsm-edge metadata; convert it with `lsm-edge convert` "
+                             f"(metadata entries found: {sorted(entries) or 'none'})")
+    try:
+        meta = json.loads(m.Buffers(entries[METADATA_NAME]).DataAsNumpy().tobytes())
+    except (ValueError, AttributeError):
+        raise ModelFileError(f"{where}: its lsm-edge metadata is not valid JSON") from None
+    version = meta.get("metadata_version", 0)
+    if version > SUPPORTED_METADATA_VERSION:
+        raise ModelFileError(f"{where} has lsm-edge metadata version {version}; this runtime reads up to "
+                             f"{SUPPORTED_METADATA_VERSION}: upgrade lsm-edge")
+    return meta
+
+
+class Model:
+    """A loaded lsm-edge file: metadata, one interpreter, one reusable runner per signature."""
+
+    signature: str = ""
+
+    def __init__(self, path, num_threads: int = 1):
+        from ai_edge_litert.interpreter import Interpreter
+
+        p = Path(path)
+        if not p.is_file():
+            raise ModelFileError(f"{p}: no such file")
+        flat = p.read_bytes()
+        self.metadata = read_metadata(flat, str(p))
+        if not isinstance(num_threads, int) or num_threads < 1:
+            raise ValueError(f"num_threads must be a positive int, got {num_threads!r}")
+        self.path = p
+        self._interp = Interpreter(model_content=flat, num_threads=num_threads)
+        self._runners: dict = {}
+        self.feature_names = [f["name"] for f in self.metadata["features"]]
+        self.window = int(self.metadata["window_minutes"])
+        self.batch = int(self.metadata.get("batch", 1))
+        norm = self.metadata["normalization"]
+        self._mean = np.asarray(norm["mean"], np.float32)
+        self._std = np.asarray(norm["std"], np.float32)
+        self._lo = np.array([f["valid_min"] for f in self.metadata["features"]], np.float32)
+        self._hi = np.array([f["valid_max"] for f in self.metadata["features"]], np.float32)
+        if self.signature and self.signature not in self.signatures:
+            raise ModelFileError(f"{p} has no {self.signature!r} signature (it has: {', '.join(self.signatures)})")
+
+    @property
+    def signatures(self) -> list:
+        return list(self._interp.get_signature_list())
+
+    def runner(self, name: str):
+        if name not in self._runners:
+            self._runners[name] = self._interp.get_signature_runner(name)
+        return self._runners[name]
+
+    def check(self, values) -> tuple[np.ndarray, bool]:
+        """-> (windows [n, 300, F] float32, whether the input was a single window)."""
+        try:
+            v = np.asarray(values, dtype=np.float32)
+        except (TypeError, ValueError):
+            raise InputError(f"windows must be numeric arrays, got {type(values).__name__}") from None
+        F = len(self.feature_names)
+        single = v.ndim == 2
+        if single:
+            v = v[None]
+        if v.ndim != 3 or v.shape[1] != self.window:
+            raise InputError(f"expected a window [{self.window}, {F}] or windows [n, {self.window}, {F}], "
+                             f"got shape {list(np.shape(values))}")
+        if v.shape[2] != F:
+            raise InputError(f"expected {F} features per minute ({', '.join(self.feature_names[:3])}, ...), "
+                             f"got {v.shape[2]}")
+        if v.shape[0] == 0:
+            raise InputError("got 0 windows")
+        if np.isinf(v).any():
+            raise InputError("windows contain inf; use NaN for a missing value")
+        with np.errstate(invalid="ignore"):
+            bad = ~np.isnan(v) & ((v < self._lo) | (v > self._hi))
+        if bad.any():
+            n, t, j = (int(i) for i in np.argwhere(bad)[0])
+            f = self.metadata["features"][j]
+            raise InputError(f"window {n}, minute {t}: {f['name']} = {v[n, t, j]:g} {f['unit']} is outside its "
+                             f"valid range [{f['valid_min']:g}, {f['valid_max']:g}]")
+        empty = np.isnan(v).all((1, 2))
+        if empty.any():
+            raise InputError(f"window {int(np.argmax(empty))} has no observed value; nothing to work from")
+        return v, single
+
+    def _run(self, signature: str, v: np.ndarray) -> dict:
+        """Run ``signature`` over raw windows [n, 300, F] in model-sized batches; outputs (in the graph's
+        z-units) stacked along n.  The graph sees z-scores with 0 where missing, and the missing mask."""
+        r = self.runner(signature)
+        outs: dict = {}
+        b = self.batch
+        miss = np.isnan(v)
+        z = np.where(miss, 0.0, (v - self._mean) / self._std).astype(np.float32)
+        m = miss.astype(np.float32)
+        for i in range(0, len(v), b):
+            zc, mc = z[i:i + b], m[i:i + b]
+            pad = b - len(zc)
+            if pad:
+                zc, mc = np.concatenate([zc, np.repeat(zc[-1:], pad, 0)]), np.concatenate([mc, np.repeat(mc[-1:], pad, 0)])
+            for k, a in r(values=zc, missing=mc).items():
+                outs.setdefault(k, []).append(a[:b - pad])
+        return {k: np.concatenate(a) for k, a in outs.items()}
+
+    def _raw(self, z: np.ndarray) -> np.ndarray:
+        return z * self._std + self._mean
+
+
+class Imputer(Model):
+    signature = "impute"
+
+    def impute(self, values) -> np.ndarray:
+        """Fill the NaN cells; observed cells are returned unchanged.  Same shape as the input."""
+        v, single = self.check(values)
+        out = self._raw(self._run("impute", v)["values"])
+        out = np.where(np.isnan(v), out, v)  # bit-exact pass-through of observed cells
+        return out[0] if single else out
+
+
+class Forecaster(Model):
+    signature = "forecast"
+
+    @property
+    def minutes(self) -> int:
+        return int(self.metadata["forecast_minutes"])
+
+    def forecast(self, values) -> np.ndarray:
+        """The last ``minutes`` of each window, predicted from the minutes before: [N, 26] or [n, N, 26]."""
+        v, single = self.check(values)
+        if np.isnan(v[:, : self.window - self.minutes]).all((1, 2)).any():
+            raise InputError(f"a window has no observed value before its last {self.minutes} minutes")
+        out = self._raw(self._run("forecast", v)["forecast"])
+        return out[0] if single else out
+
+
+class Embedder(Model):
+    signature = "embed"
+
+    def embed(self, values) -> np.ndarray:
+        """Pooled embedding [D] or [n, D]."""
+        v, single = self.check(values)
+        out = self._run("embed", v)["embedding"]
+        return out[0] if single else out
+
+
+class _Classifier(Model):
+    task = ""
+
+    @property
+    def classes(self) -> list:
+        return list(self.metadata["classes"][self.task])
+
+    def predict_proba(self, values) -> np.ndarray:
+        v, single = self.check(values)
+        out = self._run(self.signature, v)["probabilities"]
+        return out[0] if single else out
+
+    def predict(self, values):
+        """Class name (or a list of names for several windows)."""
+        p = self.predict_proba(values)
+        return self.classes[int(np.argmax(p))] if p.ndim == 1 else [self.classes[int(i)] for i in p.argmax(1)]
+
+
+class ActivityClassifier(_Classifier):
+    signature, task = "classify_activity", "activity"
+
+
+class ExerciseDetector(_Classifier):
+    signature, task = "classify_exercise", "exercise"

@@ -1,0 +1,284 @@
+"""Pretraining (``lsm-edge train``): masked autoencoding with the LSM paper's recipe.
+
+80 % random patch masking, MSE on hidden cells that were observed, AdamW (0.9, 0.95, weight
+decay 1e-4), linear warm-up then cosine decay to 0, global gradient clipping 1.0,
+augmentations flip / stretch / noise.  Batch size and steps come from a recipe (train/*.toml).
+
+Training runs in segments of ``checkpoint_every`` steps through ``keras.Model.fit``.  After each
+segment the model with its optimizer state is saved atomically; ``--resume`` continues from the
+last one.  Batch ``i`` of segment ``s`` is drawn from ``default_rng([seed, s, i])``, so a resumed
+run sees exactly the batches an uninterrupted one would.
+
+Run folder:  model.keras  config.json  stats.json  log.csv  tensorboard/  manifest.json
+             checkpoint/ckpt.keras + checkpoint/state.json (while training)
+"""
+
+from __future__ import annotations
+
+import json
+import queue
+import sys
+import threading
+import time
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+import keras
+import numpy as np
+from tqdm import tqdm
+
+from .data import masks
+from .data.dataset import Dataset
+from .data.stats import NormStats
+from .errors import LsmEdgeError
+from .io import atomic_path, atomic_write_text, sha256_file
+from .models.mae import build_mae, count_params  # also registers the model class for loading
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+
+@dataclass
+class TrainConfig:
+    size: str = "nano"
+    steps: int = 300
+    batch_size: int = 64
+    lr: float = 1e-3
+    warmup_steps: int = 30
+    weight_decay: float = 1e-4
+    beta_1: float = 0.9
+    beta_2: float = 0.95
+    clipnorm: float = 1.0
+    mask_ratio: float = 0.8
+    flip_p: float = 0.5
+    stretch_max: float = 1.2
+    noise_std: float = 0.05
+    checkpoint_every: int = 100
+    val_windows: int = 256
+    seed: int = 0
+
+    @classmethod
+    def from_toml(cls, path) -> "TrainConfig":
+        path = Path(path)
+        if not path.is_file():
+            raise LsmEdgeError(f"recipe {path} not found; recipes live in train/*.toml")
+        try:
+            d = tomllib.loads(path.read_text())
+        except tomllib.TOMLDecodeError as e:
+            raise LsmEdgeError(f"recipe {path} is not valid TOML: {e}") from None
+        return cls.from_dict(d.get("train", d), where=str(path))
+
+    @classmethod
+    def from_dict(cls, d: dict, where: str = "config") -> "TrainConfig":
+        known = {f.name: f.type for f in fields(cls)}
+        unknown = sorted(set(d) - set(known))
+        if unknown:
+            raise LsmEdgeError(f"{where}: unknown option(s) {', '.join(unknown)}; expected some of {', '.join(known)}")
+        return cls(**d)
+
+
+# -- batches ---------------------------------------------------------------------------------------
+def augment(z: np.ndarray, rng, cfg: TrainConfig) -> np.ndarray:
+    """Flip (time axis), stretch (time axis, then crop back to 300) and Gaussian noise.  z: [B, 300, 26]."""
+    B, T, _ = z.shape
+    flip = rng.random(B) < cfg.flip_p
+    z = np.where(flip[:, None, None], z[:, ::-1], z)
+    if cfg.stretch_max > 1:
+        f = rng.uniform(1.0, cfg.stretch_max, B)
+        off = rng.uniform(0, 1, B) * (T * f - T)
+        src = np.floor((np.arange(T)[None, :] + off[:, None]) / f[:, None]).astype(int).clip(0, T - 1)
+        z = np.take_along_axis(z, src[:, :, None], axis=1)
+    return (z + rng.normal(0, cfg.noise_std, z.shape)).astype(np.float32)
+
+
+def mae_batch(z: np.ndarray, rng, mask_ratio: float) -> tuple[dict, dict]:
+    """z: [B, 300, 26] normalised, NaN = missing -> (model inputs, loss targets) for the training path.
+
+    Tokens with no observed cell are masked first (nothing to show the encoder); the visible
+    tokens are the ``n_keep`` with the lowest noise.
+    """
+    B = len(z)
+    missing0 = np.isnan(z)
+    grid_missing = masks.grid_missing(missing0)  # [B, 30, 6] token has no observed cell
+    noise = rng.random((B, masks.GRID[0] * masks.GRID[1])) + grid_missing.reshape(B, -1)
+    n_keep = noise.shape[1] - int(round(mask_ratio * noise.shape[1]))
+    rank = np.argsort(np.argsort(noise, axis=1), axis=1)
+    hidden = rank >= n_keep
+    hide = masks.grid_to_cells(hidden.reshape(B, *masks.GRID))
+    missing_in = missing0 | hide
+    x = {"values": np.where(missing_in, 0.0, z).astype(np.float32), "missing": missing_in.astype(np.float32),
+         "noise": (noise + 2.0 * hidden).astype(np.float32)}
+    y = {"target": np.nan_to_num(z).astype(np.float32), "weight": (hide & ~missing0).astype(np.float32)}
+    return x, y
+
+
+def model_inputs(z: np.ndarray, hide: np.ndarray | None = None) -> dict:
+    """Inference-path inputs from normalised windows (NaN = missing) and an optional hide mask:
+    missing cells zeroed and flagged (the model is missingness-native; see models/mae.py)."""
+    missing = np.isnan(z) if hide is None else np.isnan(z) | hide
+    return {"values": np.where(missing, 0.0, z).astype(np.float32), "missing": missing.astype(np.float32)}
+
+
+# -- the run ---------------------------------------------------------------------------------------
+def train(data_dir, out_dir, cfg: TrainConfig, resume: bool = False, progress: bool = True,
+          stop_after_segments: int | None = None) -> Path:
+    """Pretrain a teacher; returns the run folder.  ``stop_after_segments`` is for tests (simulated kill)."""
+    out = Path(out_dir)
+    ckpt, state_path = out / "checkpoint" / "ckpt.keras", out / "checkpoint" / "state.json"
+    if (out / "model.keras").exists() and not resume:
+        raise LsmEdgeError(f"{out} already holds a trained model; choose another --out")
+    if out.exists() and any(out.iterdir()) and not resume and not (out / "model.keras").exists():
+        if state_path.exists():
+            raise LsmEdgeError(f"{out} holds an interrupted run; pass --resume to continue it")
+    if resume and not state_path.exists() and not (out / "model.keras").exists():
+        raise LsmEdgeError(f"nothing to resume in {out}: no checkpoint/state.json")
+
+    ds = Dataset(data_dir)
+    train_w = ds.load("train")
+    if len(train_w) == 0:
+        raise LsmEdgeError(f"{data_dir} has no training windows")
+    stats = NormStats.fit([train_w.values])
+    z_train = stats.normalize(train_w.values)
+    val = ds.load("val")
+    z_val = stats.normalize(val.values[: cfg.val_windows]) if len(val) else z_train[: cfg.val_windows]
+    val_x, val_y = mae_batch(z_val, np.random.default_rng([cfg.seed, 99]), cfg.mask_ratio)
+
+    out.mkdir(parents=True, exist_ok=True)
+    done_segments = 0
+    if resume and state_path.exists():
+        state = json.loads(state_path.read_text())
+        if state["config"] != asdict(cfg):
+            raise LsmEdgeError(f"cannot resume {out}: its config differs from this one "
+                               f"({_diff(state['config'], asdict(cfg))})")
+        done_segments = state["segments_done"]
+        model = keras.models.load_model(ckpt, safe_mode=True)
+    elif resume and (out / "model.keras").exists():
+        return out  # finished already
+    else:
+        keras.utils.set_random_seed(cfg.seed)
+        model = build_mae(cfg.size, mask_ratio=cfg.mask_ratio)
+        model.compile(optimizer=_optimizer(cfg))
+        stats.save(out / "stats.json")
+        atomic_write_text(out / "config.json", json.dumps({"train": asdict(cfg), "model": asdict(model.cfg),
+                                                           "params": count_params(model)}, indent=1))
+        (out / "log.csv").unlink(missing_ok=True)
+
+    n_segments = -(-cfg.steps // cfg.checkpoint_every)
+    bar = tqdm(total=cfg.steps, initial=min(done_segments * cfg.checkpoint_every, cfg.steps),
+               desc="pretraining", unit="step", disable=not progress)
+    tb = _TensorBoard(out / "tensorboard")
+    for seg in range(done_segments, n_segments):
+        steps = min(cfg.checkpoint_every, cfg.steps - seg * cfg.checkpoint_every)
+        t0, losses = time.perf_counter(), []
+        for x, y in _prefetch(segment_batches(z_train, cfg, seg, steps)):
+            losses.append(float(model.train_on_batch(x, y)))
+            bar.update(1)
+            bar.set_postfix(loss=f"{losses[-1]:.4f}", win_s=f"{len(losses) * cfg.batch_size / (time.perf_counter() - t0):.0f}")
+        dt = time.perf_counter() - t0
+        val_loss = float(model.compute_loss(y=val_y, y_pred=model.predict(val_x, batch_size=64, verbose=0)))
+        step = seg * cfg.checkpoint_every + steps
+        row = {"step": step, "loss": float(np.mean(losses)), "val_loss": val_loss,
+               "lr": float(model.optimizer.learning_rate), "windows_per_s": steps * cfg.batch_size / dt, "seconds": dt}
+        _append_log(out / "log.csv", row)
+        tb.write(step, row)
+        with atomic_path(ckpt) as tmp:
+            model.save(tmp)
+        atomic_write_text(state_path, json.dumps({"segments_done": seg + 1, "config": asdict(cfg)}))
+        if stop_after_segments is not None and seg + 1 - done_segments >= stop_after_segments:
+            bar.close()
+            return out
+    bar.close()
+    with atomic_path(out / "model.keras") as tmp:
+        model.save(tmp)
+    write_manifest(out, ds)
+    return out
+
+
+def write_manifest(out: Path, ds: Dataset) -> dict:
+    m = {"kind": "teacher", "lsm_edge_version": _version(),
+         "data": {"path": str(ds.dir), "dataset_json_sha256": sha256_file(ds.dir / "dataset.json")},
+         "files": {f: sha256_file(out / f) for f in ("model.keras", "stats.json", "config.json")}}
+    atomic_write_text(out / "manifest.json", json.dumps(m, indent=1))
+    return m
+
+
+def load_run(run_dir):
+    """-> (model, stats, config dict) of a finished run."""
+    run = Path(run_dir)
+    if not (run / "model.keras").is_file():
+        hint = " (interrupted: rerun `lsm-edge train ... --resume`)" if (run / "checkpoint").exists() else ""
+        raise LsmEdgeError(f"{run} is not a finished lsm-edge run: no model.keras{hint}")
+    model = keras.models.load_model(run / "model.keras", safe_mode=True, compile=False)
+    return model, NormStats.load(run / "stats.json"), json.loads((run / "config.json").read_text())
+
+
+def _optimizer(cfg: TrainConfig):
+    decay = max(cfg.steps - cfg.warmup_steps, 1)
+    sched = keras.optimizers.schedules.CosineDecay(0.0, decay, alpha=0.0, warmup_target=cfg.lr,
+                                                   warmup_steps=cfg.warmup_steps)
+    return keras.optimizers.AdamW(sched, weight_decay=cfg.weight_decay, beta_1=cfg.beta_1, beta_2=cfg.beta_2,
+                                  global_clipnorm=cfg.clipnorm)
+
+
+def segment_batches(z, cfg: TrainConfig, seg: int, steps: int):
+    """The ``steps`` batches of segment ``seg``; batch i depends only on (seed, seg, i)."""
+    for i in range(steps):
+        rng = np.random.default_rng([cfg.seed, seg, i])
+        idx = rng.integers(0, len(z), cfg.batch_size)
+        yield mae_batch(augment(z[idx], rng, cfg), rng, cfg.mask_ratio)
+
+
+def _prefetch(it, depth: int = 2):
+    """Prepare the next batches on a thread while the model trains on this one (numpy releases the GIL)."""
+    q: queue.Queue = queue.Queue(depth)
+    done = object()
+
+    def work():
+        try:
+            for item in it:
+                q.put(item)
+        except BaseException as e:  # hand the error to the consumer
+            q.put(e)
+        q.put(done)
+
+    threading.Thread(target=work, daemon=True).start()
+    while (item := q.get()) is not done:
+        if isinstance(item, BaseException):
+            raise item
+        yield item
+
+
+class _TensorBoard:
+    """Scalars per checkpoint segment, for `tensorboard --logdir RUN/tensorboard`."""
+
+    def __init__(self, path: Path):
+        import tensorflow as tf
+
+        self.tf, self.writer = tf, tf.summary.create_file_writer(str(path))
+
+    def write(self, step: int, row: dict):
+        with self.writer.as_default():
+            for k, v in row.items():
+                if k != "step":
+                    self.tf.summary.scalar(k, v, step=step)
+        self.writer.flush()
+
+
+def _append_log(path: Path, row: dict) -> None:
+    new = not path.exists()
+    with open(path, "a") as f:
+        if new:
+            f.write(",".join(row) + "\n")
+        f.write(",".join(f"{v:.6g}" if isinstance(v, float) else str(v) for v in row.values()) + "\n")
+
+
+def _diff(a: dict, b: dict) -> str:
+    return ", ".join(f"{k}: {a.get(k)} -> {b.get(k)}" for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k))
+
+
+def _version() -> str:
+    from . import __version__
+
+    return __version__

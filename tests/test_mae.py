@@ -1,0 +1,73 @@
+import keras
+import numpy as np
+import pytest
+
+from lsm_edge.data import masks
+from lsm_edge.errors import LsmEdgeError
+from lsm_edge.models.layers import patchify, unpatchify
+from lsm_edge.models.mae import SIZES, build_mae, config_for, count_params
+from lsm_edge.train import model_inputs
+
+
+def test_patchify_roundtrip_and_layout():
+    x = np.arange(2 * 300 * 26, dtype="float32").reshape(2, 300, 26)
+    p = np.asarray(patchify(x))
+    assert p.shape == (2, 180, 50)
+    # token 1 is minutes 0-9 of features 5-9 (time-major, 6 feature groups per time row)
+    np.testing.assert_array_equal(p[0, 1].reshape(10, 5), x[0, :10, 5:10])
+    np.testing.assert_array_equal(p[0, 5].reshape(10, 5)[:, :1], x[0, :10, 25:26])  # 4 padding columns
+    assert (p[0, 5].reshape(10, 5)[:, 1:] == 0).all()
+    np.testing.assert_array_equal(np.asarray(unpatchify(p)), x)
+
+
+def test_named_sizes_follow_the_paper():
+    assert 1.8e6 < count_params(build_mae("tiny")) < 2.6e6  # paper: 2 M
+    assert (SIZES["small"].enc_depth, SIZES["small"].enc_dim, SIZES["base"].dec_dim) == (8, 256, 512)
+    with pytest.raises(LsmEdgeError, match="unknown model size 'huge'"):
+        config_for("huge")
+
+
+def _one_window_with_hidden_tokens(seed=0):
+    """Exactly 36 tokens with data; the other 144 hidden (no observed cell): both paths see the same thing."""
+    rng = np.random.default_rng(seed)
+    z = rng.normal(size=(2, 300, 26)).astype("float32")
+    hidden = masks.random_patches(rng, 2, 0.8)
+    hide = masks.grid_to_cells(hidden)
+    x = model_inputs(z, hide)
+    noise = rng.random((2, 180)).astype("float32") + 2.0 * hidden.reshape(2, -1)
+    return z, hide, x, noise
+
+
+def test_training_and_inference_paths_agree():
+    keras.utils.set_random_seed(0)
+    m = build_mae("nano")
+    z, hide, x, noise = _one_window_with_hidden_tokens()
+    train_path = np.asarray(m({**x, "noise": noise}))
+    infer_path = np.asarray(m.infer(x["values"], x["missing"]))
+    np.testing.assert_allclose(train_path, infer_path, atol=2e-5)
+    # the alternative (missing tokens fed to the encoder) does NOT compute the same thing
+    token_path = np.asarray(m.infer(x["values"], x["missing"], hidden="token"))
+    assert np.abs(token_path - train_path).max() > 1e-3
+
+
+def test_impute_passes_observed_cells_and_embed_shapes():
+    m = build_mae("nano")
+    z, hide, x, _ = _one_window_with_hidden_tokens(1)
+    out = np.asarray(m.impute(x["values"], x["missing"]))
+    np.testing.assert_array_equal(out[~hide], x["values"][~hide])
+    assert not np.allclose(out[hide], x["values"][hide])
+    tokens, pooled = m.embed(x["values"], x["missing"])
+    assert tuple(tokens.shape) == (2, 180, 64) and tuple(pooled.shape) == (2, 64)
+    # the pooled embedding ignores tokens without data: changing hidden cells changes nothing
+    x2 = dict(x, values=np.where(hide, 99.0, x["values"]).astype("float32"))
+    np.testing.assert_allclose(np.asarray(m.embed(x2["values"], x2["missing"])[1]), np.asarray(pooled), atol=1e-5)
+
+
+def test_saved_model_loads_in_safe_mode(tmp_path):
+    m = build_mae("nano")
+    z, hide, x, _ = _one_window_with_hidden_tokens(2)
+    m.save(tmp_path / "m.keras")
+    m2 = keras.models.load_model(tmp_path / "m.keras", safe_mode=True)
+    np.testing.assert_array_equal(np.asarray(m2.infer(x["values"], x["missing"])),
+                                  np.asarray(m.infer(x["values"], x["missing"])))
+    assert m2.get_config()["enc_dim"] == 64
