@@ -19,6 +19,8 @@ demo: $(STAMP)
 	$(BIN)/lsm-edge data stats $(DEMO)/data --out $(DEMO)/stats.json
 	$(BIN)/lsm-edge train --recipe train/nano.toml --data $(DEMO)/data --out $(DEMO)/teacher
 	$(BIN)/lsm-edge evaluate --teacher $(DEMO)/teacher --data $(DEMO)/data --windows 256 --horizons 10,60,120
+	$(BIN)/lsm-edge convert $(DEMO)/teacher --quant all --out $(DEMO)/artifacts
+	for f in $(DEMO)/artifacts/*.tflite; do $(BIN)/python -m lsm_edge.runtime $$f $(DEMO)/data; done
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

@@ -203,5 +203,68 @@ def evaluate_cmd(run, data_dir, split, windows, horizons, seed, compare_hidden, 
     click.echo(f"\nreport: {path}")
 
 
+@main.command("convert")
+@click.argument("run", type=click.Path(exists=True, file_okay=False))
+@click.option("--quant", default="float32", help="One of float32, float16, dynamic, int8, int16x8, wo-int8, int4; "
+              "or 'all' (then --out is a folder).")
+@click.option("--out", required=True, type=click.Path(), help="The .tflite file to write (a folder with --quant all).")
+@click.option("--horizon", default=60, type=click.IntRange(1, 299), help="Minutes the forecast signature predicts.")
+@click.option("--batch", default=1, type=click.IntRange(1), help="Static batch size of every signature.")
+@click.option("--calibration-windows", default=100, type=click.IntRange(1),
+              help="Training windows used to calibrate int8 / int16x8.")
+@click.option("--data", "data_dir", default=None, type=click.Path(file_okay=False),
+              help="Dataset with the run's training windows (default: the one in the run's manifest).")
+def convert_cmd(run, quant, out, horizon, batch, calibration_windows, data_dir):
+    """Convert a run to .tflite: named signatures (impute, forecast, embed), embedded metadata, builtin ops only."""
+    from pathlib import Path
+
+    from .convert import VARIANTS, convert
+    from .errors import LsmEdgeError
+
+    if quant != "all" and quant not in VARIANTS:
+        raise LsmEdgeError(f"unknown --quant {quant!r}; expected one of {', '.join(VARIANTS)} or all")
+    targets = ([(q, Path(out) / f"{Path(run).name}_{q}.tflite") for q in VARIANTS] if quant == "all"
+               else [(quant, Path(out))])
+    failed = []
+    for q, path in targets:
+        try:
+            convert(run, path, q, horizon, batch, calibration_windows, data_dir)
+            click.echo(f"{q:8s} -> {path} ({path.stat().st_size / 1e3:,.0f} KB)")
+        except LsmEdgeError as e:
+            if quant != "all":
+                raise
+            failed.append(q)
+            click.echo(f"{q:8s} skipped: {e}", err=True)
+    if failed and len(failed) == len(targets):
+        raise LsmEdgeError("no variant converted")
+
+
+@main.command("inspect")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def inspect_cmd(file, as_json):
+    """Metadata, signatures, op counts and size of a .tflite file."""
+    from .convert import inspect
+
+    info = inspect(file)
+    if as_json:
+        click.echo(json.dumps(info, indent=1, default=str))
+        return
+    m = info["metadata"]
+    click.echo(f"{info['file']}  {info['bytes']:,} bytes")
+    click.echo(f"model     {m['model']['name']} ({m['model']['kind']}, {m['model']['params']:,} params), "
+               f"lsm-edge {m['lsm_edge_version']}, quantization {m['quantization']}")
+    click.echo(f"window    {m['window_minutes']} min x {len(m['features'])} features, patch {m['patch']}, "
+               f"batch {m['batch']}, forecast {m['forecast_minutes']} min")
+    click.echo(f"source    {m['source_run']['path']} (sha256 {m['source_run']['sha256'][:16]}...)")
+    click.echo(f"normalise {m['normalization']['applied']}")
+    click.echo("features  " + ", ".join(f"{f['name']} [{f['unit']}]" for f in m["features"]))
+    for name, io in info["signatures"].items():
+        ins = ", ".join(f"{k}{v[0]}" for k, v in io["inputs"].items())
+        outs = ", ".join(f"{k}{v[0]}" for k, v in io["outputs"].items())
+        click.echo(f"signature {name}({ins}) -> {outs}")
+    click.echo("ops       " + ", ".join(f"{k} {v}" for k, v in info["ops"].items()))
+
+
 if __name__ == "__main__":
     sys.exit(main())

@@ -15,7 +15,10 @@ error 1.7 z-units.)  In ``forecast`` the last N minutes are hidden whatever they
 
 Variants: float32, float16 (weights), dynamic (int8 weights, float activations), int8 (full
 integer kernels, float I/O, calibrated on training windows), int16x8 (int16 activations, int8
-weights).  Only TFLite builtin ops are allowed; a Flex op fails the conversion.  The metadata
+weights), and from litert-quantizer: wo-int8 (weight-only int8) and int4 (dynamic int4 weights).
+Every file is run once in a child process before it is kept; int16x8 of a model with Keras
+LayerNormalization fails that check on LiteRT 2.3 (no int16 SQUARED_DIFFERENCE kernel) and is
+refused with that message.  Only TFLite builtin ops are allowed; a Flex op fails the conversion.  The metadata
 (feature names and units, window and patch sizes, statistics, model name/version, signatures,
 hash of the source run) is a flatbuffer metadata entry named ``lsm_edge``; ``lsm-edge inspect``
 prints it with the op counts.
@@ -26,15 +29,21 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 
 from . import __version__, schema
 from .errors import LsmEdgeError
-from .io import atomic_write_bytes, sha256_file
+from .io import atomic_path, sha256_file
 
-VARIANTS = ("float32", "float16", "dynamic", "int8", "int16x8")
+VARIANTS = ("float32", "float16", "dynamic", "int8", "int16x8", "wo-int8", "int4")
+# Variants made by litert-quantizer (the maintained AI Edge Quantizer) from the float32 file; kept because
+# they measured better than the converter's own (benchmarks/results/convert/README.md): weight-only int8
+# matched `dynamic` in size with less error; dynamic int4 weights gave the smallest file.
+QUANTIZER_RECIPES = {"wo-int8": "weight_only_wi8_afp32", "int4": "dynamic_wi4_afp32"}
 METADATA_NAME = "lsm_edge"
 METADATA_VERSION = 1  # bump on an incompatible change; the runtime refuses newer files
 DEFAULT_HORIZON = 60
@@ -122,8 +131,12 @@ def convert(run_dir, out_file, quant: str = "float32", horizon: int = DEFAULT_HO
             [tf.lite.OpsSet.TFLITE_BUILTINS_INT8, tf.lite.OpsSet.TFLITE_BUILTINS] if quant == "int8" else
             [tf.lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8,
              tf.lite.OpsSet.TFLITE_BUILTINS])
+    if quant in QUANTIZER_RECIPES:
+        conv.optimizations = []
     try:
         flat = conv.convert()
+        if quant in QUANTIZER_RECIPES:
+            flat = quantize_with_recipe(flat, QUANTIZER_RECIPES[quant])
     except Exception as e:  # the converter raises ConverterError and others; the message is what matters
         raise LsmEdgeError(f"conversion to {quant} failed: {str(e).splitlines()[0][:500]}") from None
     ops = op_counts(flat)
@@ -143,8 +156,43 @@ def convert(run_dir, out_file, quant: str = "float32", horizon: int = DEFAULT_HO
         "signatures": sigs, "classes": {},
         "source_run": {"path": str(run), "sha256": run_hash(run)},
     }
-    atomic_write_bytes(out_file, add_metadata(flat, meta))
+    with atomic_path(out_file) as tmp:
+        tmp.write_bytes(add_metadata(flat, meta))
+        smoke_test(tmp, quant)
     return meta
+
+
+def quantize_with_recipe(flat: bytes, recipe_name: str) -> bytes:
+    """Apply a litert-quantizer recipe to a float32 flatbuffer."""
+    import tempfile
+
+    from litert_quantizer import quantizer, recipe
+
+    with tempfile.TemporaryDirectory() as tmp:
+        src, dst = Path(tmp) / "f32.tflite", Path(tmp) / "q.tflite"
+        src.write_bytes(flat)
+        q = quantizer.Quantizer(str(src))
+        q.load_quantization_recipe(getattr(recipe, recipe_name)())
+        q.quantize().export_model(str(dst), overwrite=True)
+        return dst.read_bytes()
+
+
+def smoke_test(path, what: str = "model") -> None:
+    """Run every signature of ``path`` once in a child process (a missing kernel can abort the
+    interpreter's process); raise LsmEdgeError if it dies or returns non-finite values."""
+    code = ("import sys, numpy as np\n"
+            "from ai_edge_litert.interpreter import Interpreter\n"
+            "it = Interpreter(model_path=sys.argv[1])\n"
+            "for name in it.get_signature_list():\n"
+            "    r = it.get_signature_runner(name)\n"
+            "    ins = {k: np.zeros(d['shape'], d['dtype']) for k, d in r.get_input_details().items()}\n"
+            "    for k, v in r(**ins).items():\n"
+            "        assert np.isfinite(v).all(), f'{name}/{k} is not finite'\n")
+    p = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True)
+    if p.returncode != 0:
+        lines = [l for l in p.stderr.strip().splitlines() if l.strip() and not l.startswith("INFO")]
+        why = lines[-1] if lines else f"the interpreter process died (exit {p.returncode})"
+        raise LsmEdgeError(f"the {what} file does not run on the LiteRT interpreter: {why}")
 
 
 def _calibration_windows(run: Path, data_dir) -> np.ndarray:
@@ -177,6 +225,10 @@ def add_metadata(flat: bytes, meta: dict) -> bytes:
 
     fb = _fb()
     m = fb.ModelT.InitFromObj(fb.Model.GetRootAsModel(flat, 0))
+    for b in m.buffers:  # buffers stored after the flatbuffer (offset/size) are inlined, or packing loses them
+        if b.offset and b.offset > 1:
+            b.data = np.frombuffer(flat[b.offset:b.offset + b.size], np.uint8)
+            b.offset = b.size = 0
     buf = fb.BufferT()
     buf.data = np.frombuffer(json.dumps(meta).encode(), np.uint8)
     m.buffers.append(buf)
@@ -221,7 +273,9 @@ def inspect(path) -> dict:
     sigs = {}
     for name, io in it.get_signature_list().items():
         r = it.get_signature_runner(name)
-        sigs[name] = {"inputs": {k: [list(v["shape"]), np.dtype(v["dtype"]).name] for k, v in r.get_input_details().items()},
-                      "outputs": {k: [list(v["shape"]), np.dtype(v["dtype"]).name] for k, v in r.get_output_details().items()}}
+        sigs[name] = {"inputs": {k: [[int(d) for d in v["shape"]], np.dtype(v["dtype"]).name]
+                                 for k, v in r.get_input_details().items()},
+                      "outputs": {k: [[int(d) for d in v["shape"]], np.dtype(v["dtype"]).name]
+                                  for k, v in r.get_output_details().items()}}
     return {"file": str(path), "bytes": os.path.getsize(path), "metadata": meta, "ops": op_counts(flat),
             "signatures": sigs}

@@ -52,14 +52,20 @@ def fit_mice(z_train: np.ndarray, max_rows: int = 20000, seed: int = 0, max_iter
     from sklearn.experimental import enable_iterative_imputer  # noqa: F401
     from sklearn.impute import IterativeImputer
 
-    rows = z_train.reshape(-1, z_train.shape[-1])
+    rows = z_train.reshape(-1, z_train.shape[-1]).astype(np.float64)
     rows = rows[~np.isnan(rows).all(1)]
     rng = np.random.default_rng(seed)
     rows = rows[rng.choice(len(rows), min(max_rows, len(rows)), replace=False)]
-    imp = IterativeImputer(max_iter=max_iter, random_state=seed, keep_empty_features=True).fit(rows)
+    # float64 and bounds from the training range: the RR features are nearly collinear and, unbounded
+    # in float32, the chained regressions diverged to NaN
+    with np.errstate(all="ignore"):
+        lo, hi = np.nanmin(rows, 0), np.nanmax(rows, 0)
+    lo, hi = np.nan_to_num(lo, nan=-10.0), np.nan_to_num(hi, nan=10.0)
+    imp = IterativeImputer(max_iter=max_iter, random_state=seed, keep_empty_features=True,
+                           min_value=lo, max_value=hi).fit(rows)
 
     def mice(z):
-        flat = z.reshape(-1, z.shape[-1])
+        flat = z.reshape(-1, z.shape[-1]).astype(np.float64)
         return np.where(np.isnan(z), imp.transform(flat).reshape(z.shape), z).astype(np.float32)
 
     return mice

@@ -24,15 +24,14 @@ METADATA_NAME = "lsm_edge"
 SUPPORTED_METADATA_VERSION = 1
 
 
-class RuntimeError_(Exception):
-    """Base of the runtime's errors."""
+from .errors import LsmEdgeError  # a plain module: importing it brings no TensorFlow
 
 
-class ModelFileError(RuntimeError_, ValueError):
+class ModelFileError(LsmEdgeError):
     """The file is not a .tflite, has no lsm-edge metadata, or is from a newer incompatible version."""
 
 
-class InputError(RuntimeError_, ValueError):
+class InputError(LsmEdgeError):
     """A window the model must not be given."""
 
 
@@ -214,3 +213,32 @@ class ActivityClassifier(_Classifier):
 
 class ExerciseDetector(_Classifier):
     signature, task = "classify_exercise", "exercise"
+
+
+def _demo(argv=None) -> None:
+    """``python -m lsm_edge.runtime MODEL.tflite DATASET_DIR``: one test window through the runtime."""
+    import argparse
+
+    from .data.dataset import Dataset  # numpy only
+
+    ap = argparse.ArgumentParser(prog="python -m lsm_edge.runtime", description=_demo.__doc__)
+    ap.add_argument("model")
+    ap.add_argument("data")
+    ap.add_argument("--gap", type=int, default=60, help="minutes hidden in the middle of the window")
+    a = ap.parse_args(argv)
+    w = Dataset(a.data).load("test").values[0]
+    hidden = w.copy()
+    s = (w.shape[0] - a.gap) // 2
+    hidden[s:s + a.gap] = np.nan
+    imp = Imputer(a.model)
+    filled = imp.impute(hidden)
+    hr = imp.feature_names.index("heart_rate")
+    truth, got = w[s:s + a.gap, hr], filled[s:s + a.gap, hr]
+    ok = ~np.isnan(truth)
+    print(f"{imp.path.name} ({imp.metadata['quantization']}): heart rate over a hidden {a.gap}-minute gap, "
+          f"MAE {np.abs(got[ok] - truth[ok]).mean():.1f} bpm over {int(ok.sum())} observed minutes; "
+          f"forecast of the next {Forecaster(a.model).minutes} min: shape {Forecaster(a.model).forecast(w).shape}")
+
+
+if __name__ == "__main__":
+    _demo()

@@ -4,6 +4,10 @@
 decay 1e-4), linear warm-up then cosine decay to 0, global gradient clipping 1.0,
 augmentations flip / stretch / noise.  Batch size and steps come from a recipe (train/*.toml).
 
+Half the steps (``task_mask_p``) go through the inference path on evaluation-style masks
+(``task_batch``): patch masking alone never trains the cells hidden inside visible tokens nor an
+encoder that sees most tokens, and the model it gives lost to linear interpolation.
+
 Training runs in segments of ``checkpoint_every`` steps through ``keras.Model.fit``.  After each
 segment the model with its optimizer state is saved atomically; ``--resume`` continues from the
 last one.  Batch ``i`` of segment ``s`` is drawn from ``default_rng([seed, s, i])``, so a resumed
@@ -55,6 +59,7 @@ class TrainConfig:
     flip_p: float = 0.5
     stretch_max: float = 1.2
     noise_std: float = 0.05
+    task_mask_p: float = 0.5  # share of steps trained through the inference path on evaluation-task masks
     checkpoint_every: int = 100
     val_windows: int = 256
     seed: int = 0
@@ -111,6 +116,29 @@ def mae_batch(z: np.ndarray, rng, mask_ratio: float) -> tuple[dict, dict]:
     x = {"values": np.where(missing_in, 0.0, z).astype(np.float32), "missing": missing_in.astype(np.float32),
          "noise": (noise + 2.0 * hidden).astype(np.float32)}
     y = {"target": np.nan_to_num(z).astype(np.float32), "weight": (hide & ~missing0).astype(np.float32)}
+    return x, y
+
+
+TRAIN_TASKS = ("interpolation", "extrapolation", "sensor")
+
+
+def task_batch(z: np.ndarray, rng, max_minutes: int = 150) -> tuple[dict, dict]:
+    """z: [B, 300, 26] -> inference-path inputs and targets under evaluation-style masks.
+
+    Each window gets one task (temporal interpolation, extrapolation, or sensor imputation over a
+    random span of 5..``max_minutes`` minutes, not aligned to patches).  Unlike patch masking, these
+    hide cells inside tokens that stay visible, and leave most tokens visible: exactly what the
+    model faces when it imputes; with patch masking alone it never learns either (measured:
+    worse than linear interpolation on every task, see benchmarks/results/teacher/README.md).
+    """
+    B = len(z)
+    hide = np.zeros(z.shape, bool)
+    tasks = rng.integers(0, len(TRAIN_TASKS), B)
+    minutes = rng.integers(5, max_minutes + 1, B)
+    for i in range(B):
+        hide[i] = masks.make_mask(TRAIN_TASKS[tasks[i]], rng, 1, int(minutes[i]))[0]
+    x = model_inputs(z, hide)
+    y = {"target": np.nan_to_num(z).astype(np.float32), "weight": (hide & ~np.isnan(z)).astype(np.float32)}
     return x, y
 
 
@@ -227,7 +255,8 @@ def segment_batches(z, cfg: TrainConfig, seg: int, steps: int):
     for i in range(steps):
         rng = np.random.default_rng([cfg.seed, seg, i])
         idx = rng.integers(0, len(z), cfg.batch_size)
-        yield mae_batch(augment(z[idx], rng, cfg), rng, cfg.mask_ratio)
+        zb = augment(z[idx], rng, cfg)
+        yield task_batch(zb, rng) if rng.random() < cfg.task_mask_p else mae_batch(zb, rng, cfg.mask_ratio)
 
 
 def _prefetch(it, depth: int = 2):

@@ -10,7 +10,7 @@ import pytest
 from lsm_edge.data.simulate import write_simulated
 from lsm_edge.errors import LsmEdgeError
 from lsm_edge.evaluate import baseline_methods, evaluate_generative, gain, model_method, Task
-from lsm_edge.train import TrainConfig, augment, load_run, mae_batch, train
+from lsm_edge.train import TrainConfig, augment, load_run, mae_batch, task_batch, train
 
 CFG = dict(size="nano", steps=12, batch_size=16, checkpoint_every=4, warmup_steps=2, val_windows=32)
 
@@ -35,6 +35,22 @@ def test_mae_batch_masks_and_targets():
     w = y["weight"].astype(bool)
     assert not (w & np.isnan(z)).any()  # never scored where not observed
     assert (x["missing"][w] == 1).all()  # every scored cell was hidden from the model
+
+
+def test_task_batch_trains_cells_inside_visible_tokens():
+    rng = np.random.default_rng(3)
+    z = rng.normal(size=(64, 300, 26)).astype("float32")
+    z[:, :, 3] = np.nan  # a feature never observed: never a target
+    x, y = task_batch(z, rng)
+    w = y["weight"].astype(bool)
+    assert w.any(axis=(1, 2)).all()  # every window has something to learn
+    assert not w[:, :, 3].any()
+    assert (x["missing"][w] == 1).all() and (x["values"][w] == 0).all()  # the model never sees a target
+    # sensor windows hide some features and keep others in the same minutes: partial tokens
+    partial = (w.any(2) & ~w.all(2) & ~np.isnan(z).all(2)).any(1)
+    assert partial.sum() > 5
+    # most tokens stay visible, unlike 80% patch masking
+    assert x["missing"].mean() < 0.6
 
 
 def test_augment_keeps_shape_and_missingness_count():

@@ -1,0 +1,117 @@
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from lsm_edge import convert as conv
+from lsm_edge.data.dataset import Dataset
+from lsm_edge.data.simulate import write_simulated
+from lsm_edge.errors import LsmEdgeError
+from lsm_edge.train import TrainConfig, load_run, model_inputs, train
+
+
+@pytest.fixture(scope="session")
+def small_run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("conv")
+    write_simulated(root / "data", 10, 3, seed=0, progress=False)
+    train(root / "data", root / "run", TrainConfig(size="nano", steps=6, batch_size=16, checkpoint_every=6,
+                                                   warmup_steps=2, val_windows=16), progress=False)
+    conv.convert(root / "run", root / "f32.tflite", "float32")
+    return root
+
+
+def _windows(root, n=3):
+    w = Dataset(root / "data").load("test").values[:n].copy()
+    w[:, 100:160, :] = np.nan
+    return w
+
+
+def test_float32_parity_with_keras(small_run):
+    from ai_edge_litert.interpreter import Interpreter
+
+    model, stats, _ = load_run(small_run / "run")
+    w = _windows(small_run)
+    x = model_inputs(stats.normalize(w))
+    it = Interpreter(model_path=str(small_run / "f32.tflite"))
+    for i in range(len(w)):
+        feed = {"values": x["values"][i:i + 1], "missing": x["missing"][i:i + 1]}
+        rec = np.asarray(model.infer(feed["values"], feed["missing"]))
+        out = it.get_signature_runner("impute")(**feed)["values"]
+        expect = np.where(feed["missing"] > 0.5, rec, feed["values"])
+        assert np.isfinite(out).all()
+        assert np.abs(out - expect).max() < 1e-4
+        tokens, pooled = model.embed(feed["values"], feed["missing"])
+        emb = it.get_signature_runner("embed")(**feed)
+        assert np.abs(emb["embedding"] - np.asarray(pooled)).max() < 1e-4
+        assert np.abs(emb["tokens"] - np.asarray(tokens)).max() < 1e-4
+        fc = it.get_signature_runner("forecast")(**feed)["forecast"]
+        hid = feed["missing"].copy()
+        hid[:, 240:] = 1
+        ref = np.asarray(model.infer(np.where(hid > 0.5, 0, feed["values"]).astype("float32"), hid))[:, 240:]
+        assert fc.shape == (1, 60, 26) and np.abs(fc - ref).max() < 1e-4
+
+
+def test_metadata_ops_and_inspect(small_run):
+    info = conv.inspect(small_run / "f32.tflite")
+    m = info["metadata"]
+    assert m["signatures"] == ["impute", "forecast", "embed"]
+    assert [f["name"] for f in m["features"]][:2] == ["heart_rate", "rr_percent_valid"]
+    assert m["features"][0]["unit"] == "bpm" and m["window_minutes"] == 300 and m["patch"] == [10, 5]
+    stats = json.loads((small_run / "run" / "stats.json").read_text())
+    assert m["normalization"]["mean"] == stats["mean"]
+    assert m["source_run"]["sha256"] == conv.run_hash(small_run / "run")
+    assert not any(op.startswith("Flex") or op == "CUSTOM" or op == "VAR_HANDLE" for op in info["ops"])
+    assert info["ops"]["FULLY_CONNECTED"] > 0
+    assert info["signatures"]["impute"]["inputs"]["values"] == [[1, 300, 26], "float32"]
+
+
+def test_quantized_variant_error_is_measured(small_run):
+    from lsm_edge.runtime import Imputer
+
+    conv.convert(small_run / "run", small_run / "dyn.tflite", "dynamic")
+    w = _windows(small_run)
+    a = Imputer(small_run / "f32.tflite").impute(w)
+    b = Imputer(small_run / "dyn.tflite").impute(w)
+    _, stats, _ = load_run(small_run / "run")
+    err = np.abs(stats.normalize(a) - stats.normalize(b))[np.isnan(w)]
+    assert np.isfinite(err).all() and 0 < err.mean() < 0.2
+    assert (small_run / "dyn.tflite").stat().st_size < 0.7 * (small_run / "f32.tflite").stat().st_size
+
+
+def test_conversion_is_atomic_and_refuses_bad_requests(small_run, monkeypatch):
+    target = small_run / "f32.tflite"
+    before = target.read_bytes()
+
+    def boom(flat, meta):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(conv, "add_metadata", boom)
+    with pytest.raises(KeyboardInterrupt):
+        conv.convert(small_run / "run", target, "float32")
+    assert target.read_bytes() == before
+    assert not [p for p in small_run.iterdir() if p.name.startswith(".f32.tflite")]
+    monkeypatch.undo()
+    with pytest.raises(LsmEdgeError, match="unknown quantization 'int3'"):
+        conv.convert(small_run / "run", small_run / "x.tflite", "int3")
+    with pytest.raises(LsmEdgeError, match="not a finished lsm-edge run"):
+        conv.convert(small_run / "data", small_run / "x.tflite")
+
+
+def test_a_file_that_does_not_run_is_refused(tmp_path):
+    bad = tmp_path / "bad.tflite"
+    bad.write_bytes(b"\x00\x00\x00\x00TFL3" + b"\x00" * 64)
+    with pytest.raises(LsmEdgeError, match="does not run on the LiteRT interpreter"):
+        conv.smoke_test(bad)
+
+
+def test_cli_convert_and_inspect(small_run):
+    from click.testing import CliRunner
+
+    from lsm_edge.cli import main
+
+    r = CliRunner().invoke(main, ["inspect", str(small_run / "f32.tflite")])
+    assert r.exit_code == 0 and "signature impute(" in r.output and "FULLY_CONNECTED" in r.output
+    r = CliRunner().invoke(main, ["convert", str(small_run / "run"), "--quant", "fp8", "--out", "x.tflite"])
+    assert r.exit_code != 0 and "unknown --quant 'fp8'" in r.output and "Traceback" not in r.output
