@@ -160,6 +160,8 @@ def train_cmd(recipe, data_dir, out, resume, quiet, **overrides):
 
 
 @main.command("evaluate")
+@click.option("--task", default="generative", type=click.Choice(["generative", "exercise", "activity"]),
+              help="generative: Table 3(a) imputation; exercise / activity: Table 3(b)/(c) classification.")
 @click.option("--teacher", "run", required=True, type=click.Path(file_okay=False), help="Run folder of a teacher.")
 @click.option("--data", "data_dir", required=True, type=click.Path(file_okay=False), help="Dataset folder.")
 @click.option("--split", default="test", type=click.Choice(["train", "val", "test"]), help="Subjects to score on.")
@@ -170,9 +172,16 @@ def train_cmd(recipe, data_dir, out, resume, quiet, **overrides):
               help="Also score the inference path that feeds missing tokens to the encoder instead of masking them.")
 @click.option("--out", default=None, type=click.Path(file_okay=False),
               help="Folder for generative.md / generative.json (default: RUN/eval).")
-def evaluate_cmd(run, data_dir, split, windows, horizons, seed, compare_hidden, out):
-    """Generative evaluation against mean / nearest / linear / MICE, like the paper's Table 3(a)."""
+def evaluate_cmd(task, run, data_dir, split, windows, horizons, seed, compare_hidden, out):
+    """Generative (vs mean / nearest / linear / MICE) or discriminative (probes, fine-tune, baselines) evaluation."""
     from pathlib import Path
+
+    if task != "generative":
+        from .finetune import FinetuneConfig, discriminative_markdown, evaluate_discriminative
+
+        res = evaluate_discriminative(run, data_dir, task, FinetuneConfig(seed=seed), Path(out) if out else Path(run) / "eval")
+        click.echo(discriminative_markdown(res))
+        return
 
     from .data.dataset import Dataset
     from .errors import LsmEdgeError
@@ -201,6 +210,27 @@ def evaluate_cmd(run, data_dir, split, windows, horizons, seed, compare_hidden, 
     path = write_report(res, Path(out) if out else Path(run) / "eval", meta)
     click.echo(to_markdown(res))
     click.echo(f"\nreport: {path}")
+
+
+@main.command("finetune")
+@click.option("--teacher", required=True, type=click.Path(exists=True, file_okay=False), help="Teacher run folder.")
+@click.option("--data", "data_dir", required=True, type=click.Path(exists=True, file_okay=False), help="Labelled dataset.")
+@click.option("--task", required=True, type=click.Choice(["exercise", "activity"]), help="Which labels.")
+@click.option("--head", default="conv", type=click.Choice(["linear", "conv", "full"]),
+              help="linear / conv probe on the frozen encoder, or full fine-tuning.")
+@click.option("--out", required=True, type=click.Path(file_okay=False), help="Classifier run folder to write.")
+@click.option("--shots", default=None, type=click.IntRange(1), help="Labelled windows per class (few-shot).")
+@click.option("--epochs", default=30, type=click.IntRange(1), help="Epochs of a probe head.")
+@click.option("--full-epochs", default=8, type=click.IntRange(1), help="Epochs of full fine-tuning.")
+@click.option("--seed", default=0, type=int, help="Random seed.")
+def finetune_cmd(teacher, data_dir, task, head, out, shots, epochs, full_epochs, seed):
+    """Train a classification head on a teacher (exercise detection or 8-class activity recognition)."""
+    from .finetune import FinetuneConfig, finetune
+
+    m = finetune(teacher, data_dir, task, head, out, FinetuneConfig(shots=shots, epochs=epochs,
+                                                                    full_epochs=full_epochs, seed=seed))
+    click.echo(f"{task} / {head}: accuracy {100 * m['accuracy']:.1f}%  mAP {100 * m['mAP']:.1f}%  "
+               f"({m['n']} held-out windows) -> {out}")
 
 
 @main.command("convert")

@@ -6,9 +6,12 @@ Every file holds named signatures over one set of weights:
     forecast(values, missing)                  -> forecast[B,N,26]    the last N minutes, predicted
     embed(values, missing)                     -> tokens[B,180,D], embedding[B,D]
 
-Normalisation, the one way: the graph works in z-units (``values`` z-scored with 0 where
-missing, ``missing`` float, > 0.5 = missing) and the file's metadata carries the per-feature
-mean and std, which ``lsm_edge.runtime`` applies so that apps pass and receive raw units.  (With
+Normalisation and fill, the one way: the graph works in z-units.  ``values`` is the z-scored
+window with missing cells filled by linear interpolation along time (edges back/forward-filled,
+a feature with nothing observed = 0), ``missing`` is float (> 0.5 = missing); for ``forecast``
+the fill is computed with the last N minutes treated as missing.  The file's metadata carries
+the per-feature mean and std; ``lsm_edge.runtime`` normalises, fills and de-normalises, so apps
+pass and receive raw units.  (With
 the statistics inside the graph, full-integer variants quantized the raw-unit input tensor with
 one scale for RR intervals of ~1000 ms and skin-conductance slopes of ~0.1 uS/min: measured mean
 error 1.7 z-units.)  In ``forecast`` the last N minutes are hidden whatever they hold.
@@ -68,8 +71,7 @@ def build_module(model, stats, horizon: int = DEFAULT_HORIZON, batch: int = 1):
 
         @tf.function(input_signature=spec)
         def forecast(self, values, missing):
-            hidden = tf.maximum(missing, tail)
-            rec = model.infer(values * (1.0 - tail), hidden)
+            rec = model.infer(values, tf.maximum(missing, tail))
             return {"forecast": rec[:, T - horizon:, :]}
 
         @tf.function(input_signature=spec)
@@ -78,23 +80,25 @@ def build_module(model, stats, horizon: int = DEFAULT_HORIZON, batch: int = 1):
             return {"tokens": tokens, "embedding": pooled}
 
     m = Export()
+    variables = list(model.variables)
     # Track the backend's tf.Variables (``v.value``), not the Keras objects: the Keras model brings its own
     # serving signature, and Keras Variable wrappers are not frozen by the converter (their weights would be
     # exported as uninitialised resource variables and every output would be NaN).
-    m.weights = [v.value for v in model.variables]
+    m.weights = [v.value for v in variables]
     return m
 
 
 def representative(z: np.ndarray, n: int, signatures, seed: int = 0):
-    """Calibration data for int8 / int16x8: normalised training windows, missing cells 0 and flagged."""
+    """Calibration data for int8 / int16x8: normalised training windows, filled and flagged as the runtime does."""
+    from .data.windows import fill_linear
+
     rng = np.random.default_rng(seed)
     idx = rng.choice(len(z), min(n, len(z)), replace=False)
 
     def gen():
         for i in idx:
             v = z[i:i + 1]
-            miss = np.isnan(v)
-            inputs = {"values": np.where(miss, 0.0, v).astype(np.float32), "missing": miss.astype(np.float32)}
+            inputs = {"values": fill_linear(v), "missing": np.isnan(v).astype(np.float32)}
             for sig in signatures:
                 yield sig, inputs
 
@@ -152,7 +156,8 @@ def convert(run_dir, out_file, quant: str = "float32", horizon: int = DEFAULT_HO
         "window_minutes": schema.WINDOW_MINUTES, "patch": [schema.PATCH_MINUTES, schema.PATCH_FEATURES],
         "features": [{"name": f.name, "unit": f.unit, "group": f.group, "valid_min": f.valid_min,
                       "valid_max": f.valid_max} for f in schema.FEATURES],
-        "normalization": {"mean": stats.mean.tolist(), "std": stats.std.tolist(), "applied": "by the runtime: z = (x - mean) / std in, x = z * std + mean out"},
+        "normalization": {"mean": stats.mean.tolist(), "std": stats.std.tolist(), "applied": "by the runtime: z = (x - mean) / std, missing cells linearly filled along time, in; "
+                                    "x = z * std + mean out"},
         "signatures": sigs, "classes": {},
         "source_run": {"path": str(run), "sha256": run_hash(run)},
     }

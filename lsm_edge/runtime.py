@@ -24,6 +24,7 @@ METADATA_NAME = "lsm_edge"
 SUPPORTED_METADATA_VERSION = 1
 
 
+from .data.windows import fill_linear  # numpy only
 from .errors import LsmEdgeError  # a plain module: importing it brings no TensorFlow
 
 
@@ -132,12 +133,12 @@ class Model:
 
     def _run(self, signature: str, v: np.ndarray) -> dict:
         """Run ``signature`` over raw windows [n, 300, F] in model-sized batches; outputs (in the graph's
-        z-units) stacked along n.  The graph sees z-scores with 0 where missing, and the missing mask."""
+        z-units) stacked along n.  The graph sees z-scores, linearly filled where missing, and the mask."""
         r = self.runner(signature)
         outs: dict = {}
         b = self.batch
         miss = np.isnan(v)
-        z = np.where(miss, 0.0, (v - self._mean) / self._std).astype(np.float32)
+        z = fill_linear((v - self._mean) / self._std)
         m = miss.astype(np.float32)
         for i in range(0, len(v), b):
             zc, mc = z[i:i + b], m[i:i + b]
@@ -173,7 +174,9 @@ class Forecaster(Model):
     def forecast(self, values) -> np.ndarray:
         """The last ``minutes`` of each window, predicted from the minutes before: [N, 26] or [n, N, 26]."""
         v, single = self.check(values)
-        if np.isnan(v[:, : self.window - self.minutes]).all((1, 2)).any():
+        v = v.copy()
+        v[:, self.window - self.minutes:] = np.nan  # what is forecast is never seen, whatever it holds
+        if np.isnan(v).all((1, 2)).any():
             raise InputError(f"a window has no observed value before its last {self.minutes} minutes")
         out = self._raw(self._run("forecast", v)["forecast"])
         return out[0] if single else out

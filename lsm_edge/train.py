@@ -34,6 +34,7 @@ from tqdm import tqdm
 from .data import masks
 from .data.dataset import Dataset
 from .data.stats import NormStats
+from .data.windows import fill_linear
 from .errors import LsmEdgeError
 from .io import atomic_path, atomic_write_text, sha256_file
 from .models.mae import build_mae, count_params  # also registers the model class for loading
@@ -113,7 +114,7 @@ def mae_batch(z: np.ndarray, rng, mask_ratio: float) -> tuple[dict, dict]:
     hidden = rank >= n_keep
     hide = masks.grid_to_cells(hidden.reshape(B, *masks.GRID))
     missing_in = missing0 | hide
-    x = {"values": np.where(missing_in, 0.0, z).astype(np.float32), "missing": missing_in.astype(np.float32),
+    x = {"values": fill_linear(np.where(missing_in, np.nan, z)), "missing": missing_in.astype(np.float32),
          "noise": (noise + 2.0 * hidden).astype(np.float32)}
     y = {"target": np.nan_to_num(z).astype(np.float32), "weight": (hide & ~missing0).astype(np.float32)}
     return x, y
@@ -144,9 +145,10 @@ def task_batch(z: np.ndarray, rng, max_minutes: int = 150) -> tuple[dict, dict]:
 
 def model_inputs(z: np.ndarray, hide: np.ndarray | None = None) -> dict:
     """Inference-path inputs from normalised windows (NaN = missing) and an optional hide mask:
-    missing cells zeroed and flagged (the model is missingness-native; see models/mae.py)."""
+    missing cells linearly filled along time (from visible cells only) and flagged.  The current
+    model zeroes missing cells itself (models/mae.py); the fill is the stable export contract."""
     missing = np.isnan(z) if hide is None else np.isnan(z) | hide
-    return {"values": np.where(missing, 0.0, z).astype(np.float32), "missing": missing.astype(np.float32)}
+    return {"values": fill_linear(np.where(missing, np.nan, z)), "missing": missing.astype(np.float32)}
 
 
 # -- the run ---------------------------------------------------------------------------------------

@@ -46,10 +46,11 @@ def test_float32_parity_with_keras(small_run):
         emb = it.get_signature_runner("embed")(**feed)
         assert np.abs(emb["embedding"] - np.asarray(pooled)).max() < 1e-4
         assert np.abs(emb["tokens"] - np.asarray(tokens)).max() < 1e-4
-        fc = it.get_signature_runner("forecast")(**feed)["forecast"]
-        hid = feed["missing"].copy()
-        hid[:, 240:] = 1
-        ref = np.asarray(model.infer(np.where(hid > 0.5, 0, feed["values"]).astype("float32"), hid))[:, 240:]
+        tail = np.zeros((1, 300, 26), bool)
+        tail[:, 240:] = True
+        xf = model_inputs(stats.normalize(w[i:i + 1]), tail)
+        fc = it.get_signature_runner("forecast")(**xf)["forecast"]
+        ref = np.asarray(model.infer(xf["values"], xf["missing"]))[:, 240:]
         assert fc.shape == (1, 60, 26) and np.abs(fc - ref).max() < 1e-4
 
 
@@ -115,3 +116,4 @@ def test_cli_convert_and_inspect(small_run):
     assert r.exit_code == 0 and "signature impute(" in r.output and "FULLY_CONNECTED" in r.output
     r = CliRunner().invoke(main, ["convert", str(small_run / "run"), "--quant", "fp8", "--out", "x.tflite"])
     assert r.exit_code != 0 and "unknown --quant 'fp8'" in r.output and "Traceback" not in r.output
+

@@ -1,0 +1,335 @@
+"""Discriminative tasks (``lsm-edge finetune``): exercise detection and 8-class activity recognition.
+
+Heads on the teacher's encoder (models/heads.py): a linear probe and a conv probe on frozen
+embeddings (computed once, then only the head trains), and full fine-tuning of the encoder with
+a linear head.  Baselines: the same encoder trained from scratch (supervised), and a random forest
+and a logistic regression on per-window summary statistics.  Loss: balanced softmax; AdamW with
+warm-up and cosine decay; dropout 0.3 (the paper's Tables 16-17).
+
+A classifier run folder: model.keras (a TaskModel: encoder + head, ``classify(values, missing)``),
+stats.json, config.json, metrics.json, confusion.png, manifest.json.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import keras
+import numpy as np
+from keras import ops
+
+from . import schema
+from .data.dataset import Dataset
+from .data.stats import NormStats
+from .data.summary import window_summary
+from .errors import LsmEdgeError
+from .io import atomic_path, atomic_write_text, sha256_file
+from .models.heads import HEADS, ConvProbe, LinearProbe, balanced_softmax_loss
+from .models.mae import MaskedAutoencoder, build_mae
+from .train import load_run, model_inputs
+
+TASKS = {"exercise": schema.EXERCISE_LABELS, "activity": schema.ACTIVITIES}
+
+
+@dataclass
+class FinetuneConfig:
+    epochs: int = 30
+    batch_size: int = 64
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    warmup_frac: float = 0.15
+    dropout: float = 0.3
+    noise_std: float = 0.05
+    full_epochs: int = 8
+    full_lr: float = 3e-4
+    max_train_windows: int = 4000
+    shots: int | None = None  # labelled windows per class (few-shot); None = all
+    seed: int = 0
+
+
+# -- data ----------------------------------------------------------------------------------------
+def labelled(ds: Dataset, task: str, split: str) -> tuple[np.ndarray, np.ndarray]:
+    """-> (windows [N, 300, 26] raw with NaN, labels [N]) of one split."""
+    if task not in TASKS:
+        raise LsmEdgeError(f"unknown task {task!r}; expected one of {', '.join(TASKS)}")
+    w = ds.load(split)
+    y = w.exercise if task == "exercise" else w.activity
+    keep = y >= 0
+    return w.values[keep], y[keep].astype(np.int64)
+
+
+def subsample(y: np.ndarray, shots: int | None, cap: int, seed: int) -> np.ndarray:
+    """Indices: ``shots`` per class (few-shot), else at most ``cap`` windows, stratified."""
+    rng = np.random.default_rng(seed)
+    if shots:
+        return np.concatenate([rng.permutation(np.flatnonzero(y == c))[:shots] for c in np.unique(y)])
+    if len(y) <= cap:
+        return np.arange(len(y))
+    return np.sort(rng.choice(len(y), cap, replace=False))
+
+
+# -- the task model --------------------------------------------------------------------------------
+@keras.saving.register_keras_serializable("lsm_edge")
+class TaskModel(keras.Model):
+    """encoder (an MAE's) + head.  ``call({values, missing})`` -> logits; ``classify`` -> probabilities."""
+
+    def __init__(self, mae: MaskedAutoencoder, head: str, n_classes: int, dropout: float = 0.3, **kw):
+        super().__init__(**kw)
+        if head not in HEADS:
+            raise LsmEdgeError(f"unknown head {head!r}; expected one of {', '.join(HEADS)}")
+        self.mae, self.head_kind, self.n_classes, self.dropout = mae, head, n_classes, dropout
+        self.head = (ConvProbe(n_classes, dropout=dropout, name="conv_probe") if head == "conv"
+                     else LinearProbe(n_classes, dropout=dropout, name="linear_probe"))
+        self.head.build((None, 180, mae.cfg.enc_dim) if head == "conv" else (None, mae.cfg.enc_dim))
+        self.mae.trainable = head == "full"
+        if head == "full":  # only the encoder serves a classifier; the decoder stays as pretrained
+            for layer in [mae.dec_embed, *mae.dec_blocks, mae.dec_norm, mae.head]:
+                layer.trainable = False
+            mae.mask_token.trainable = False
+        self.built = True
+
+    def features(self, values, missing):
+        tokens, pooled = self.mae.embed(values, missing)
+        return tokens if self.head_kind == "conv" else pooled
+
+    def call(self, inputs, training=False):
+        return self.head(self.features(inputs["values"], inputs["missing"]), training=training)
+
+    def classify(self, values, missing):
+        return ops.softmax(self.head(self.features(values, missing)), axis=-1)
+
+    def get_config(self):
+        return {**super().get_config(), "mae": keras.saving.serialize_keras_object(self.mae),
+                "head": self.head_kind, "n_classes": self.n_classes, "dropout": self.dropout}
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        mae = keras.saving.deserialize_keras_object(config.pop("mae"))
+        for k in ("trainable", "dtype"):
+            config.pop(k, None)
+        return cls(mae, **config)
+
+
+def _schedule(cfg_lr, steps, warmup_frac):
+    warm = max(1, int(warmup_frac * steps))
+    return keras.optimizers.schedules.CosineDecay(0.0, max(steps - warm, 1), alpha=0.0, warmup_target=cfg_lr,
+                                                  warmup_steps=warm)
+
+
+def _log_prior(y, n):
+    counts = np.bincount(y, minlength=n).astype(np.float64) + 1.0
+    return np.log(counts / counts.sum())
+
+
+def fit_head(model: TaskModel, z_train, y_train, cfg: FinetuneConfig, progress: bool = False) -> TaskModel:
+    """Frozen probes: embed once, train the head on the embeddings.  Full: train the encoder too."""
+    n = model.n_classes
+    loss = balanced_softmax_loss(_log_prior(y_train, n))
+    rng = np.random.default_rng(cfg.seed)
+    if model.head_kind == "full":
+        steps = cfg.full_epochs * max(1, len(z_train) // cfg.batch_size)
+        model.compile(optimizer=keras.optimizers.AdamW(_schedule(cfg.full_lr, steps, cfg.warmup_frac),
+                                                       weight_decay=cfg.weight_decay, beta_1=0.9, beta_2=0.95,
+                                                       global_clipnorm=1.0), loss=loss)
+        for _ in range(cfg.full_epochs):
+            order = rng.permutation(len(z_train))
+            for i in range(0, len(order) - cfg.batch_size + 1, cfg.batch_size):
+                b = order[i:i + cfg.batch_size]
+                zb = z_train[b] + rng.normal(0, cfg.noise_std, z_train[b].shape).astype(np.float32)
+                model.train_on_batch(model_inputs(zb), y_train[b])
+        return model
+    feats = embed_features(model, z_train)
+    probe = keras.Sequential([keras.Input(feats.shape[1:]), model.head])
+    steps = cfg.epochs * max(1, len(feats) // cfg.batch_size)
+    probe.compile(optimizer=keras.optimizers.AdamW(_schedule(cfg.lr, steps, cfg.warmup_frac),
+                                                   weight_decay=cfg.weight_decay, beta_1=0.9, beta_2=0.95),
+                  loss=loss)
+    probe.fit(feats, y_train, batch_size=cfg.batch_size, epochs=cfg.epochs, verbose=0, shuffle=True)
+    return model
+
+
+def embed_features(model: TaskModel, z, batch: int = 64) -> np.ndarray:
+    out = []
+    for i in range(0, len(z), batch):
+        x = model_inputs(z[i:i + batch])
+        out.append(np.asarray(model.features(x["values"], x["missing"])))
+    return np.concatenate(out)
+
+
+def predict_proba(model: TaskModel, z, batch: int = 64) -> np.ndarray:
+    out = []
+    for i in range(0, len(z), batch):
+        x = model_inputs(z[i:i + batch])
+        out.append(np.asarray(model.classify(x["values"], x["missing"])))
+    return np.concatenate(out)
+
+
+# -- metrics and baselines ---------------------------------------------------------------------------
+def metrics(y_true: np.ndarray, proba: np.ndarray, n_classes: int) -> dict:
+    from sklearn.metrics import average_precision_score, confusion_matrix
+
+    pred = proba.argmax(1)
+    present = [c for c in range(n_classes) if (y_true == c).any()]
+    if n_classes == 2:
+        m_ap = float(average_precision_score(y_true, proba[:, 1]))
+    else:
+        m_ap = float(np.mean([average_precision_score(y_true == c, proba[:, c]) for c in present]))
+    return {"accuracy": float((pred == y_true).mean()), "mAP": m_ap, "n": int(len(y_true)),
+            "confusion": confusion_matrix(y_true, pred, labels=list(range(n_classes))).tolist()}
+
+
+def classical_baselines(x_train, y_train, x_test, n_classes: int, seed: int = 0) -> dict:
+    """Random forest and logistic regression on window summary statistics -> {name: probabilities}."""
+    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    a, b = window_summary(x_train), window_summary(x_test)
+    out = {}
+    for name, clf in (("random forest", RandomForestClassifier(300, random_state=seed, n_jobs=-1,
+                                                               class_weight="balanced")),
+                      ("logistic regression", make_pipeline(StandardScaler(), LogisticRegression(
+                          max_iter=2000, class_weight="balanced")))):
+        clf.fit(a, y_train)
+        p = np.zeros((len(b), n_classes))
+        p[:, clf.classes_] = clf.predict_proba(b)
+        out[name] = p
+    return out
+
+
+def plot_confusion(cm, classes, path, title):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    cm = np.asarray(cm, float)
+    norm = cm / np.maximum(cm.sum(1, keepdims=True), 1)
+    fig, ax = plt.subplots(figsize=(1.1 * len(classes) + 2, 1.0 * len(classes) + 1.5))
+    ax.imshow(norm, cmap="Blues", vmin=0, vmax=1)
+    ax.set_xticks(range(len(classes)), classes, rotation=45, ha="right")
+    ax.set_yticks(range(len(classes)), classes)
+    for i in range(len(classes)):
+        for j in range(len(classes)):
+            ax.text(j, i, int(cm[i, j]), ha="center", va="center", color="white" if norm[i, j] > 0.5 else "black")
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title(title)
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=110)
+    plt.close(fig)
+
+
+# -- the command -------------------------------------------------------------------------------------
+def finetune(teacher_run, data_dir, task: str, head: str, out_dir, cfg: FinetuneConfig,
+             from_scratch: bool = False) -> dict:
+    """Train one head; write a classifier run folder; return its test metrics."""
+    out = Path(out_dir)
+    if (out / "model.keras").exists():
+        raise LsmEdgeError(f"{out} already holds a classifier; choose another --out")
+    mae, stats, tcfg = load_run(teacher_run)
+    if from_scratch:  # the supervised baseline: same architecture, fresh weights
+        keras.utils.set_random_seed(cfg.seed)
+        mae = build_mae(tcfg["train"]["size"])
+    ds = Dataset(data_dir)
+    xtr, ytr = labelled(ds, task, "train")
+    xte, yte = labelled(ds, task, "test")
+    if len(np.unique(ytr)) < 2 or len(yte) == 0:
+        raise LsmEdgeError(f"{data_dir} lacks labelled {task} windows in train or test")
+    idx = subsample(ytr, cfg.shots, cfg.max_train_windows, cfg.seed)
+    n = len(TASKS[task])
+    keras.utils.set_random_seed(cfg.seed)
+    model = TaskModel(mae, head, n, cfg.dropout)
+    fit_head(model, stats.normalize(xtr[idx]), ytr[idx], cfg)
+    m = metrics(yte, predict_proba(model, stats.normalize(xte)), n)
+    out.mkdir(parents=True, exist_ok=True)
+    with atomic_path(out / "model.keras") as tmp:
+        model.save(tmp)
+    stats.save(out / "stats.json")
+    name = ("supervised " if from_scratch else "") + head
+    atomic_write_text(out / "config.json", json.dumps({"task": task, "head": head, "from_scratch": from_scratch,
+                                                       "classes": list(TASKS[task]), "finetune": asdict(cfg),
+                                                       "teacher": str(teacher_run), "train_windows": len(idx)},
+                                                      indent=1))
+    atomic_write_text(out / "metrics.json", json.dumps(m, indent=1))
+    plot_confusion(m["confusion"], list(TASKS[task]), out / "confusion.png", f"{task}: {name}")
+    atomic_write_text(out / "manifest.json", json.dumps({
+        "kind": "classifier", "teacher": str(teacher_run),
+        "files": {f: sha256_file(out / f) for f in ("model.keras", "stats.json", "config.json")}}, indent=1))
+    return m
+
+
+def evaluate_discriminative(teacher_run, data_dir, task: str, cfg: FinetuneConfig, out_dir,
+                            shots_list=(5, 10, 15, 20), methods=("linear", "conv", "full", "supervised"),
+                            progress: bool = True) -> dict:
+    """Every method on the same held-out subjects -> {"full_data": {method: metrics}, "few_shot": ...}."""
+    from tqdm import tqdm
+
+    out = Path(out_dir)
+    mae, stats, tcfg = load_run(teacher_run)
+    ds = Dataset(data_dir)
+    xtr, ytr = labelled(ds, task, "train")
+    xte, yte = labelled(ds, task, "test")
+    n = len(TASKS[task])
+    zte = stats.normalize(xte)
+    res: dict = {"task": task, "classes": list(TASKS[task]), "test_windows": int(len(yte)),
+                 "test_subjects": int(len(set(ds.load("test").subject))), "full_data": {}, "few_shot": {}}
+
+    def neural(head, idx, scratch=False, c=cfg):
+        keras.utils.set_random_seed(c.seed)
+        enc = build_mae(tcfg["train"]["size"]) if scratch else keras.models.clone_model(mae)
+        if not scratch:
+            enc.set_weights(mae.get_weights())
+        model = TaskModel(enc, head, n, c.dropout)
+        fit_head(model, stats.normalize(xtr[idx]), ytr[idx], c)
+        return predict_proba(model, zte)
+
+    idx = subsample(ytr, None, cfg.max_train_windows, cfg.seed)
+    res["train_windows"] = int(len(idx))
+    jobs = [(m, None) for m in methods] + [("classical", None)]
+    for s in shots_list:
+        jobs += [("linear", s), ("conv", s), ("classical", s)]
+    for method, shots in tqdm(jobs, desc=f"{task} methods", disable=not progress):
+        sel = idx if shots is None else subsample(ytr, shots, cfg.max_train_windows, cfg.seed)
+        key = "full_data" if shots is None else f"{shots}-shot"
+        bucket = res["full_data"] if shots is None else res["few_shot"].setdefault(key, {})
+        if method == "classical":
+            for name, p in classical_baselines(xtr[sel], ytr[sel], xte, n, cfg.seed).items():
+                bucket[name] = metrics(yte, p, n)
+        elif method == "supervised":
+            bucket["supervised ViT"] = metrics(yte, neural("full", sel, scratch=True), n)
+        else:
+            label = {"linear": "LSM linear probe", "conv": "LSM conv probe", "full": "LSM fine-tune"}[method]
+            bucket[label] = metrics(yte, neural(method, sel), n)
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(out / f"{task}.json", json.dumps(res, indent=1))
+    best = max(res["full_data"], key=lambda k: res["full_data"][k]["accuracy"])
+    for name, m in res["full_data"].items():
+        if name in ("LSM fine-tune", "random forest") or name == best:
+            plot_confusion(m["confusion"], list(TASKS[task]), out / f"{task}_confusion_{name.replace(' ', '_')}.png",
+                           f"{task}: {name}")
+    atomic_write_text(out / f"{task}.md", discriminative_markdown(res))
+    return res
+
+
+def discriminative_markdown(res: dict) -> str:
+    lines = [f"## {res['task']} ({len(res['classes'])} classes): accuracy / mAP (%) on {res['test_windows']} "
+             f"held-out windows of {res['test_subjects']} test subjects; {res['train_windows']} training windows", "",
+             "| method | accuracy | mAP |", "|---|---|---|"]
+    for name, m in res["full_data"].items():
+        lines.append(f"| {name} | {100 * m['accuracy']:.1f} | {100 * m['mAP']:.1f} |")
+    if res["few_shot"]:
+        shots = list(res["few_shot"])
+        names = list(res["few_shot"][shots[0]])
+        lines += ["", "Few-shot (labelled windows per class): accuracy / mAP (%)", "",
+                  "| method | " + " | ".join(shots) + " |", "|---|" + "---|" * len(shots)]
+        for name in names:
+            cells = [f"{100 * res['few_shot'][s][name]['accuracy']:.1f} / {100 * res['few_shot'][s][name]['mAP']:.1f}"
+                     for s in shots]
+            lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"

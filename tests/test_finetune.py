@@ -1,0 +1,91 @@
+import keras
+import numpy as np
+import pytest
+
+from lsm_edge.data.simulate import write_simulated
+from lsm_edge.errors import LsmEdgeError
+from lsm_edge.finetune import FinetuneConfig, TaskModel, classical_baselines, finetune, labelled, metrics, subsample
+from lsm_edge.models.heads import balanced_softmax_loss
+from lsm_edge.models.mae import build_mae
+from lsm_edge.train import TrainConfig, train
+
+
+@pytest.fixture(scope="module")
+def teacher(tmp_path_factory):
+    root = tmp_path_factory.mktemp("ft")
+    write_simulated(root / "data", 20, 4, seed=2, progress=False)
+    train(root / "data", root / "t", TrainConfig(size="nano", steps=4, batch_size=16, checkpoint_every=4,
+                                                 warmup_steps=1, val_windows=16), progress=False)
+    return root
+
+
+def test_metrics_values():
+    y = np.array([0, 0, 1, 1])
+    p = np.array([[0.9, 0.1], [0.4, 0.6], [0.2, 0.8], [0.3, 0.7]])
+    m = metrics(y, p, 2)
+    assert m["accuracy"] == 0.75 and m["confusion"] == [[1, 1], [0, 2]]
+    assert m["mAP"] == pytest.approx(1.0)  # positives ranked above every negative
+
+
+def test_balanced_softmax_shifts_by_prior():
+    prior = np.log(np.array([0.9, 0.1]))
+    loss = balanced_softmax_loss(prior)
+    logits = np.zeros((1, 2), np.float32)
+    # with equal logits the rare class costs more than the common one: log(1/0.1) vs log(1/0.9)
+    assert float(loss(np.array([1]), logits)[0]) == pytest.approx(-np.log(0.1), rel=1e-4)
+    assert float(loss(np.array([0]), logits)[0]) == pytest.approx(-np.log(0.9), rel=1e-4)
+
+
+def test_subsample_few_shot():
+    y = np.repeat(np.arange(3), 50)
+    idx = subsample(y, 5, 1000, 0)
+    assert np.bincount(y[idx]).tolist() == [5, 5, 5]
+    assert len(subsample(y, None, 40, 0)) == 40
+
+
+def test_heads_and_frozen_encoder():
+    mae = build_mae("nano")
+    before = [w.copy() for w in mae.get_weights()]
+    rng = np.random.default_rng(0)
+    z = rng.normal(size=(32, 300, 26)).astype("float32")
+    y = rng.integers(0, 3, 32)
+    from lsm_edge.finetune import fit_head
+
+    for head in ("linear", "conv"):
+        m = TaskModel(mae, head, 3)
+        fit_head(m, z, y, FinetuneConfig(epochs=2, batch_size=16))
+        for a, b in zip(before, mae.get_weights()):
+            np.testing.assert_array_equal(a, b)  # probes never touch the encoder
+    m = TaskModel(mae, "full", 3)
+    fit_head(m, z, y, FinetuneConfig(full_epochs=1, batch_size=16))
+    assert any(not np.array_equal(a, b) for a, b in zip(before, mae.get_weights()))
+    p = np.asarray(m.classify(np.zeros((2, 300, 26), "float32"), np.zeros((2, 300, 26), "float32")))
+    np.testing.assert_allclose(p.sum(1), 1.0, rtol=1e-5)
+    with pytest.raises(LsmEdgeError, match="unknown head 'mlp'"):
+        TaskModel(mae, "mlp", 3)
+
+
+def test_finetune_run_folder_and_reload(teacher, tmp_path):
+    m = finetune(teacher / "t", teacher / "data", "exercise", "conv", tmp_path / "c",
+                 FinetuneConfig(epochs=2))
+    assert 0 <= m["accuracy"] <= 1 and sum(map(sum, m["confusion"])) == m["n"]
+    for f in ("model.keras", "stats.json", "config.json", "metrics.json", "confusion.png", "manifest.json"):
+        assert (tmp_path / "c" / f).is_file()
+    tm = keras.models.load_model(tmp_path / "c" / "model.keras", safe_mode=True)
+    assert isinstance(tm, TaskModel) and tm.head_kind == "conv" and tm.n_classes == 2
+    with pytest.raises(LsmEdgeError, match="already holds a classifier"):
+        finetune(teacher / "t", teacher / "data", "exercise", "conv", tmp_path / "c", FinetuneConfig(epochs=1))
+    with pytest.raises(LsmEdgeError, match="unknown task 'sleep'"):
+        labelled(__import__("lsm_edge.data.dataset", fromlist=["Dataset"]).Dataset(teacher / "data"), "sleep", "train")
+
+
+def test_classical_baselines_probabilities():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(40, 300, 26)).astype("float32")
+    y = np.repeat([0, 1], 20)
+    x[y == 1, :, 0] += 20  # separable by the mean of feature 0, beyond any doubt
+    out = classical_baselines(x[::2], y[::2], x[1::2], 3)
+    for p in out.values():
+        assert p.shape == (20, 3) and (p[:, 2] == 0).all()  # an unseen class gets probability 0
+    assert (out["random forest"].argmax(1) == y[1::2]).mean() == 1.0
+    assert (out["logistic regression"].argmax(1) == y[1::2]).mean() >= 0.8
