@@ -151,20 +151,21 @@ def fit_head(model: TaskModel, z_train, y_train, cfg: FinetuneConfig, progress: 
     return model
 
 
-def embed_features(model: TaskModel, z, batch: int = 64) -> np.ndarray:
+def _batched(fn, z, batch: int = 64) -> np.ndarray:
+    """``fn(values, missing)`` over normalised windows z [N, 300, 26] in batches, results stacked."""
     out = []
     for i in range(0, len(z), batch):
         x = model_inputs(z[i:i + batch])
-        out.append(np.asarray(model.features(x["values"], x["missing"])))
+        out.append(np.asarray(fn(x["values"], x["missing"])))
     return np.concatenate(out)
+
+
+def embed_features(model: TaskModel, z, batch: int = 64) -> np.ndarray:
+    return _batched(model.features, z, batch)
 
 
 def predict_proba(model: TaskModel, z, batch: int = 64) -> np.ndarray:
-    out = []
-    for i in range(0, len(z), batch):
-        x = model_inputs(z[i:i + batch])
-        out.append(np.asarray(model.classify(x["values"], x["missing"])))
-    return np.concatenate(out)
+    return _batched(model.classify, z, batch)
 
 
 # -- metrics and baselines ---------------------------------------------------------------------------

@@ -12,7 +12,7 @@ import numpy as np
 from .. import schema
 from ..errors import DataFormatError
 from .dataset import DatasetWriter
-from .windows import NO_LABEL, SPLITS, Timeline, cut_windows
+from .windows import NO_LABEL, SPLITS, Timeline, Windows, cut_windows
 
 MAX_REPORTED = 10
 
@@ -94,8 +94,6 @@ def write_dataset(timelines, out_dir, source: dict, min_observed: float = 0.2) -
     for tl in timelines:
         w.write_timeline(tl)
         parts.append(cut_windows(tl, split=assign_split(tl.subject), min_observed=min_observed))
-    from .windows import Windows
-
     w.write_shard(0, Windows.concat(parts))
     return w.finish({"extra_channels": sorted({k for tl in timelines for k in tl.extras}),
                      "label_channels": sorted({k for tl in timelines for k in tl.labels})})
