@@ -12,3 +12,9 @@ def machine() -> dict:
     except (OSError, StopIteration):
         pass
     return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(), "os": platform.platform()}
+
+
+if __name__ == "__main__":
+    import json
+
+    print(json.dumps(machine()))

@@ -2,9 +2,12 @@
 
     .venv/bin/python benchmarks/train_throughput.py --sizes nano,micro,tiny --steps 20
 
-For each size: a compiled model (XLA where Keras picks it), ``warmup`` steps, then ``steps`` timed
-steps of the real training path (augment + mask + fill on numpy, then ``train_on_batch``);
-the median step time gives windows/s.  Writes benchmarks/results/train_throughput.{json,md}.
+For each size: the model as ``lsm-edge train`` builds it (``train.new_model``: XLA, the recipe's
+loss and fill gate), ``warmup`` steps, then ``steps`` timed steps of each kind the trainer mixes:
+the true-MAE step (80 % of patches dropped from the encoder) and the evaluation-mask step through
+the inference path (all 180 tokens), batch preparation (augment + mask + fill) included.
+Medians give windows/s per kind and for the recipe's mix (``task_mask_p`` = 0.5).
+Writes benchmarks/results/train_throughput.{json,md}.
 """
 
 import argparse
@@ -33,38 +36,45 @@ def main():
 
     from lsm_edge.data.simulate import simulate
     from lsm_edge.data.stats import NormStats
-    from lsm_edge.models.mae import build_mae, count_params
-    from lsm_edge.train import TrainConfig, _optimizer, augment, mae_batch
+    from lsm_edge.models.mae import count_params
+    from lsm_edge.train import TrainConfig, augment, mae_batch, new_model, task_batch
 
     w = next(simulate(16, 4, seed=0, chunk_subjects=16))
     z = NormStats.fit([w.values]).normalize(w.values)
-    cfg = TrainConfig(batch_size=a.batch_size)
     rows = []
     for size in a.sizes.split(","):
-        m = build_mae(size)
-        m.compile(optimizer=_optimizer(cfg))
+        cfg = TrainConfig(size=size, batch_size=a.batch_size, loss="l1", fill_gate=True)
+        m = new_model(cfg)
         rng = np.random.default_rng(0)
-        times = []
-        for i in range(a.warmup + a.steps):
-            t0 = time.perf_counter()
-            x, y = mae_batch(augment(z[rng.integers(0, len(z), a.batch_size)], rng, cfg), rng, cfg.mask_ratio)
-            m.train_on_batch(x, y)
-            if i >= a.warmup:
-                times.append(time.perf_counter() - t0)
-        med = float(np.median(times))
-        rows.append({"size": size, "params": count_params(m), "batch_size": a.batch_size,
-                     "median_step_s": med, "windows_per_s": a.batch_size / med,
-                     "p90_step_s": float(np.percentile(times, 90))})
-        print(f"{size:6s} {rows[-1]['params']:>10,d} params  {a.batch_size / med:7.1f} windows/s", flush=True)
+        row = {"size": size, "params": count_params(m), "batch_size": a.batch_size}
+        for kind in ("mae", "task"):
+            times = []
+            for i in range(a.warmup + a.steps):
+                t0 = time.perf_counter()
+                zb = augment(z[rng.integers(0, len(z), a.batch_size)], rng, cfg)
+                x, y = mae_batch(zb, rng, cfg.mask_ratio) if kind == "mae" else task_batch(zb, rng)
+                m.train_on_batch(x, y)
+                if i >= a.warmup:
+                    times.append(time.perf_counter() - t0)
+            row[f"{kind}_median_step_s"] = float(np.median(times))
+            row[f"{kind}_windows_per_s"] = a.batch_size / row[f"{kind}_median_step_s"]
+        mixed = 0.5 * (row["mae_median_step_s"] + row["task_median_step_s"])
+        row["mixed_windows_per_s"] = a.batch_size / mixed
+        rows.append(row)
+        print(f"{size:6s} {row['params']:>10,d} params  MAE step {row['mae_windows_per_s']:6.1f}  "
+              f"task step {row['task_windows_per_s']:6.1f}  mixed {row['mixed_windows_per_s']:6.1f} windows/s",
+              flush=True)
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
     cmd = "python benchmarks/train_throughput.py " + " ".join(sys.argv[1:])
     res = {"command": cmd, "machine": machine(), "rows": rows}
     (out / "train_throughput.json").write_text(json.dumps(res, indent=1))
     md = ["# Pretraining throughput", "", f"Command: `{cmd}`  ", f"Machine: {res['machine']}", "",
-          "| size | params | batch | median step (s) | windows/s |", "|---|---|---|---|---|"]
-    md += [f"| {r['size']} | {r['params']:,} | {r['batch_size']} | {r['median_step_s']:.3f} | {r['windows_per_s']:.1f} |"
-           for r in rows]
+          "| size | params | batch | MAE step: s / windows/s | task step: s / windows/s | 50/50 mix windows/s |",
+          "|---|---|---|---|---|---|"]
+    md += [f"| {r['size']} | {r['params']:,} | {r['batch_size']} | {r['mae_median_step_s']:.3f} / "
+           f"{r['mae_windows_per_s']:.1f} | {r['task_median_step_s']:.3f} / {r['task_windows_per_s']:.1f} | "
+           f"{r['mixed_windows_per_s']:.1f} |" for r in rows]
     (out / "train_throughput.md").write_text("\n".join(md) + "\n")
 
 

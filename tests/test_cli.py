@@ -45,3 +45,16 @@ def test_user_errors_are_one_line_without_traceback(tmp_path):
     r = run("data", "simulate", "--subjects", "2", "--days", "1", "--out", str(tmp_path / "y"))
     r = run("data", "simulate", "--subjects", "2", "--days", "1", "--out", str(tmp_path / "y"))
     assert r.exit_code == 1 and "already holds a dataset" in r.output
+
+
+def test_data_verbs_do_not_start_tensorflow(tmp_path):
+    """`lsm-edge data ...` is numpy-only: TensorFlow's start-up (seconds, log lines) is not paid there."""
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom click.testing import CliRunner\nfrom lsm_edge.cli import main\n"
+            f"r = CliRunner().invoke(main, ['data', 'simulate', '--subjects', '2', '--days', '1', '--out', {str(tmp_path / 'd')!r}])\n"
+            "assert r.exit_code == 0, r.output\n"
+            "bad = [m for m in ('tensorflow', 'keras') if m in sys.modules]\nassert not bad, bad\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr[-2000:]

@@ -38,9 +38,10 @@ def _one_window_with_hidden_tokens(seed=0):
     return z, hide, x, noise
 
 
-def test_training_and_inference_paths_agree():
+@pytest.mark.parametrize("fill_gate", [False, True])
+def test_training_and_inference_paths_agree(fill_gate):
     keras.utils.set_random_seed(0)
-    m = build_mae("nano")
+    m = build_mae("nano", fill_gate=fill_gate)
     z, hide, x, noise = _one_window_with_hidden_tokens()
     train_path = np.asarray(m({**x, "noise": noise}))
     infer_path = np.asarray(m.infer(x["values"], x["missing"]))
@@ -63,8 +64,30 @@ def test_impute_passes_observed_cells_and_embed_shapes():
     np.testing.assert_allclose(np.asarray(m.embed(x2["values"], x2["missing"])[1]), np.asarray(pooled), atol=1e-5)
 
 
-def test_saved_model_loads_in_safe_mode(tmp_path):
-    m = build_mae("nano")
+def test_fill_gate_blends_head_and_fill():
+    """g -> 0 returns the input's linear fill, g -> 1 the plain head; the loss is MSE or L1 as configured."""
+    z, hide, x, _ = _one_window_with_hidden_tokens(3)
+    m = build_mae("nano", fill_gate=True)
+    b = m.gate.bias
+    b.assign(np.full(b.shape, -50.0, "float32"))
+    np.testing.assert_allclose(np.asarray(m.infer(x["values"], x["missing"])), x["values"], atol=1e-5)
+    b.assign(np.full(b.shape, 50.0, "float32"))
+    plain = build_mae("nano")
+    plain.set_weights([w for w, v in zip(m.get_weights(), m.weights) if "gate" not in v.path])
+    np.testing.assert_allclose(np.asarray(m.infer(x["values"], x["missing"])),
+                               np.asarray(plain.infer(x["values"], x["missing"])), atol=1e-5)
+    y = {"target": z, "weight": hide.astype("float32")}
+    pred = np.zeros_like(z)
+    for loss, want in (("mse", (z[hide] ** 2).mean()), ("l1", np.abs(z[hide]).mean())):
+        got = float(build_mae("nano", loss=loss).compute_loss(y=y, y_pred=pred))
+        assert abs(got - want) < 1e-4
+    with pytest.raises(LsmEdgeError, match="loss must be one of mse, l1, got 'huber'"):
+        build_mae("nano", loss="huber")
+
+
+@pytest.mark.parametrize("fill_gate", [False, True])
+def test_saved_model_loads_in_safe_mode(tmp_path, fill_gate):
+    m = build_mae("nano", fill_gate=fill_gate)
     z, hide, x, _ = _one_window_with_hidden_tokens(2)
     m.save(tmp_path / "m.keras")
     m2 = keras.models.load_model(tmp_path / "m.keras", safe_mode=True)

@@ -29,7 +29,7 @@ import numpy as np
 from keras import ops
 
 from ..errors import LsmEdgeError
-from .layers import K, L, Block, patchify, sincos_2d, unpatchify
+from .layers import GF, GT, K, L, Block, patchify, sincos_2d, unpatchify
 
 
 @dataclass(frozen=True)
@@ -43,10 +43,16 @@ class MAEConfig:
     mask_ratio: float = 0.8
     mlp_ratio: float = 4.0
     dropout: float = 0.0
+    loss: str = "mse"
+    fill_gate: bool = False
 
 
-# Named sizes: tiny / small / base / large after the paper's Table 8; nano / micro train on a laptop CPU.
+LOSSES = ("mse", "l1")
+
+
+# Named sizes: tiny / small / base / large after the paper's Table 8; pico / nano / micro train on a laptop CPU.
 SIZES = {
+    "pico": MAEConfig(2, 48, 2, 1, 48, 2),  # the narrow, shallow ViT student (distill/vit_pico.toml)
     "nano": MAEConfig(2, 64, 2, 1, 64, 2),
     "micro": MAEConfig(4, 128, 4, 2, 96, 4),
     "tiny": MAEConfig(4, 192, 3, 2, 128, 4),
@@ -70,11 +76,14 @@ def _key_mask(valid):
 @keras.saving.register_keras_serializable("lsm_edge")
 class MaskedAutoencoder(keras.Model):
     def __init__(self, enc_depth, enc_dim, enc_heads, dec_depth, dec_dim, dec_heads, mask_ratio=0.8,
-                 mlp_ratio=4.0, dropout=0.0, **kw):
+                 mlp_ratio=4.0, dropout=0.0, loss="mse", fill_gate=False, **kw):
         super().__init__(**kw)
+        if loss not in LOSSES:
+            raise LsmEdgeError(f"loss must be one of {', '.join(LOSSES)}, got {loss!r}")
         self.cfg = MAEConfig(enc_depth, enc_dim, enc_heads, dec_depth, dec_dim, dec_heads, mask_ratio,
-                             mlp_ratio, dropout)
+                             mlp_ratio, dropout, loss, fill_gate)
         self.n_keep = L - int(round(mask_ratio * L))
+        self.token_grid, self.embed_dim = (GT, GF), enc_dim  # tokens on the 30 x 6 (time, feature-group) grid
         self.patch_embed = keras.layers.Dense(enc_dim, name="patch_embed")
         self.enc_blocks = [Block(enc_dim, enc_heads, mlp_ratio, dropout, name=f"enc_{i}") for i in range(enc_depth)]
         self.enc_norm = keras.layers.LayerNormalization(epsilon=1e-6, name="enc_norm")
@@ -82,6 +91,7 @@ class MaskedAutoencoder(keras.Model):
         self.dec_blocks = [Block(dec_dim, dec_heads, mlp_ratio, dropout, name=f"dec_{i}") for i in range(dec_depth)]
         self.dec_norm = keras.layers.LayerNormalization(epsilon=1e-6, name="dec_norm")
         self.head = keras.layers.Dense(K, name="head")
+        self.gate = keras.layers.Dense(K, name="gate") if fill_gate else None
         self.build(None)
 
     def build(self, input_shape=None):
@@ -103,6 +113,8 @@ class MaskedAutoencoder(keras.Model):
             b.build((None, L, c.dec_dim))
         self.dec_norm.build((None, L, c.dec_dim))
         self.head.build((None, L, c.dec_dim))
+        if self.gate is not None:
+            self.gate.build((None, L, c.dec_dim))
         self.built = True
 
     # -- pieces -------------------------------------------------------------------------------
@@ -121,12 +133,22 @@ class MaskedAutoencoder(keras.Model):
             x = b(x, attention_mask=mask, training=training)
         return self.enc_norm(x)
 
-    def decode(self, x, training=False):
-        """x: [B, L, dec_dim] (mask tokens in place) -> reconstruction [B, 300, 26]."""
+    def decode(self, x, fill, training=False):
+        """x: [B, L, dec_dim] (mask tokens in place), fill: [B, 300, 26] -> reconstruction [B, 300, 26].
+
+        With ``fill_gate`` the reconstruction is a per-cell blend g * head + (1 - g) * fill, g in (0, 1)
+        from a second head: ``fill`` is the input's linear interpolation (the export contract's
+        ``values``), which the encoder never sees; the gate lets the model lean on it where it is
+        right (short gaps, slow features) and replace it where it is not."""
         x = x + self.pos_dec
         for b in self.dec_blocks:
             x = b(x, training=training)
-        return unpatchify(self.head(self.dec_norm(x)))
+        x = self.dec_norm(x)
+        rec = unpatchify(self.head(x))
+        if self.gate is None:
+            return rec
+        g = ops.sigmoid(unpatchify(self.gate(x)))
+        return g * rec + (1.0 - g) * ops.cast(fill, "float32")
 
     # -- training path ------------------------------------------------------------------------
     def call(self, inputs, training=False):
@@ -143,17 +165,22 @@ class MaskedAutoencoder(keras.Model):
         d = self.dec_embed(enc)
         masks = ops.broadcast_to(self.mask_token, (ops.shape(d)[0], L - self.n_keep, self.cfg.dec_dim))
         d = ops.take_along_axis(ops.concatenate([d, masks], 1), ops.expand_dims(ids_restore, -1), axis=1)
-        return self.decode(d, training=training)
+        return self.decode(d, inputs["values"], training=training)
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
-        """MSE on hidden cells that were observed: y = {target [B,300,26], weight [B,300,26]}."""
+        """MSE (the paper) or L1 on hidden cells that were observed: y = {target, weight} [B,300,26]."""
         w = ops.cast(y["weight"], "float32")
-        err = ops.square(y_pred - ops.cast(y["target"], "float32")) * w
+        d = y_pred - ops.cast(y["target"], "float32")
+        err = (ops.square(d) if self.cfg.loss == "mse" else ops.abs(d)) * w
         return ops.sum(err) / ops.maximum(ops.sum(w), 1.0)
 
     # -- inference path (what is exported) -----------------------------------------------------
     def infer(self, values, missing, training=False, hidden="attention"):
         """Reconstruction [B, 300, 26] with every token present; see the module docstring for ``hidden``."""
+        return self.reconstruct(values, missing, training, hidden)[0]
+
+    def reconstruct(self, values, missing, training=False, hidden="attention"):
+        """-> (reconstruction [B, 300, 26], encoder tokens [B, L, D]) of the inference path."""
         x, valid = self.tokens(values, missing)
         if hidden == "attention":
             enc = self.encode(x, valid, training=training)
@@ -162,7 +189,7 @@ class MaskedAutoencoder(keras.Model):
         else:
             raise LsmEdgeError(f"hidden must be 'attention' or 'token', got {hidden!r}")
         d = ops.where(ops.expand_dims(valid, -1), self.dec_embed(enc), self.mask_token)
-        return self.decode(d, training=training)
+        return self.decode(d, values, training=training), enc
 
     def impute(self, values, missing):
         """Observed cells pass through unchanged; missing ones come from the reconstruction."""
@@ -176,6 +203,10 @@ class MaskedAutoencoder(keras.Model):
         w = ops.expand_dims(ops.cast(valid, "float32"), -1)
         pooled = ops.sum(enc * w, axis=1) / ops.maximum(ops.sum(w, axis=1), 1.0)
         return enc, pooled
+
+    def decoder_layers(self):
+        """Layers that serve reconstruction only (frozen when a classifier fine-tunes the encoder)."""
+        return [self.dec_embed, *self.dec_blocks, self.dec_norm, self.head] + ([self.gate] if self.gate is not None else [])
 
     def get_config(self):
         return {**super().get_config(), **asdict(self.cfg)}
