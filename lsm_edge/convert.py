@@ -52,8 +52,12 @@ METADATA_VERSION = 1  # bump on an incompatible change; the runtime refuses newe
 DEFAULT_HORIZON = 60
 
 
-def build_module(model, stats, horizon: int = DEFAULT_HORIZON, batch: int = 1):
-    """A tf.Module whose tf.functions are the exported signatures (TensorFlow backend)."""
+def build_module(model, stats, horizon: int = DEFAULT_HORIZON, batch: int = 1, classifiers: dict | None = None):
+    """A tf.Module whose tf.functions are the exported signatures (TensorFlow backend).
+
+    classifiers: {task: TaskModel-like with ``classify(values, missing) -> probabilities``}; each
+    becomes ``classify_<task>``.  A probe built on ``model``'s own encoder shares its weights.
+    """
     import tensorflow as tf
 
     T, F = schema.WINDOW_MINUTES, schema.N_FEATURES
@@ -62,30 +66,94 @@ def build_module(model, stats, horizon: int = DEFAULT_HORIZON, batch: int = 1):
     spec = [tf.TensorSpec([batch, T, F], tf.float32, name="values"),
             tf.TensorSpec([batch, T, F], tf.float32, name="missing")]
     tail = tf.constant((np.arange(T)[None, :, None] >= T - horizon).astype(np.float32))
+    classifiers = dict(classifiers or {})
 
-    class Export(tf.Module):
-        @tf.function(input_signature=spec)
-        def impute(self, values, missing):
-            miss = missing > 0.5
-            return {"values": tf.where(miss, model.infer(values, tf.cast(miss, tf.float32)), values)}
+    def impute(self, values, missing):
+        miss = missing > 0.5
+        return {"values": tf.where(miss, model.infer(values, tf.cast(miss, tf.float32)), values)}
 
-        @tf.function(input_signature=spec)
-        def forecast(self, values, missing):
-            rec = model.infer(values, tf.maximum(missing, tail))
-            return {"forecast": rec[:, T - horizon:, :]}
+    def forecast(self, values, missing):
+        rec = model.infer(values, tf.maximum(missing, tail))
+        return {"forecast": rec[:, T - horizon:, :]}
 
-        @tf.function(input_signature=spec)
-        def embed(self, values, missing):
-            tokens, pooled = model.embed(values, missing)
-            return {"tokens": tokens, "embedding": pooled}
+    def embed(self, values, missing):
+        tokens, pooled = model.embed(values, missing)
+        return {"tokens": tokens, "embedding": pooled}
 
+    def classify(clf, name):
+        def fn(self, values, missing):
+            return {"probabilities": clf.classify(values, missing)}
+
+        fn.__name__ = name  # the converter names each signature after its function
+        return fn
+
+    fns = {"impute": impute, "forecast": forecast, "embed": embed}
+    for task in ("exercise", "activity"):
+        if task in classifiers:
+            fns[f"classify_{task}"] = classify(classifiers[task], f"classify_{task}")
+    # only the signatures this file has are members: saving the module traces every tf.function on it
+    Export = type("Export", (tf.Module,), {k: tf.function(f, input_signature=spec) for k, f in fns.items()})
     m = Export()
-    variables = list(model.variables)
+    m.signature_names = list(fns)
+    variables = {id(v): v for v in [*model.variables, *(w for c in classifiers.values() for w in c.variables)]}
     # Track the backend's tf.Variables (``v.value``), not the Keras objects: the Keras model brings its own
     # serving signature, and Keras Variable wrappers are not frozen by the converter (their weights would be
     # exported as uninitialised resource variables and every output would be NaN).
-    m.weights = [v.value for v in variables]
+    m.weights = [v.value for v in variables.values()]
     return m
+
+
+def load_classifiers(paths, model, stats) -> tuple[dict, dict]:
+    """Classifier run folders (``lsm-edge finetune``) -> ({task: classifier}, {task: info}).
+
+    A probe (linear / conv head on the frozen encoder) whose encoder equals ``model``'s is rebuilt on
+    ``model`` itself, so the file stores the encoder once; a fully fine-tuned classifier brings its
+    own encoder (its weights are stored a second time: the metadata says so).
+    """
+    import keras
+
+    from .data.stats import NormStats
+    from .finetune import TASKS, TaskModel
+
+    out, info = {}, {}
+    for p in map(Path, paths):
+        if not (p / "model.keras").is_file() or not (p / "config.json").is_file():
+            raise LsmEdgeError(f"{p} is not a classifier run (expected model.keras and config.json from "
+                               f"`lsm-edge finetune`)")
+        cfg = json.loads((p / "config.json").read_text())
+        task = cfg.get("task")
+        if task not in TASKS:
+            raise LsmEdgeError(f"{p}: config.json names task {task!r}; expected one of {', '.join(TASKS)}")
+        if task in out:
+            raise LsmEdgeError(f"two classifiers for {task!r} ({info[task]['path']} and {p}); pass one per task")
+        st = NormStats.load(p / "stats.json")
+        if not (np.allclose(st.mean, stats.mean) and np.allclose(st.std, stats.std)):
+            raise LsmEdgeError(f"{p} was trained with other normalisation statistics than the run it is "
+                               f"exported with; fine-tune it from this run")
+        clf = keras.models.load_model(p / "model.keras", safe_mode=True, compile=False)
+        if not isinstance(clf, TaskModel):
+            raise LsmEdgeError(f"{p}/model.keras holds a {type(clf).__name__}, expected a TaskModel")
+        shared = clf.head_kind != "full" and _same_weights(clf.mae, model)
+        if shared:
+            clf = _rebind(clf, model)
+        out[task] = clf
+        info[task] = {"path": str(p), "head": clf.head_kind, "shares_encoder": bool(shared),
+                      "classes": list(TASKS[task]), "sha256": sha256_file(p / "model.keras")}
+    return out, info
+
+
+def _same_weights(a, b) -> bool:
+    wa, wb = a.get_weights(), b.get_weights()
+    return len(wa) == len(wb) and all(x.shape == y.shape and np.array_equal(x, y) for x, y in zip(wa, wb))
+
+
+def _rebind(clf, model):
+    """The classifier's head on ``model``'s encoder (same weights, one copy)."""
+    from .finetune import TaskModel
+
+    t = TaskModel(model, clf.head_kind, clf.n_classes, clf.dropout)
+    t.head.set_weights(clf.head.get_weights())
+    return t
 
 
 def representative(z: np.ndarray, n: int, signatures, seed: int = 0):
@@ -106,7 +174,7 @@ def representative(z: np.ndarray, n: int, signatures, seed: int = 0):
 
 
 def convert(run_dir, out_file, quant: str = "float32", horizon: int = DEFAULT_HORIZON, batch: int = 1,
-            calibration_windows: int = 100, data_dir=None) -> dict:
+            calibration_windows: int = 100, data_dir=None, classifiers=()) -> dict:
     """Convert a run to ``out_file``; returns the embedded metadata."""
     import tensorflow as tf
 
@@ -116,8 +184,9 @@ def convert(run_dir, out_file, quant: str = "float32", horizon: int = DEFAULT_HO
         raise LsmEdgeError(f"unknown quantization {quant!r}; expected one of {', '.join(VARIANTS)}")
     run = Path(run_dir)
     model, stats, cfg = load_run(run)
-    module = build_module(model, stats, horizon, batch)
-    sigs = ["impute", "forecast", "embed"]
+    heads, heads_info = load_classifiers(classifiers, model, stats)
+    module = build_module(model, stats, horizon, batch, heads)
+    sigs = module.signature_names
     # one converter, all signatures: the weights are stored once and shared
     conv = tf.lite.TFLiteConverter.from_concrete_functions(
         [getattr(module, s).get_concrete_function() for s in sigs], module)
@@ -151,14 +220,16 @@ def convert(run_dir, out_file, quant: str = "float32", horizon: int = DEFAULT_HO
         raise LsmEdgeError("conversion left the weights as resource variables (they would be uninitialised)")
     meta = {
         "format": "lsm-edge", "metadata_version": METADATA_VERSION, "lsm_edge_version": __version__,
-        "model": {"name": cfg["train"]["size"], "kind": "teacher", "params": cfg["params"], **cfg["model"]},
+        "model": {**{k: v for k, v in cfg["model"].items() if k not in ("trainable", "dtype")},
+                  "name": run_name(cfg), "kind": cfg.get("kind", "teacher"), "params": cfg["params"]},
         "quantization": quant, "batch": batch, "forecast_minutes": horizon,
         "window_minutes": schema.WINDOW_MINUTES, "patch": [schema.PATCH_MINUTES, schema.PATCH_FEATURES],
         "features": [{"name": f.name, "unit": f.unit, "group": f.group, "valid_min": f.valid_min,
                       "valid_max": f.valid_max} for f in schema.FEATURES],
         "normalization": {"mean": stats.mean.tolist(), "std": stats.std.tolist(), "applied": "by the runtime: z = (x - mean) / std, missing cells linearly filled along time, in; "
                                     "x = z * std + mean out"},
-        "signatures": sigs, "classes": {},
+        "signatures": sigs, "classes": {t: i["classes"] for t, i in heads_info.items()},
+        "classifiers": heads_info,
         "source_run": {"path": str(run), "sha256": run_hash(run)},
     }
     with atomic_path(out_file) as tmp:
@@ -209,6 +280,11 @@ def _calibration_windows(run: Path, data_dir) -> np.ndarray:
     except LsmEdgeError as e:
         raise LsmEdgeError(f"int8 / int16x8 need the run's training windows for calibration: {e} "
                            f"(pass --data DIR)") from None
+
+
+def run_name(cfg: dict) -> str:
+    """A run's model name from its config.json (teachers: the size; students: family and size)."""
+    return cfg.get("name") or cfg["train"]["size"]
 
 
 def run_hash(run: Path) -> str:

@@ -115,13 +115,16 @@ def gain(results: dict, method: str, over: str = "linear", metric: str = "mae") 
 
 
 def to_markdown(results: dict, model_name: str = "teacher") -> str:
+    """One row per task: MAE / MSE of every method, then each model's gain over linear interpolation."""
     methods = list(next(iter(results.values())))
-    head = "| task | " + " | ".join(methods) + f" | {model_name} gain vs linear (MAE) |"
-    lines = [head, "|" + "---|" * (len(methods) + 2), ]
-    g = gain(results, model_name) if model_name in methods else {}
+    models = [m for m in methods if m not in BASELINES] or [model_name]
+    gains = {m: gain(results, m) for m in models if m in methods}
+    head = "| task | " + " | ".join(methods) + "".join(f" | {m} gain vs linear (MAE)" for m in gains) + " |"
+    lines = [head, "|" + "---|" * (len(methods) + len(gains) + 1)]
     for t, r in results.items():
         cells = [f"{r[m]['mae']:.3f} / {r[m]['mse']:.3f}" for m in methods]
-        lines.append(f"| {t} | " + " | ".join(cells) + (f" | {100 * g[t]:+.1f}% |" if t in g else " | |"))
+        cells += [f"{100 * g[t]:+.1f}%" for g in gains.values()]
+        lines.append(f"| {t} | " + " | ".join(cells) + " |")
     return "MAE / MSE in z-units on hidden, originally observed cells.\n\n" + "\n".join(lines)
 
 

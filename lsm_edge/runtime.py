@@ -241,6 +241,12 @@ def _demo(argv=None) -> None:
     print(f"{imp.path.name} ({imp.metadata['quantization']}): heart rate over a hidden {a.gap}-minute gap, "
           f"MAE {np.abs(got[ok] - truth[ok]).mean():.1f} bpm over {int(ok.sum())} observed minutes; "
           f"forecast of the next {Forecaster(a.model).minutes} min: shape {Forecaster(a.model).forecast(w).shape}")
+    if "classify_activity" in imp.signatures:
+        test = Dataset(a.data).load("test")
+        lab = np.flatnonzero(test.activity >= 0)[:20]
+        clf = ActivityClassifier(a.model)
+        hits = sum(p == clf.classes[t] for p, t in zip(clf.predict(test.values[lab]), test.activity[lab]))
+        print(f"  classify_activity: {hits}/{len(lab)} of the first labelled test windows right")
 
 
 if __name__ == "__main__":

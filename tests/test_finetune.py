@@ -89,3 +89,68 @@ def test_classical_baselines_probabilities():
         assert p.shape == (20, 3) and (p[:, 2] == 0).all()  # an unseen class gets probability 0
     assert (out["random forest"].argmax(1) == y[1::2]).mean() == 1.0
     assert (out["logistic regression"].argmax(1) == y[1::2]).mean() >= 0.8
+
+
+def test_convert_with_classify_signatures(teacher, tmp_path):
+    """A conv probe shares the teacher's encoder in the file; a fully fine-tuned classifier brings its own.
+    Both signatures match Keras and the runtime names the classes."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    from lsm_edge import convert as conv
+    from lsm_edge.data.dataset import Dataset
+    from lsm_edge.runtime import ActivityClassifier, ExerciseDetector
+    from lsm_edge.train import load_run, model_inputs
+
+    finetune(teacher / "t", teacher / "data", "activity", "conv", tmp_path / "act", FinetuneConfig(epochs=1))
+    finetune(teacher / "t", teacher / "data", "exercise", "full", tmp_path / "ex", FinetuneConfig(full_epochs=1))
+    plain = conv.convert(teacher / "t", tmp_path / "plain.tflite")
+    meta = conv.convert(teacher / "t", tmp_path / "m.tflite", classifiers=[tmp_path / "act", tmp_path / "ex"])
+    assert meta["signatures"] == ["impute", "forecast", "embed", "classify_exercise", "classify_activity"]
+    assert meta["classifiers"]["activity"]["shares_encoder"] and not meta["classifiers"]["exercise"]["shares_encoder"]
+    assert meta["classes"]["activity"][0] == "biking" and meta["classes"]["exercise"] == ["non_exercise", "exercise"]
+    assert (tmp_path / "m.tflite").stat().st_size > (tmp_path / "plain.tflite").stat().st_size
+
+    _, stats, _ = load_run(teacher / "t")
+    w = Dataset(teacher / "data").load("test").values[:2]
+    x = model_inputs(stats.normalize(w))
+    it = Interpreter(model_path=str(tmp_path / "m.tflite"))
+    for task in ("activity", "exercise"):
+        keras_clf = keras.models.load_model(tmp_path / ("act" if task == "activity" else "ex") / "model.keras",
+                                            safe_mode=True)
+        for i in range(2):
+            feed = {k: v[i:i + 1] for k, v in x.items()}
+            got = it.get_signature_runner(f"classify_{task}")(**feed)["probabilities"]
+            assert abs(got.sum() - 1) < 1e-5
+            assert np.abs(got - np.asarray(keras_clf.classify(feed["values"], feed["missing"]))).max() < 1e-4
+    act, ex = ActivityClassifier(tmp_path / "m.tflite"), ExerciseDetector(tmp_path / "m.tflite")
+    assert act.predict(w[0]) in act.classes and len(act.predict(w)) == 2
+    assert ex.predict_proba(w).shape == (2, 2)
+    with pytest.raises(LsmEdgeError, match="two classifiers for 'activity'"):
+        conv.convert(teacher / "t", tmp_path / "x.tflite", classifiers=[tmp_path / "act", tmp_path / "act"])
+    with pytest.raises(LsmEdgeError, match="is not a classifier run"):
+        conv.convert(teacher / "t", tmp_path / "x.tflite", classifiers=[teacher / "data"])
+    assert not (tmp_path / "x.tflite").exists()
+
+
+def test_kd_loss_values():
+    """(d): alpha * labels + (1 - alpha) * T^2 * KL(teacher_T || student_T), checked against numpy."""
+    from lsm_edge.finetune import kd_loss
+
+    rng = np.random.default_rng(0)
+    s, t = rng.normal(size=(4, 3)).astype("float32"), rng.normal(size=(4, 3)).astype("float32")
+    labels = np.array([0, 2, 1, 0])
+    y = np.concatenate([labels[:, None], t], 1).astype("float32")
+    ce = balanced_softmax_loss(np.zeros(3))
+    T = 2.0
+
+    def softmax(a):
+        e = np.exp(a - a.max(1, keepdims=True))
+        return e / e.sum(1, keepdims=True)
+
+    pt, ps = softmax(t / T), softmax(s / T)
+    kl = (pt * (np.log(pt) - np.log(ps))).sum(1)
+    want_ce = -np.log(softmax(s)[np.arange(4), labels])
+    for alpha in (0.0, 0.5, 1.0):
+        got = np.asarray(kd_loss(ce, T, alpha, 3)(y, s))
+        np.testing.assert_allclose(got, alpha * want_ce + (1 - alpha) * T ** 2 * kl, rtol=1e-4, atol=1e-5)
+    assert np.asarray(kd_loss(ce, T, 0.0, 3)(np.concatenate([labels[:, None], s], 1).astype("float32"), s)).max() < 1e-5

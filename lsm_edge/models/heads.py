@@ -21,11 +21,12 @@ HEADS = ("linear", "conv", "full")
 
 @keras.saving.register_keras_serializable("lsm_edge")
 class ConvProbe(keras.layers.Layer):
-    """tokens [B, L, D] -> logits [B, n_classes] through the (time, feature-group) grid."""
+    """tokens [B, L, D] -> logits [B, n_classes] through the token grid (the ViT's 30 x 6 (time, feature
+    group); a student's own grid, e.g. 60 x 1)."""
 
-    def __init__(self, n_classes: int, channels: int = 32, dropout: float = 0.3, **kw):
+    def __init__(self, n_classes: int, channels: int = 32, dropout: float = 0.3, grid=(GT, GF), **kw):
         super().__init__(**kw)
-        self.n_classes, self.channels, self.dropout = n_classes, channels, dropout
+        self.n_classes, self.channels, self.dropout, self.grid = n_classes, channels, dropout, tuple(grid)
         self.conv1 = keras.layers.Conv2D(channels, 3, padding="same", activation="gelu")
         self.conv2 = keras.layers.Conv2D(channels, 3, padding="same", activation="gelu")
         self.drop = keras.layers.Dropout(dropout)
@@ -33,19 +34,19 @@ class ConvProbe(keras.layers.Layer):
 
     def build(self, input_shape):
         d = input_shape[-1]
-        self.conv1.build((None, GT, GF, d))
-        self.conv2.build((None, GT, GF, self.channels))
+        self.conv1.build((None, *self.grid, d))
+        self.conv2.build((None, *self.grid, self.channels))
         self.out.build((None, self.channels))
         self.built = True
 
     def call(self, tokens, training=False):
-        x = ops.reshape(tokens, (-1, GT, GF, ops.shape(tokens)[-1]))
+        x = ops.reshape(tokens, (-1, *self.grid, ops.shape(tokens)[-1]))
         x = self.conv2(self.conv1(x))
         return self.out(self.drop(ops.mean(x, axis=(1, 2)), training=training))
 
     def get_config(self):
         return {**super().get_config(), "n_classes": self.n_classes, "channels": self.channels,
-                "dropout": self.dropout}
+                "dropout": self.dropout, "grid": list(self.grid)}
 
 
 @keras.saving.register_keras_serializable("lsm_edge")
