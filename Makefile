@@ -19,7 +19,12 @@ demo: $(STAMP)
 	$(BIN)/lsm-edge data stats $(DEMO)/data --out $(DEMO)/stats.json
 	$(BIN)/lsm-edge train --recipe train/nano.toml --data $(DEMO)/data --out $(DEMO)/teacher
 	$(BIN)/lsm-edge evaluate --teacher $(DEMO)/teacher --data $(DEMO)/data --windows 256 --horizons 10,60,120
-	$(BIN)/lsm-edge convert $(DEMO)/teacher --quant all --out $(DEMO)/artifacts
+	$(BIN)/lsm-edge evaluate --task activity --teacher $(DEMO)/teacher --data $(DEMO)/data
+	$(BIN)/lsm-edge finetune --teacher $(DEMO)/teacher --data $(DEMO)/data --task activity --head conv --out $(DEMO)/activity
+	$(BIN)/lsm-edge finetune --teacher $(DEMO)/teacher --data $(DEMO)/data --task exercise --head linear --out $(DEMO)/exercise
+	$(BIN)/lsm-edge convert $(DEMO)/teacher --quant all --out $(DEMO)/artifacts --classifier $(DEMO)/activity --classifier $(DEMO)/exercise
+	$(BIN)/lsm-edge distill --teacher $(DEMO)/teacher --student distill/conv64.toml --steps 300 --data $(DEMO)/data --out $(DEMO)/student
+	$(BIN)/lsm-edge evaluate --teacher $(DEMO)/teacher --with $(DEMO)/student --data $(DEMO)/data --windows 256 --horizons 60 --out $(DEMO)/student_eval
 	for f in $(DEMO)/artifacts/*.tflite; do $(BIN)/python -m lsm_edge.runtime $$f $(DEMO)/data; done
 
 test: $(STAMP)

@@ -8,6 +8,7 @@ import sys
 import click
 
 from .errors import LsmEdgeError
+from .recipe import DistillConfig, TrainConfig  # light: no TensorFlow
 
 
 class _Group(click.Group):
@@ -126,16 +127,24 @@ def data_schema():
     click.echo(describe_schema())
 
 
-def _recipe_options(f):
-    """One --option per TrainConfig field (default: the recipe's value, else the field's default)."""
+def _recipe_options(config_class):
+    """One --option per field of a recipe dataclass (default: the recipe's value, else the field's default)."""
     from dataclasses import fields
 
-    from .train import TrainConfig
+    def deco(f):
+        for fld in reversed(fields(config_class)):
+            f = click.option(f"--{fld.name.replace('_', '-')}", fld.name, type=type(fld.default), default=None,
+                             help=f"Overrides the recipe (built-in default {fld.default}).")(f)
+        return f
 
-    for fld in reversed(fields(TrainConfig)):
-        f = click.option(f"--{fld.name.replace('_', '-')}", fld.name, type=type(fld.default), default=None,
-                         help=f"Overrides the recipe (built-in default {fld.default}).")(f)
-    return f
+    return deco
+
+
+def _recipe(config_class, path, overrides):
+    from dataclasses import asdict
+
+    cfg = config_class.from_toml(path) if path else config_class()
+    return config_class.from_dict({**asdict(cfg), **{k: v for k, v in overrides.items() if v is not None}})
 
 
 @main.command("train")
@@ -146,17 +155,33 @@ def _recipe_options(f):
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Run folder to write.")
 @click.option("--resume", is_flag=True, help="Continue an interrupted run from its last checkpoint.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-@_recipe_options
+@_recipe_options(TrainConfig)
 def train_cmd(recipe, data_dir, out, resume, quiet, **overrides):
     """Pretrain a teacher masked autoencoder (80% patch masking, AdamW, warm-up + cosine)."""
-    from dataclasses import asdict
+    from .train import train
 
-    from .train import TrainConfig, train
-
-    cfg = TrainConfig.from_toml(recipe) if recipe else TrainConfig()
-    cfg = TrainConfig.from_dict({**asdict(cfg), **{k: v for k, v in overrides.items() if v is not None}})
-    run = train(data_dir, out, cfg, resume=resume, progress=not quiet)
+    run = train(data_dir, out, _recipe(TrainConfig, recipe, overrides), resume=resume, progress=not quiet)
     click.echo(f"teacher written to {run}")
+
+
+@main.command("distill")
+@click.option("--teacher", required=True, type=click.Path(exists=True, file_okay=False), help="Teacher run folder.")
+@click.option("--student", "recipe", type=click.Path(dir_okay=False), default=None,
+              help="A student recipe under distill/ (e.g. distill/conv64.toml); options below override it.")
+@click.option("--data", "data_dir", required=True, type=click.Path(file_okay=False), help="Dataset folder.")
+@click.option("--out", required=True, type=click.Path(file_okay=False), help="Student run folder to write.")
+@click.option("--resume", is_flag=True, help="Continue an interrupted distillation from its last checkpoint.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+@_recipe_options(DistillConfig)
+def distill_cmd(teacher, recipe, data_dir, out, resume, quiet, **overrides):
+    """Distil a teacher into a small student (ViT or conv family) on all imputation tasks."""
+    from .distill import distill
+
+    cfg = _recipe(DistillConfig, recipe, overrides)
+    run = distill(teacher, data_dir, out, cfg, resume=resume, progress=not quiet)
+    c = json.loads((run / "config.json").read_text())
+    click.echo(f"student {c['name']} ({c['params']:,} params, {c['flops'] / 1e6:.1f} MFLOPs) written to {run}; "
+               f"teacher {c['teacher']['params']:,} params, {c['teacher']['flops'] / 1e6:.1f} MFLOPs")
 
 
 @main.command("evaluate")
@@ -168,11 +193,13 @@ def train_cmd(recipe, data_dir, out, resume, quiet, **overrides):
 @click.option("--windows", default=512, type=click.IntRange(1), help="At most this many windows (the first ones).")
 @click.option("--horizons", default="10,20,30,60,120", help="Comma-separated spans in minutes.")
 @click.option("--seed", default=0, type=int, help="Seed of the evaluation masks.")
+@click.option("--with", "others", multiple=True, type=click.Path(exists=True, file_okay=False),
+              help="Another run (e.g. a student) scored on the same windows and masks (repeatable).")
 @click.option("--compare-hidden", is_flag=True,
               help="Also score the inference path that feeds missing tokens to the encoder instead of masking them.")
 @click.option("--out", default=None, type=click.Path(file_okay=False),
               help="Folder for generative.md / generative.json (default: RUN/eval).")
-def evaluate_cmd(task, run, data_dir, split, windows, horizons, seed, compare_hidden, out):
+def evaluate_cmd(task, run, data_dir, split, windows, horizons, seed, others, compare_hidden, out):
     """Generative (vs mean / nearest / linear / MICE) or discriminative (probes, fine-tune, baselines) evaluation."""
     from pathlib import Path
 
@@ -183,8 +210,9 @@ def evaluate_cmd(task, run, data_dir, split, windows, horizons, seed, compare_hi
         click.echo(discriminative_markdown(res))
         return
 
+    import numpy as np
+
     from .data.dataset import Dataset
-    from .errors import LsmEdgeError
     from .evaluate import baseline_methods, default_tasks, evaluate_generative, model_method, to_markdown, write_report
     from .train import load_run
 
@@ -200,15 +228,22 @@ def evaluate_cmd(task, run, data_dir, split, windows, horizons, seed, compare_hi
     z = stats.normalize(test.values[:windows])
     z_train = stats.normalize(ds.load("train").values[:2000])
     methods = baseline_methods(z_train, seed)
-    methods["teacher"] = model_method(model)
+    name = cfg.get("kind", "teacher")  # a student run is scored under its own name
+    methods[name] = model_method(model)
+    for other in others:
+        m2, st2, c2 = load_run(other)
+        if not (np.allclose(st2.mean, stats.mean) and np.allclose(st2.std, stats.std)):
+            raise LsmEdgeError(f"--with {other}: its normalisation statistics differ from {run}'s; "
+                               f"compare runs trained on the same data")
+        methods[f"{c2.get('kind', 'teacher')} {Path(other).name}"] = model_method(m2)
     if compare_hidden:
         methods["teacher (mask-token encoder)"] = model_method(model, hidden="token")
     res = evaluate_generative(z, methods, default_tasks(hs), seed)
     meta = {"teacher": str(run), "data": str(data_dir), "split": split, "windows": len(z),
             "subjects": int(len(set(test.subject[:windows]))), "seed": seed,
-            "model": f"{cfg['train']['size']} ({cfg['params']:,} params)"}
-    path = write_report(res, Path(out) if out else Path(run) / "eval", meta)
-    click.echo(to_markdown(res))
+            "model": f"{cfg.get('name') or cfg['train']['size']} ({cfg['params']:,} params)"}
+    path = write_report(res, Path(out) if out else Path(run) / "eval", meta, name)
+    click.echo(to_markdown(res, name))
     click.echo(f"\nreport: {path}")
 
 
@@ -223,12 +258,18 @@ def evaluate_cmd(task, run, data_dir, split, windows, horizons, seed, compare_hi
 @click.option("--epochs", default=30, type=click.IntRange(1), help="Epochs of a probe head.")
 @click.option("--full-epochs", default=8, type=click.IntRange(1), help="Epochs of full fine-tuning.")
 @click.option("--seed", default=0, type=int, help="Random seed.")
-def finetune_cmd(teacher, data_dir, task, head, out, shots, epochs, full_epochs, seed):
-    """Train a classification head on a teacher (exercise detection or 8-class activity recognition)."""
+@click.option("--kd-from", default=None, type=click.Path(exists=True, file_okay=False),
+              help="A fine-tuned teacher's classifier run of the same task: distil its softened logits too.")
+@click.option("--kd-temperature", default=2.0, type=click.FloatRange(min=0.1), help="Softening temperature.")
+@click.option("--kd-alpha", default=0.5, type=click.FloatRange(0, 1), help="Weight of the labels (1 - of the teacher).")
+def finetune_cmd(teacher, data_dir, task, head, out, shots, epochs, full_epochs, seed, kd_from, kd_temperature,
+                 kd_alpha):
+    """Train a classification head on a teacher or student run (exercise or 8-class activity)."""
     from .finetune import FinetuneConfig, finetune
 
-    m = finetune(teacher, data_dir, task, head, out, FinetuneConfig(shots=shots, epochs=epochs,
-                                                                    full_epochs=full_epochs, seed=seed))
+    m = finetune(teacher, data_dir, task, head, out, FinetuneConfig(
+        shots=shots, epochs=epochs, full_epochs=full_epochs, seed=seed, kd_temperature=kd_temperature,
+        kd_alpha=kd_alpha), kd_from=kd_from)
     click.echo(f"{task} / {head}: accuracy {100 * m['accuracy']:.1f}%  mAP {100 * m['mAP']:.1f}%  "
                f"({m['n']} held-out windows) -> {out}")
 
@@ -244,8 +285,10 @@ def finetune_cmd(teacher, data_dir, task, head, out, shots, epochs, full_epochs,
               help="Training windows used to calibrate int8 / int16x8.")
 @click.option("--data", "data_dir", default=None, type=click.Path(file_okay=False),
               help="Dataset with the run's training windows (default: the one in the run's manifest).")
-def convert_cmd(run, quant, out, horizon, batch, calibration_windows, data_dir):
-    """Convert a run to .tflite: named signatures (impute, forecast, embed), embedded metadata, builtin ops only."""
+@click.option("--classifier", "classifiers", multiple=True, type=click.Path(exists=True, file_okay=False),
+              help="A classifier run from `lsm-edge finetune` (repeatable, one per task): adds classify_<task>.")
+def convert_cmd(run, quant, out, horizon, batch, calibration_windows, data_dir, classifiers):
+    """Convert a run to .tflite: named signatures (impute, forecast, embed, classify_*), metadata, builtin ops only."""
     from pathlib import Path
 
     from .convert import VARIANTS, convert
@@ -258,7 +301,7 @@ def convert_cmd(run, quant, out, horizon, batch, calibration_windows, data_dir):
     failed = []
     for q, path in targets:
         try:
-            convert(run, path, q, horizon, batch, calibration_windows, data_dir)
+            convert(run, path, q, horizon, batch, calibration_windows, data_dir, classifiers)
             click.echo(f"{q:8s} -> {path} ({path.stat().st_size / 1e3:,.0f} KB)")
         except LsmEdgeError as e:
             if quant != "all":
@@ -293,6 +336,9 @@ def inspect_cmd(file, as_json):
         ins = ", ".join(f"{k}{v[0]}" for k, v in io["inputs"].items())
         outs = ", ".join(f"{k}{v[0]}" for k, v in io["outputs"].items())
         click.echo(f"signature {name}({ins}) -> {outs}")
+    for task, c in m.get("classifiers", {}).items():
+        click.echo(f"classify  {task}: {c['head']} head, encoder {'shared' if c['shares_encoder'] else 'its own'}, "
+                   f"classes {', '.join(c['classes'])}")
     click.echo("ops       " + ", ".join(f"{k} {v}" for k, v in info["ops"].items()))
 
 

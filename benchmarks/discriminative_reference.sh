@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Discriminative tasks on the reference teacher (issue 4): linear probe, conv probe, full fine-tune,
+# the same ViT trained from scratch, random forest and logistic regression; full data and few-shot.
+# Needs the reference teacher of benchmarks/teacher_reference.sh.  Writes benchmarks/results/discriminative/.
+#   bash benchmarks/discriminative_reference.sh     (about 40 min on 2 cores)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=${BIN:-.venv/bin}
+OUT=${OUT:-runs/ref}
+RES=benchmarks/results/discriminative
+mkdir -p "$RES"
+for task in ${TASKS:-activity exercise}; do
+  /usr/bin/time -f "$task: %e s wall" $BIN/lsm-edge evaluate --task "$task" --teacher "$OUT/teacher" \
+    --data "$OUT/data" --out "$RES" 2>&1 | grep -v "^[IW]0000\|^WARNING: All log\|^To enable\|rebuild TensorFlow"
+done
+$BIN/python benchmarks/machine.py > "$RES/machine.txt"

@@ -1,0 +1,125 @@
+import json
+
+import keras
+import numpy as np
+import pytest
+
+from lsm_edge.data.dataset import Dataset
+from lsm_edge.data.simulate import write_simulated
+from lsm_edge.distill import Distiller, build_student, distill, distill_batch, time_pool
+from lsm_edge.errors import LsmEdgeError
+from lsm_edge.evaluate import model_method
+from lsm_edge.finetune import FinetuneConfig, finetune
+from lsm_edge.models.conv import ConvStudent
+from lsm_edge.recipe import DistillConfig
+from lsm_edge.train import TrainConfig, load_run, train
+
+FAST = dict(steps=4, batch_size=8, checkpoint_every=2, warmup_steps=1)
+
+
+@pytest.fixture(scope="module")
+def teacher(tmp_path_factory):
+    root = tmp_path_factory.mktemp("distill")
+    write_simulated(root / "data", 20, 4, seed=3, progress=False)
+    train(root / "data", root / "t", TrainConfig(size="nano", steps=4, batch_size=16, checkpoint_every=4,
+                                                 warmup_steps=1, val_windows=16, fill_gate=True, loss="l1"),
+          progress=False)
+    return root
+
+
+def test_recipes_meet_the_size_bar_and_bad_recipes_are_named(tmp_path):
+    from lsm_edge.distill import flops
+    from lsm_edge.models.mae import build_mae, count_params
+
+    t = build_mae("micro", fill_gate=True)
+    for path in ("distill/vit_pico.toml", "distill/conv64.toml"):
+        s = build_student(DistillConfig.from_toml(path))
+        assert count_params(s) <= count_params(t) / 10, path
+        assert flops(s) <= flops(t) / 10, path
+    (tmp_path / "bad.toml").write_text('[distill]\nfamily = "rnn"\n')
+    with pytest.raises(LsmEdgeError, match="family must be one of vit, conv, got 'rnn'"):
+        DistillConfig.from_toml(tmp_path / "bad.toml")
+    (tmp_path / "bad.toml").write_text('[distill]\nwidth = 3\n')
+    with pytest.raises(LsmEdgeError, match="unknown option"):
+        DistillConfig.from_toml(tmp_path / "bad.toml")
+
+
+def test_conv_student_interface():
+    m = ConvStudent(dim=16, depth=2)
+    rng = np.random.default_rng(0)
+    v = rng.normal(size=(2, 300, 26)).astype("float32")
+    miss = (rng.random((2, 300, 26)) < 0.3).astype("float32")
+    out = np.asarray(m.impute(v, miss))
+    np.testing.assert_array_equal(out[miss == 0], v[miss == 0])
+    tokens, pooled = m.embed(v, miss)
+    assert tuple(tokens.shape) == (2, 60, 16) and tuple(pooled.shape) == (2, 16)
+    assert tuple(time_pool(tokens, m.token_grid).shape) == (2, 30, 16)
+    with pytest.raises(LsmEdgeError, match="no 'token' inference path"):
+        m.infer(v, miss, hidden="token")
+    # a step with every cell missing does not enter the pooled embedding
+    miss2 = miss.copy()
+    miss2[:, :5] = 1
+    v2 = v.copy()
+    v2[:, :5] = 99.0
+    _, p2 = m.embed(v2, miss2)
+    _, p1 = m.embed(np.where(miss2 > 0, 0, v), miss2)
+    np.testing.assert_allclose(np.asarray(p1), np.asarray(p2), atol=1e-5)
+
+
+def test_distill_batch_mixes_every_task():
+    rng = np.random.default_rng(0)
+    z = rng.normal(size=(64, 300, 26)).astype("float32")
+    z[:, :, 3] = np.nan
+    x, y = distill_batch(z, rng, random_p=0.25)
+    hidden = y["hidden"] > 0
+    assert hidden.any((1, 2)).all()
+    assert not (y["observed_hidden"][:, :, 3] > 0).any()  # never scored where nothing was observed
+    full_rows = hidden.all(2).sum(1)  # minutes with every feature hidden: temporal tasks
+    assert (full_rows > 0).any() and (full_rows == 0).any()
+    assert np.array_equal(x["missing"] > 0, hidden | np.isnan(z))
+
+
+@pytest.mark.parametrize("family", ["vit", "conv"])
+def test_distilled_student_runs_everywhere_and_resumes_exactly(teacher, tmp_path, family):
+    cfg = DistillConfig(family=family, dim=16, depth=2, **FAST)
+    part = distill(teacher / "t", teacher / "data", tmp_path / "s", cfg, progress=False, stop_after_segments=1)
+    assert not (part / "model.keras").exists()
+    with pytest.raises(LsmEdgeError, match="interrupted distillation; pass --resume"):
+        distill(teacher / "t", teacher / "data", tmp_path / "s", cfg, progress=False)
+    distill(teacher / "t", teacher / "data", tmp_path / "s", cfg, resume=True, progress=False)
+    distill(teacher / "t", teacher / "data", tmp_path / "whole", cfg, progress=False)
+    a = keras.models.load_model(tmp_path / "s" / "model.keras", safe_mode=True)
+    b = keras.models.load_model(tmp_path / "whole" / "model.keras", safe_mode=True)
+    for wa, wb in zip(a.get_weights(), b.get_weights()):
+        np.testing.assert_allclose(wa, wb, atol=1e-6)
+    c = json.loads((tmp_path / "s" / "config.json").read_text())
+    assert c["kind"] == "student" and c["params"] < c["teacher"]["params"] and 0 < c["flops"] < c["teacher"]["flops"]
+    # the run folder is a pretrained run like the teacher's: evaluation and fine-tuning take it
+    model, stats, _ = load_run(tmp_path / "s")
+    z = stats.normalize(Dataset(teacher / "data").load("test").values[:4])
+    hide = np.zeros(z.shape, bool)
+    hide[:, 100:160] = True
+    out = model_method(model)(np.where(hide, np.nan, z))
+    assert np.isfinite(out).all() and np.array_equal(out[~hide & ~np.isnan(z)], z[~hide & ~np.isnan(z)])
+    m = finetune(tmp_path / "s", teacher / "data", "activity", "conv", tmp_path / "clf", FinetuneConfig(epochs=1),
+                 progress=False)
+    assert 0 <= m["accuracy"] <= 1
+
+
+def test_distillation_pulls_the_student_toward_the_teacher(teacher):
+    """Loss (a) alone: after a few steps the student's reconstructions are closer to the teacher's."""
+    t, stats, _ = load_run(teacher / "t")
+    z = stats.normalize(Dataset(teacher / "data").load("train").values[:16])
+    x, y = distill_batch(z, np.random.default_rng(1), 0.25)
+    keras.utils.set_random_seed(0)
+    d = Distiller(build_student(DistillConfig(family="conv", dim=16, depth=2)), t.embed_dim,
+                  {"use_teacher": True, "w_truth": 0.0, "w_teacher": 1.0, "w_embed": 0.0})
+    d.compile(optimizer=keras.optimizers.Adam(3e-3))
+    from lsm_edge.distill import TeacherTargets
+
+    y.update({k: np.asarray(v) for k, v in TeacherTargets(t).predict_on_batch(x).items()})
+    gap = lambda: float(np.abs(np.asarray(d.student.infer(x["values"], x["missing"])) - y["teacher_rec"])[y["hidden"] > 0].mean())  # noqa: E731
+    before = gap()
+    for _ in range(40):
+        d.train_on_batch(x, y)
+    assert gap() < 0.7 * before
