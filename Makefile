@@ -25,7 +25,11 @@ demo: $(STAMP)
 	$(BIN)/lsm-edge convert $(DEMO)/teacher --quant all --out $(DEMO)/artifacts --classifier $(DEMO)/activity --classifier $(DEMO)/exercise
 	$(BIN)/lsm-edge distill --teacher $(DEMO)/teacher --student distill/conv64.toml --steps 300 --data $(DEMO)/data --out $(DEMO)/student
 	$(BIN)/lsm-edge evaluate --teacher $(DEMO)/teacher --with $(DEMO)/student --data $(DEMO)/data --windows 256 --horizons 60 --out $(DEMO)/student_eval
+	$(BIN)/lsm-edge finetune --teacher $(DEMO)/student --data $(DEMO)/data --task activity --head conv --kd-from $(DEMO)/activity --out $(DEMO)/student_activity
+	for q in float32 int8; do $(BIN)/lsm-edge convert $(DEMO)/student --quant $$q --classifier $(DEMO)/student_activity --out $(DEMO)/artifacts/student_$$q.tflite; done
 	for f in $(DEMO)/artifacts/*.tflite; do $(BIN)/python -m lsm_edge.runtime $$f $(DEMO)/data; done
+	$(BIN)/lsm-edge bench $(DEMO)/artifacts/teacher_float32.tflite $(DEMO)/artifacts/student_int8.tflite --threads 1,2 --runs 50
+	$(BIN)/lsm-edge report --teacher $(DEMO)/teacher --artifacts $(DEMO)/artifacts --data $(DEMO)/data --windows 64 --horizons 60 --runs 30 --out $(DEMO)/report
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

@@ -1,18 +1,6 @@
 """Who measured: a short description of the machine, stored with every committed result."""
 
-import os
-import platform
-
-
-def machine() -> dict:
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next(l.split(":", 1)[1].strip() for l in f if l.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(), "os": platform.platform()}
-
+from lsm_edge.bench import machine  # noqa: F401  (one definition, shared with `lsm-edge bench`)
 
 if __name__ == "__main__":
     import json

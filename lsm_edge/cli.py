@@ -9,6 +9,7 @@ import click
 
 from .errors import LsmEdgeError
 from .recipe import DistillConfig, TrainConfig  # light: no TensorFlow
+from .report import DEFAULT_GATE  # light: numpy and the LiteRT runtime only
 
 
 class _Group(click.Group):
@@ -340,6 +341,77 @@ def inspect_cmd(file, as_json):
         click.echo(f"classify  {task}: {c['head']} head, encoder {'shared' if c['shares_encoder'] else 'its own'}, "
                    f"classes {', '.join(c['classes'])}")
     click.echo("ops       " + ", ".join(f"{k} {v}" for k, v in info["ops"].items()))
+
+
+@main.command("bench")
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--threads", default="1", help="Comma-separated thread counts, e.g. 1,2,4.")
+@click.option("--runs", default=100, type=click.IntRange(1), help="Timed calls per signature.")
+@click.option("--warmup", default=10, type=click.IntRange(0), help="Untimed calls before them.")
+@click.option("--signature", default=None, help="Print only this signature in the table (all are measured).")
+@click.option("--json", "json_out", default=None, type=click.Path(dir_okay=False), help="Write the full result here.")
+@click.option("--adb", "adb_serial", default=None, help="Serial of an Android device: run LiteRT's benchmark_model there.")
+@click.option("--benchmark-binary", default=None, type=click.Path(dir_okay=False),
+              help="Path of the benchmark_model binary built for the phone (with --adb).")
+def bench_cmd(files, threads, runs, warmup, signature, json_out, adb_serial, benchmark_binary):
+    """Latency (p50/p90/p99/min), init time, peak memory, size, FLOPs and XNNPACK coverage of .tflite files."""
+    from .bench import bench, reference_ops, to_table
+    from .io import atomic_write_text
+
+    try:
+        counts = tuple(int(t) for t in threads.split(","))
+        if not counts or min(counts) < 1:
+            raise ValueError
+    except ValueError:
+        raise LsmEdgeError(f"--threads must be positive integers separated by commas (e.g. 1,2,4), got {threads!r}")
+    result = bench(files, counts, runs, warmup, adb_serial, benchmark_binary)
+    if json_out:
+        atomic_write_text(json_out, json.dumps(result, indent=1))
+    click.echo(to_table(result, signature))
+    for name, ops in reference_ops(result).items():
+        if ops:
+            click.echo(f"{name}: on reference kernels (not XNNPACK): " + ", ".join(f"{k} {v}" for k, v in ops.items()))
+
+
+@main.command("report")
+@click.option("--teacher", required=True, type=click.Path(exists=True, file_okay=False),
+              help="The teacher run; its float32 conversion must be in --artifacts.")
+@click.option("--artifacts", required=True, type=click.Path(exists=True, file_okay=False),
+              help="Folder of .tflite files (from `lsm-edge convert`).")
+@click.option("--data", "data_dir", required=True, type=click.Path(exists=True, file_okay=False),
+              help="Dataset folder (its held-out test split is scored).")
+@click.option("--out", required=True, type=click.Path(file_okay=False), help="Folder for report.md/.json, pareto.png.")
+@click.option("--windows", default=512, type=click.IntRange(1), help="Held-out windows for the generative tasks.")
+@click.option("--horizons", default="10,20,30,60,120", help="Minutes of the interpolation/extrapolation/sensor tasks.")
+@click.option("--bench", "bench_json", default=None, type=click.Path(exists=True, dir_okay=False),
+              help="Reuse an `lsm-edge bench --json` result instead of measuring.")
+@click.option("--threads", default="1", help="Thread counts to measure (without --bench).")
+@click.option("--runs", default=50, type=click.IntRange(1), help="Timed calls per signature (without --bench).")
+@click.option("--seed", default=0, type=int, help="Seed of the masks.")
+@click.option("--min-retention", default=None, type=click.FloatRange(0, 2),
+              help="Exit non-zero, naming them, if an artifact keeps less than this of the teacher.")
+@click.option("--gate", "gate_metrics", default=",".join(DEFAULT_GATE),
+              help="Comma-separated kept figures the --min-retention gate checks.")
+def report_cmd(teacher, artifacts, data_dir, out, windows, horizons, bench_json, threads, runs, seed, min_retention,
+               gate_metrics):
+    """Every artifact: generative MAE and task accuracy kept of the teacher, beside size, latency and memory."""
+    from .evaluate import default_tasks
+    from .report import build_report, gate, to_markdown, write_report
+
+    try:
+        hz = tuple(int(h) for h in horizons.split(","))
+        counts = tuple(int(t) for t in threads.split(","))
+    except ValueError:
+        raise LsmEdgeError(f"--horizons and --threads take integers separated by commas, got {horizons!r} / {threads!r}")
+    res = json.loads(open(bench_json).read()) if bench_json else None
+    rep = build_report(teacher, artifacts, data_dir, windows, seed, default_tasks(hz), res, counts, runs)
+    write_report(rep, out, command="lsm-edge " + " ".join(sys.argv[1:]))
+    click.echo(to_markdown(rep))
+    if min_retention is not None:
+        failures = gate(rep, min_retention, tuple(m.strip() for m in gate_metrics.split(",") if m.strip()))
+        if failures:
+            raise LsmEdgeError(f"{len(failures)} below the retention gate:\n  " + "\n  ".join(failures))
+        click.echo(f"retention gate {min_retention:.0%}: every artifact passes")
 
 
 if __name__ == "__main__":

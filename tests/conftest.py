@@ -23,3 +23,18 @@ def sim_timelines():
     from lsm_edge.data.simulate import simulate_timelines
 
     return list(simulate_timelines(12, 10, seed=3))
+
+
+@pytest.fixture(scope="session")
+def small_run(tmp_path_factory):
+    """A nano teacher trained for 6 steps on 10 simulated subjects, and its float32 .tflite."""
+    from lsm_edge import convert as conv
+    from lsm_edge.data.simulate import write_simulated
+    from lsm_edge.train import TrainConfig, train
+
+    root = tmp_path_factory.mktemp("conv")
+    write_simulated(root / "data", 10, 3, seed=0, progress=False)
+    train(root / "data", root / "run", TrainConfig(size="nano", steps=6, batch_size=16, checkpoint_every=6,
+                                                   warmup_steps=2, val_windows=16), progress=False)
+    conv.convert(root / "run", root / "f32.tflite", "float32")
+    return root

@@ -7,19 +7,8 @@ import pytest
 
 from lsm_edge import convert as conv
 from lsm_edge.data.dataset import Dataset
-from lsm_edge.data.simulate import write_simulated
 from lsm_edge.errors import LsmEdgeError
-from lsm_edge.train import TrainConfig, load_run, model_inputs, train
-
-
-@pytest.fixture(scope="session")
-def small_run(tmp_path_factory):
-    root = tmp_path_factory.mktemp("conv")
-    write_simulated(root / "data", 10, 3, seed=0, progress=False)
-    train(root / "data", root / "run", TrainConfig(size="nano", steps=6, batch_size=16, checkpoint_every=6,
-                                                   warmup_steps=2, val_windows=16), progress=False)
-    conv.convert(root / "run", root / "f32.tflite", "float32")
-    return root
+from lsm_edge.train import load_run, model_inputs
 
 
 def _windows(root, n=3):
