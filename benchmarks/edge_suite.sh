@@ -21,10 +21,16 @@ convert() {  # run, artifact name prefix, classifier run, variants
       --out "$ART/${name}_$q.tflite" 2>&1 | quiet || echo "$name $q: not converted"
   done
 }
-convert "$REF/teacher" teacher "$REF/clf/activity_teacher" float32 float16 dynamic wo-int8 int8 int4
+# the classifiers: the better of the teacher's 8- and 30-epoch fine-tunes; the students' 30-epoch ones
+TCLF=$($BIN/python -c "
+import json, sys; r = sys.argv[1]
+print(max((json.load(open(f'{r}/clf/{n}/metrics.json'))['accuracy'], f'{r}/clf/{n}') for n in ('activity_teacher', 'activity_teacher_e30'))[1])" "$REF")
+echo "teacher classifier: $TCLF"
+convert "$REF/teacher" teacher "$TCLF" float32 float16 dynamic wo-int8 int8 int4
 for s in vit_pico_distilled vit_pico_alone conv64_distilled conv64_alone; do
-  [ -f "$REF/students/$s/model.keras" ] && [ -f "$REF/clf/activity_$s/model.keras" ] || { echo "skip $s (not trained)"; continue; }
-  convert "$REF/students/$s" "$s" "$REF/clf/activity_$s" float32 dynamic wo-int8 int8
+  clf="$REF/clf/activity_${s}_e30"
+  [ -f "$REF/students/$s/model.keras" ] && [ -f "$clf/model.keras" ] || { echo "skip $s (not trained)"; continue; }
+  convert "$REF/students/$s" "$s" "$clf" float32 dynamic wo-int8 int8
 done
 $BIN/lsm-edge bench "$ART"/*.tflite --threads 1,2,4 --runs 100 --warmup 10 --json "$RES/bench.json" \
   --signature impute 2>&1 | quiet | tee "$RES/bench.md"
