@@ -257,7 +257,7 @@ def evaluate_cmd(task, run, data_dir, split, windows, horizons, seed, others, co
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Classifier run folder to write.")
 @click.option("--shots", default=None, type=click.IntRange(1), help="Labelled windows per class (few-shot).")
 @click.option("--epochs", default=30, type=click.IntRange(1), help="Epochs of a probe head.")
-@click.option("--full-epochs", default=8, type=click.IntRange(1), help="Epochs of full fine-tuning.")
+@click.option("--full-epochs", default=30, type=click.IntRange(1), help="Epochs of full fine-tuning.")
 @click.option("--seed", default=0, type=int, help="Random seed.")
 @click.option("--kd-from", default=None, type=click.Path(exists=True, file_okay=False),
               help="A fine-tuned teacher's classifier run of the same task: distil its softened logits too.")

@@ -43,7 +43,7 @@ class FinetuneConfig:
     warmup_frac: float = 0.15
     dropout: float = 0.3
     noise_std: float = 0.05
-    full_epochs: int = 8
+    full_epochs: int = 30  # 8 left both the teacher (76.2% -> 82.2% activity) and the students underfit
     full_lr: float = 3e-4
     max_train_windows: int = 4000
     shots: int | None = None  # labelled windows per class (few-shot); None = all
