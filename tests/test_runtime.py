@@ -12,7 +12,6 @@ from lsm_edge import convert as conv
 from lsm_edge import schema
 from lsm_edge.runtime import Embedder, Forecaster, ExerciseDetector, Imputer, InputError, ModelFileError
 
-from test_convert import small_run  # noqa: F401  (session fixture: a trained, converted nano run)
 
 
 def _valid_window(seed=0):
