@@ -154,14 +154,24 @@ def _recipe(config_class, path, overrides):
 @click.option("--data", "data_dir", required=True, type=click.Path(file_okay=False),
               help="Dataset folder (from `lsm-edge data simulate` / `import-*`).")
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Run folder to write.")
-@click.option("--resume", is_flag=True, help="Continue an interrupted run from its last checkpoint.")
+@click.option("--resume", is_flag=True, help="Continue an interrupted run from its last checkpoint "
+              "(on any number of devices).")
+@click.option("--stats", "stats_path", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="Normalisation statistics from `lsm-edge data stats` (required with several processes).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @_recipe_options(TrainConfig)
-def train_cmd(recipe, data_dir, out, resume, quiet, **overrides):
-    """Pretrain a teacher masked autoencoder (80% patch masking, AdamW, warm-up + cosine)."""
+def train_cmd(recipe, data_dir, out, resume, stats_path, quiet, **overrides):
+    """Pretrain a teacher masked autoencoder (80% patch masking, AdamW, warm-up + cosine).
+
+    --backend jax|tensorflow and --devices N pick the engine and the data-parallel devices of this
+    process (N virtual devices on a CPU); several hosts: see README, "Scale-out"."""
+    from .distributed import select_backend
+
+    cfg = _recipe(TrainConfig, recipe, overrides)
+    select_backend(cfg.backend, cfg.devices)  # before Keras starts
     from .train import train
 
-    run = train(data_dir, out, _recipe(TrainConfig, recipe, overrides), resume=resume, progress=not quiet)
+    run = train(data_dir, out, cfg, resume=resume, progress=not quiet, stats_path=stats_path)
     click.echo(f"teacher written to {run}")
 
 

@@ -7,7 +7,7 @@ without starting TensorFlow.
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass, fields
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 from .errors import LsmEdgeError
@@ -40,6 +40,29 @@ class TrainConfig:
     checkpoint_every: int = 100
     val_windows: int = 256
     seed: int = 0
+    # scale-out (lsm_edge/distributed.py); the first three may change when a run is resumed
+    backend: str = "tensorflow"  # "tensorflow" (tf.distribute) or "jax" (keras.distribution)
+    devices: int = 1  # devices of each process: data parallel over all of them
+    model_parallel: int = 1  # jax: also shard Dense kernels over this many of them (ModelParallel)
+    precision: str = "float32"  # or "mixed_bfloat16" (accelerators), "mixed_float16" (GPUs with fp16 units)
+    device_batch: int = 0  # > 0: global batch = device_batch x all devices; 0: batch_size is the global batch
+    lr_scaling: str = "none"  # "none", "linear" or "sqrt": lr is set for batch_size; scaled to the global batch
+    sampling: str = "replacement"  # or "epoch": every window of a process's shard once per epoch
+
+    # fields a resumed run may change: where it runs, not what it learns
+    PLACEMENT = ("backend", "devices", "model_parallel")
+
+    def global_batch(self, n_devices: int) -> int:
+        """Windows per step over all processes and devices."""
+        return self.device_batch * n_devices if self.device_batch else self.batch_size
+
+    def scaled_lr(self, n_devices: int) -> float:
+        r = self.global_batch(n_devices) / self.batch_size
+        return self.lr * {"none": 1.0, "linear": r, "sqrt": r ** 0.5}[self.lr_scaling]
+
+    def learning(self) -> dict:
+        """The fields that decide what the run learns (compared on --resume)."""
+        return {k: v for k, v in asdict(self).items() if k not in self.PLACEMENT}
 
     @classmethod
     def from_toml(cls, path) -> "TrainConfig":
@@ -58,7 +81,24 @@ class TrainConfig:
         unknown = sorted(set(d) - set(known))
         if unknown:
             raise LsmEdgeError(f"{where}: unknown option(s) {', '.join(unknown)}; expected some of {', '.join(known)}")
-        return cls(**d)
+        cfg = cls(**d)
+        for name, allowed in (("backend", BACKENDS), ("precision", PRECISIONS), ("lr_scaling", LR_SCALINGS),
+                              ("sampling", SAMPLINGS)):
+            if getattr(cfg, name) not in allowed:
+                raise LsmEdgeError(f"{where}: {name} must be one of {', '.join(allowed)}, got {getattr(cfg, name)!r}")
+        if cfg.devices < 1 or cfg.model_parallel < 1 or cfg.devices % cfg.model_parallel:
+            raise LsmEdgeError(f"{where}: devices ({cfg.devices}) must be a positive multiple of model_parallel "
+                               f"({cfg.model_parallel})")
+        if not cfg.device_batch and cfg.batch_size % (cfg.devices // cfg.model_parallel):
+            raise LsmEdgeError(f"{where}: batch_size {cfg.batch_size} does not split over "
+                               f"{cfg.devices // cfg.model_parallel} data-parallel devices")
+        return cfg
+
+
+BACKENDS = ("tensorflow", "jax")
+PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
+LR_SCALINGS = ("none", "linear", "sqrt")
+SAMPLINGS = ("replacement", "epoch")
 
 
 FAMILIES = ("vit", "conv")

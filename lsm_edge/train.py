@@ -33,7 +33,9 @@ import numpy as np
 from tqdm import tqdm
 
 from .data import masks
+from . import distributed
 from .data.dataset import Dataset
+from .data.sharding import batch_indices
 from .data.stats import NormStats
 from .data.windows import fill_linear
 from .errors import LsmEdgeError
@@ -111,8 +113,13 @@ def model_inputs(z: np.ndarray, hide: np.ndarray | None = None) -> dict:
 
 # -- the run ---------------------------------------------------------------------------------------
 def train(data_dir, out_dir, cfg: TrainConfig, resume: bool = False, progress: bool = True,
-          stop_after_segments: int | None = None) -> Path:
-    """Pretrain a teacher; returns the run folder.  ``stop_after_segments`` is for tests (simulated kill)."""
+          stop_after_segments: int | None = None, stats_path=None) -> Path:
+    """Pretrain a teacher; returns the run folder.  ``stop_after_segments`` is for tests (simulated kill).
+
+    ``cfg.devices`` / ``cfg.backend`` place the run (lsm_edge/distributed.py: the backend must already
+    be the one Keras runs on); ``stats_path``: normalisation statistics computed beforehand
+    (`lsm-edge data stats`), required when several processes each read only their share of the data.
+    """
     out = Path(out_dir)
     ckpt, state_path = out / "checkpoint" / "ckpt.keras", out / "checkpoint" / "state.json"
     if (out / "model.keras").exists() and not resume:
@@ -122,68 +129,125 @@ def train(data_dir, out_dir, cfg: TrainConfig, resume: bool = False, progress: b
             raise LsmEdgeError(f"{out} holds an interrupted run; pass --resume to continue it")
     if resume and not state_path.exists() and not (out / "model.keras").exists():
         raise LsmEdgeError(f"nothing to resume in {out}: no checkpoint/state.json")
+    if resume and (out / "model.keras").exists():
+        return out  # finished already
+    if keras.backend.backend() != cfg.backend:
+        raise LsmEdgeError(f"the recipe asks for the {cfg.backend} backend but Keras runs on "
+                           f"{keras.backend.backend()}; start with KERAS_BACKEND={cfg.backend} (the CLI does)")
 
+    topo = distributed.setup(cfg.devices, cfg.model_parallel)
+    replicas = topo.devices // cfg.model_parallel
+    batch = cfg.global_batch(replicas)
+    if batch % replicas:
+        raise LsmEdgeError(f"the global batch {batch} does not split over {replicas} data-parallel devices")
+    local_batch = batch // topo.process_count  # this process's share of every step
     ds = Dataset(data_dir)
-    train_w = ds.load("train")
+    train_w = ds.load("train", process=(topo.process_index, topo.process_count))
     if len(train_w) == 0:
         raise LsmEdgeError(f"{data_dir} has no training windows")
-    stats = NormStats.fit([train_w.values])
+    if stats_path:
+        stats = NormStats.load(stats_path)
+    elif topo.process_count > 1:
+        raise LsmEdgeError("with several processes each reads only its share of the data: compute the "
+                           "statistics once with `lsm-edge data stats DATA --out stats.json` and pass --stats")
+    else:
+        stats = NormStats.fit([train_w.values])
     z_train = stats.normalize(train_w.values)
-    val = ds.load("val")
+    val = ds.load("val", process=(topo.process_index, topo.process_count))
     z_val = stats.normalize(val.values[: cfg.val_windows]) if len(val) else z_train[: cfg.val_windows]
     val_x, val_y = mae_batch(z_val, np.random.default_rng([cfg.seed, 99]), cfg.mask_ratio)
 
-    out.mkdir(parents=True, exist_ok=True)
-    done_segments = 0
-    if resume and state_path.exists():
-        state = json.loads(state_path.read_text())
-        if state["config"] != asdict(cfg):
-            raise LsmEdgeError(f"cannot resume {out}: its config differs from this one "
-                               f"({_diff(state['config'], asdict(cfg))})")
-        done_segments = state["segments_done"]
-        model = keras.models.load_model(ckpt, safe_mode=True)
-    elif resume and (out / "model.keras").exists():
-        return out  # finished already
-    else:
-        keras.utils.set_random_seed(cfg.seed)
-        model = new_model(cfg)
-        stats.save(out / "stats.json")
-        atomic_write_text(out / "config.json", json.dumps({"kind": "teacher", "name": cfg.size,
-                                                           "train": asdict(cfg), "model": asdict(model.cfg),
-                                                           "params": count_params(model)}, indent=1))
-        (out / "log.csv").unlink(missing_ok=True)
+    keras.config.set_dtype_policy(cfg.precision)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        done_segments = 0
+        if resume:
+            state = json.loads(state_path.read_text())
+            if _learning(state["config"]) != cfg.learning():
+                raise LsmEdgeError(f"cannot resume {out}: its config differs from this one "
+                                   f"({_diff(_learning(state['config']), cfg.learning())})")
+            done_segments = state["segments_done"]
+            with topo.scope():
+                model = keras.models.load_model(ckpt, safe_mode=True)
+                if topo.strategy is not None:
+                    model.jit_compile = False
+        else:
+            keras.utils.set_random_seed(cfg.seed)
+            with topo.scope():
+                model = new_model(cfg, lr=cfg.scaled_lr(replicas), jit_compile=topo.strategy is None)
+            if topo.is_chief:
+                stats.save(out / "stats.json")
+                atomic_write_text(out / "config.json", json.dumps(
+                    {"kind": "teacher", "name": cfg.size, "train": asdict(cfg), "model": asdict(model.cfg),
+                     "params": count_params(model), "global_batch": batch, "lr": cfg.scaled_lr(replicas)}, indent=1))
+                (out / "log.csv").unlink(missing_ok=True)
+        with topo.scope():
+            model.optimizer.build(model.trainable_variables)  # outside the replicas' context (tf.distribute)
 
-    n_segments = -(-cfg.steps // cfg.checkpoint_every)
-    bar = tqdm(total=cfg.steps, initial=min(done_segments * cfg.checkpoint_every, cfg.steps),
-               desc="pretraining", unit="step", disable=not progress)
-    tb = _TensorBoard(out / "tensorboard")
-    for seg in range(done_segments, n_segments):
-        steps = min(cfg.checkpoint_every, cfg.steps - seg * cfg.checkpoint_every)
-        t0, losses = time.perf_counter(), []
-        for x, y in _prefetch(segment_batches(z_train, cfg, seg, steps)):
-            losses.append(float(model.train_on_batch(x, y)))
-            bar.update(1)
-            bar.set_postfix(loss=f"{losses[-1]:.4f}", win_s=f"{len(losses) * cfg.batch_size / (time.perf_counter() - t0):.0f}")
-        dt = time.perf_counter() - t0
-        val_loss = float(model.compute_loss(y=val_y, y_pred=model.predict(val_x, batch_size=64, verbose=0)))
-        step = seg * cfg.checkpoint_every + steps
-        row = {"step": step, "loss": float(np.mean(losses)), "val_loss": val_loss,
-               "lr": float(model.optimizer.learning_rate), "windows_per_s": steps * cfg.batch_size / dt, "seconds": dt}
-        _append_log(out / "log.csv", row)
-        tb.write(step, row)
-        with atomic_path(ckpt) as tmp:
-            model.save(tmp)
-        atomic_write_text(state_path, json.dumps({"segments_done": seg + 1, "config": asdict(cfg)}))
-        if stop_after_segments is not None and seg + 1 - done_segments >= stop_after_segments:
-            bar.close()
-            return out
-    bar.close()
-    if cfg.ema:
-        model.optimizer.finalize_variable_values(model.trainable_variables)  # weights <- their EMA
-    with atomic_path(out / "model.keras") as tmp:
-        model.save(tmp)
-    write_manifest(out, ds)
-    return out
+        n_segments = -(-cfg.steps // cfg.checkpoint_every)
+        bar = tqdm(total=cfg.steps, initial=min(done_segments * cfg.checkpoint_every, cfg.steps),
+                   desc="pretraining", unit="step", disable=not progress or not topo.is_chief)
+        tb = _TensorBoard(out / "tensorboard") if topo.is_chief else None
+        for seg in range(done_segments, n_segments):
+            steps = min(cfg.checkpoint_every, cfg.steps - seg * cfg.checkpoint_every)
+            t0, losses = time.perf_counter(), []
+            for x, y in _prefetch(segment_batches(z_train, cfg, seg, steps, local_batch, topo.process_index)):
+                losses.append(distributed.train_on_batch(model, topo, x, y))
+                bar.update(1)
+                bar.set_postfix(loss=f"{losses[-1]:.4f}", win_s=f"{len(losses) * batch / (time.perf_counter() - t0):.0f}")
+            dt = time.perf_counter() - t0
+            val_loss = float(model.compute_loss(y=val_y, y_pred=model.predict(val_x, batch_size=64, verbose=0)))
+            step = seg * cfg.checkpoint_every + steps
+            row = {"step": step, "loss": float(np.mean(losses)), "val_loss": val_loss,
+                   "lr": float(model.optimizer.learning_rate), "windows_per_s": steps * batch / dt, "seconds": dt,
+                   "devices": topo.devices}
+            if topo.is_chief:
+                _append_log(out / "log.csv", row)
+                tb.write(step, row)
+                with atomic_path(ckpt) as tmp:
+                    model.save(tmp)
+                atomic_write_text(state_path, json.dumps({"segments_done": seg + 1, "config": asdict(cfg)}))
+            if stop_after_segments is not None and seg + 1 - done_segments >= stop_after_segments:
+                bar.close()
+                return out
+        bar.close()
+        if cfg.ema:
+            model.optimizer.finalize_variable_values(model.trainable_variables)  # weights <- their EMA
+        if topo.is_chief:
+            with atomic_path(out / "model.keras") as tmp:
+                _float32_copy(model).save(tmp)
+            write_manifest(out, ds)
+        return out
+    finally:
+        keras.config.set_dtype_policy("float32")
+
+
+def _learning(config: dict) -> dict:
+    """The fields of a saved config that decide what a run learns (older runs lack the newer fields)."""
+    return TrainConfig.from_dict({k: v for k, v in config.items() if k in TrainConfig.__dataclass_fields__}).learning()
+
+
+def _float32_copy(model):
+    """The trained model with float32 compute, whatever precision it trained in: what convert and
+    evaluate load (a mixed-precision model would export bfloat16 / float16 math)."""
+    if model.dtype_policy.name == "float32":
+        return model
+    with _policy("float32"):
+        copy = model.__class__.from_config(model.get_config())
+    copy.set_weights(model.get_weights())
+    return copy
+
+
+class _policy:
+    def __init__(self, name):
+        self.name = name
+
+    def __enter__(self):
+        self.old = keras.config.dtype_policy()
+        keras.config.set_dtype_policy(self.name)
+
+    def __exit__(self, *exc):
+        keras.config.set_dtype_policy(self.old)
 
 
 def write_manifest(out: Path, ds: Dataset) -> dict:
@@ -204,28 +268,32 @@ def load_run(run_dir):
     return model, NormStats.load(run / "stats.json"), json.loads((run / "config.json").read_text())
 
 
-def new_model(cfg: TrainConfig):
-    """A fresh teacher of ``cfg.size``, compiled for training with the recipe's optimizer."""
+def new_model(cfg: TrainConfig, lr: float | None = None, jit_compile: bool = True):
+    """A fresh teacher of ``cfg.size``, compiled for training with the recipe's optimizer (peak ``lr``).
+
+    XLA on the CPU: measured 21-24 % faster steps for micro (Keras' "auto" leaves it off on CPU);
+    off under tf.distribute, whose per-device variables one XLA cluster cannot reach."""
     model = build_mae(cfg.size, mask_ratio=cfg.mask_ratio, loss=cfg.loss, fill_gate=cfg.fill_gate)
-    # XLA on the CPU: measured 21-24 % faster steps for micro (Keras' "auto" leaves it off on CPU)
-    model.compile(optimizer=_optimizer(cfg), jit_compile=True)
+    model.compile(optimizer=_optimizer(cfg, cfg.lr if lr is None else lr), jit_compile=jit_compile)
     return model
 
 
-def _optimizer(cfg: TrainConfig):
+def _optimizer(cfg: TrainConfig, lr: float):
     decay = max(cfg.steps - cfg.warmup_steps, 1)
-    sched = keras.optimizers.schedules.CosineDecay(0.0, decay, alpha=0.0, warmup_target=cfg.lr,
+    sched = keras.optimizers.schedules.CosineDecay(0.0, decay, alpha=0.0, warmup_target=lr,
                                                    warmup_steps=cfg.warmup_steps)
     return keras.optimizers.AdamW(sched, weight_decay=cfg.weight_decay, beta_1=cfg.beta_1, beta_2=cfg.beta_2,
                                   global_clipnorm=cfg.clipnorm, use_ema=cfg.ema > 0,
                                   ema_momentum=cfg.ema or 0.99)
 
 
-def segment_batches(z, cfg: TrainConfig, seg: int, steps: int):
-    """The ``steps`` batches of segment ``seg``; batch i depends only on (seed, seg, i)."""
+def segment_batches(z, cfg: TrainConfig, seg: int, steps: int, batch: int | None = None, process_index: int = 0):
+    """The ``steps`` batches (``batch`` windows of this process's share ``z``) of segment ``seg``;
+    batch i depends only on (seed, process, seg, i)."""
+    batch = batch or cfg.batch_size
     for i in range(steps):
-        rng = np.random.default_rng([cfg.seed, seg, i])
-        idx = rng.integers(0, len(z), cfg.batch_size)
+        rng = np.random.default_rng([cfg.seed, seg, i] + ([process_index] if process_index else []))
+        idx = batch_indices(len(z), batch, seg * cfg.checkpoint_every + i, cfg.seed, process_index, cfg.sampling, rng)
         zb = augment(z[idx], rng, cfg)
         yield task_batch(zb, rng) if rng.random() < cfg.task_mask_p else mae_batch(zb, rng, cfg.mask_ratio)
 

@@ -20,6 +20,7 @@ import numpy as np
 from .. import schema
 from ..errors import LsmEdgeError
 from ..io import atomic_path, atomic_write_text
+from .sharding import process_share
 from .windows import SPLITS, Timeline, Windows
 
 FORMAT_VERSION = 1
@@ -101,12 +102,14 @@ class Dataset:
     def __len__(self):
         return self.manifest["n_windows"]
 
-    def iter_windows(self, split: str | None = None) -> Iterator[Windows]:
-        for w in self._iter_files(self.shards):
+    def iter_windows(self, split: str | None = None, process: tuple[int, int] = (0, 1)) -> Iterator[Windows]:
+        """Windows shard by shard; ``process = (index, count)`` reads only that process's share of
+        the shard files (``data/sharding.py``)."""
+        for w in self._iter_files(process_share(self.shards, *process)):
             yield w if split is None else w.of_split(split)
 
-    def load(self, split: str | None = None) -> Windows:
-        return Windows.concat(self.iter_windows(split))
+    def load(self, split: str | None = None, process: tuple[int, int] = (0, 1)) -> Windows:
+        return Windows.concat(self.iter_windows(split, process))
 
     def timelines(self) -> Iterator[Timeline]:
         for p in sorted((self.dir / "timelines").glob("*.npz")):

@@ -59,8 +59,8 @@ class Block(keras.layers.Layer):
         self.norm1 = keras.layers.LayerNormalization(epsilon=1e-6)
         self.attn = keras.layers.MultiHeadAttention(heads, dim // heads, dropout=dropout)
         self.norm2 = keras.layers.LayerNormalization(epsilon=1e-6)
-        self.fc1 = keras.layers.Dense(int(dim * mlp_ratio), activation="gelu")
-        self.fc2 = keras.layers.Dense(dim)
+        self.fc1 = keras.layers.Dense(int(dim * mlp_ratio), activation="gelu", name="mlp_in")
+        self.fc2 = keras.layers.Dense(dim, name="mlp_out")
         self.drop = keras.layers.Dropout(dropout)
 
     def build(self, input_shape):

@@ -27,6 +27,7 @@ from dataclasses import asdict, dataclass
 import keras
 import numpy as np
 from keras import ops
+from keras.src.losses.loss import scale_loss_for_distribution  # Keras' rule for a custom loss under tf.distribute (no public name in 3.15)
 
 from ..errors import LsmEdgeError
 from .layers import GF, GT, K, L, Block, patchify, sincos_2d, unpatchify
@@ -120,8 +121,8 @@ class MaskedAutoencoder(keras.Model):
     # -- pieces -------------------------------------------------------------------------------
     def tokens(self, values, missing):
         """values, missing: [B, 300, 26] -> tokens [B, L, D] (with positions), valid [B, L] bool."""
-        missing = ops.cast(missing, "float32")
-        v = patchify(ops.cast(values, "float32") * (1.0 - missing))
+        missing = ops.cast(missing, self.compute_dtype)
+        v = patchify(ops.cast(values, self.compute_dtype) * (1.0 - missing))
         m = patchify(missing, pad_value=1.0)  # padding cells count as missing
         x = self.patch_embed(ops.concatenate([v, m], axis=-1)) + self.pos_enc
         valid = ops.min(m, axis=-1) < 0.5  # a token with at least one observed cell
@@ -148,7 +149,7 @@ class MaskedAutoencoder(keras.Model):
         if self.gate is None:
             return rec
         g = ops.sigmoid(unpatchify(self.gate(x)))
-        return g * rec + (1.0 - g) * ops.cast(fill, "float32")
+        return g * rec + (1.0 - g) * ops.cast(fill, g.dtype)
 
     # -- training path ------------------------------------------------------------------------
     def call(self, inputs, training=False):
@@ -163,16 +164,16 @@ class MaskedAutoencoder(keras.Model):
         vv = ops.take_along_axis(valid, keep, axis=1)
         enc = self.encode(xv, vv, training=training)
         d = self.dec_embed(enc)
-        masks = ops.broadcast_to(self.mask_token, (ops.shape(d)[0], L - self.n_keep, self.cfg.dec_dim))
+        masks = ops.broadcast_to(ops.convert_to_tensor(self.mask_token), (ops.shape(d)[0], L - self.n_keep, self.cfg.dec_dim))
         d = ops.take_along_axis(ops.concatenate([d, masks], 1), ops.expand_dims(ids_restore, -1), axis=1)
         return self.decode(d, inputs["values"], training=training)
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         """MSE (the paper) or L1 on hidden cells that were observed: y = {target, weight} [B,300,26]."""
         w = ops.cast(y["weight"], "float32")
-        d = y_pred - ops.cast(y["target"], "float32")
+        d = ops.cast(y_pred, "float32") - ops.cast(y["target"], "float32")
         err = (ops.square(d) if self.cfg.loss == "mse" else ops.abs(d)) * w
-        return ops.sum(err) / ops.maximum(ops.sum(w), 1.0)
+        return scale_loss_for_distribution(ops.sum(err) / ops.maximum(ops.sum(w), 1.0))
 
     # -- inference path (what is exported) -----------------------------------------------------
     def infer(self, values, missing, training=False, hidden="attention"):
@@ -188,19 +189,19 @@ class MaskedAutoencoder(keras.Model):
             enc = self.encode(x, ops.ones_like(valid), training=training)
         else:
             raise LsmEdgeError(f"hidden must be 'attention' or 'token', got {hidden!r}")
-        d = ops.where(ops.expand_dims(valid, -1), self.dec_embed(enc), self.mask_token)
+        d = ops.where(ops.expand_dims(valid, -1), self.dec_embed(enc), ops.convert_to_tensor(self.mask_token))
         return self.decode(d, values, training=training), enc
 
     def impute(self, values, missing):
         """Observed cells pass through unchanged; missing ones come from the reconstruction."""
         m = ops.cast(missing, "bool")
-        return ops.where(m, self.infer(values, missing), ops.cast(values, "float32"))
+        return ops.where(m, rec := self.infer(values, missing), ops.cast(values, rec.dtype))
 
     def embed(self, values, missing):
         """-> (tokens [B, L, D], pooled [B, D]): encoder output, and its mean over tokens with data."""
         x, valid = self.tokens(values, missing)
         enc = self.encode(x, valid)
-        w = ops.expand_dims(ops.cast(valid, "float32"), -1)
+        w = ops.expand_dims(ops.cast(valid, enc.dtype), -1)
         pooled = ops.sum(enc * w, axis=1) / ops.maximum(ops.sum(w, axis=1), 1.0)
         return enc, pooled
 
