@@ -72,6 +72,28 @@ def data_import_fitbit(folder, out, min_observed, skip_malformed):
     click.echo(format_description(describe(Dataset(out))))
 
 
+@data.command("import")
+@click.argument("folder", type=click.Path(exists=True, file_okay=False))
+@click.option("--out", required=True, type=click.Path(file_okay=False), help="Output dataset folder.")
+@click.option("--min-observed", default=0.2, type=click.FloatRange(0, 1),
+              help="Keep a window when at least this share of its minutes has an observed feature.")
+@click.option("--skip-malformed", is_flag=True, help="Drop malformed rows (each is still reported) instead of failing.")
+def data_import(folder, out, min_observed, skip_malformed):
+    """Import every recording in FOLDER (and its sub-folders), recognising each layout by its files and
+    columns: Fitabase export, .AWD actigraphy, aw_fb labelled minutes, long-format tables."""
+    from .data.autoimport import read_any, split_key
+    from .data.awfb import ACTIVITIES
+    from .data.dataset import Dataset
+    from .data.describe import describe, format_description
+    from .data.importing import write_dataset
+
+    tls, found = read_any(folder, skip_malformed)
+    write_dataset(tls, out, {"kind": "import", "path": str(folder), "layouts": found}, min_observed,
+                  split_key=split_key, extra={"label_names": {"lab_activity": list(ACTIVITIES)}})
+    click.echo("layouts: " + ", ".join(f"{k} ({len(v)} file{'s' * (len(v) > 1)})" for k, v in found.items()))
+    click.echo(format_description(describe(Dataset(out))))
+
+
 @data.command("import-long")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Output dataset folder.")

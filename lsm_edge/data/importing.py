@@ -87,13 +87,15 @@ def _minute_mean(idx: np.ndarray, v: np.ndarray, T: int) -> np.ndarray:
         return np.where(n > 0, s / np.maximum(n, 1), np.nan)
 
 
-def write_dataset(timelines, out_dir, source: dict, min_observed: float = 0.2) -> dict:
-    """Write the timelines and their windows as a dataset folder; return the manifest."""
+def write_dataset(timelines, out_dir, source: dict, min_observed: float = 0.2, split_key=None, extra=None) -> dict:
+    """Write the timelines and their windows as a dataset folder; return the manifest.
+    ``split_key(subject)``: the name whose hash picks the split (subjects sharing it share a split)."""
     w = DatasetWriter(out_dir, source)
     parts = []
     for tl in timelines:
         w.write_timeline(tl)
-        parts.append(cut_windows(tl, split=assign_split(tl.subject), min_observed=min_observed))
+        key = split_key(tl.subject) if split_key else tl.subject
+        parts.append(cut_windows(tl, split=assign_split(key), min_observed=min_observed))
     w.write_shard(0, Windows.concat(parts))
     return w.finish({"extra_channels": sorted({k for tl in timelines for k in tl.extras}),
-                     "label_channels": sorted({k for tl in timelines for k in tl.labels})})
+                     "label_channels": sorted({k for tl in timelines for k in tl.labels}), **(extra or {})})
