@@ -43,7 +43,17 @@ def run(name, devices, resume_on=None, **extra):
 
 if backend == "jax":
     results = {"one": run("one", 1), "two": run("two", 2), "two_then_one": run("two_then_one", 2, resume_on=1),
-               "one_then_two": run("one_then_two", 1, resume_on=2), "bf16": run("bf16", 1, precision="mixed_bfloat16")}
+               "one_then_two": run("one_then_two", 1, resume_on=2), "bf16": run("bf16", 1, precision="mixed_bfloat16"),
+               "model_parallel": run("model_parallel", 2, model_parallel=2)}
 else:  # Keras clips each replica's gradient before tf.distribute sums them: compare without clipping
     results = {"one": run("one", 1, clipnorm=1e9), "two": run("two", 2, clipnorm=1e9)}
+if backend == "jax":  # which variables the layout map actually shards over the "model" axis
+    import keras
+
+    from lsm_edge.distributed import layout_map
+    from lsm_edge.models.mae import build_mae
+
+    lm = layout_map(keras.distribution.DeviceMesh((1, 2), ["batch", "model"]))
+    results["sharded"] = sorted({v.path.split("/")[-2] + "/" + v.path.split("/")[-1] for v in build_mae("nano").weights
+                                 if lm[v.path] is not None and "model" in lm[v.path].axes})
 (out / "results.json").write_text(json.dumps(results))

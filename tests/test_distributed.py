@@ -89,6 +89,15 @@ def test_jax_data_parallel_matches_one_device(jax_runs):
     assert _max_rel_diff(load_run(out / "two")[0], load_run(out / "one")[0]) < 1e-3
 
 
+def test_jax_model_parallel_matches_one_device(jax_runs):
+    out, r = jax_runs
+    # attention and MLP kernels split over 2 devices (distributed.layout_map): the same computation
+    assert r["sharded"] == ["attention_output/kernel", "key/kernel", "mlp_in/bias", "mlp_in/kernel", "mlp_out/kernel",
+                            "query/kernel", "value/kernel"]
+    np.testing.assert_allclose(r["model_parallel"]["loss"], r["one"]["loss"], rtol=1e-4)
+    assert _max_rel_diff(load_run(out / "model_parallel")[0], load_run(out / "one")[0]) < 1e-3
+
+
 def test_jax_checkpoints_resume_on_another_device_count(jax_runs):
     out, r = jax_runs
     one = load_run(out / "one")[0]
