@@ -180,9 +180,11 @@ def _recipe(config_class, path, overrides):
               "(on any number of devices).")
 @click.option("--stats", "stats_path", type=click.Path(exists=True, dir_okay=False), default=None,
               help="Normalisation statistics from `lsm-edge data stats` (required with several processes).")
+@click.option("--init", "init", type=click.Path(exists=True, file_okay=False), default=None,
+              help="Continue pretraining this teacher run on --data (adapt it to your own recordings).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @_recipe_options(TrainConfig)
-def train_cmd(recipe, data_dir, out, resume, stats_path, quiet, **overrides):
+def train_cmd(recipe, data_dir, out, resume, stats_path, init, quiet, **overrides):
     """Pretrain a teacher masked autoencoder (80% patch masking, AdamW, warm-up + cosine).
 
     --backend jax|tensorflow and --devices N pick the engine and the data-parallel devices of this
@@ -193,7 +195,7 @@ def train_cmd(recipe, data_dir, out, resume, stats_path, quiet, **overrides):
     select_backend(cfg.backend, cfg.devices)  # before Keras starts
     from .train import train
 
-    run = train(data_dir, out, cfg, resume=resume, progress=not quiet, stats_path=stats_path)
+    run = train(data_dir, out, cfg, resume=resume, progress=not quiet, stats_path=stats_path, init=init)
     click.echo(f"teacher written to {run}")
 
 

@@ -25,7 +25,7 @@ import json
 import queue
 import threading
 import time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import keras
@@ -113,12 +113,15 @@ def model_inputs(z: np.ndarray, hide: np.ndarray | None = None) -> dict:
 
 # -- the run ---------------------------------------------------------------------------------------
 def train(data_dir, out_dir, cfg: TrainConfig, resume: bool = False, progress: bool = True,
-          stop_after_segments: int | None = None, stats_path=None) -> Path:
+          stop_after_segments: int | None = None, stats_path=None, init=None) -> Path:
     """Pretrain a teacher; returns the run folder.  ``stop_after_segments`` is for tests (simulated kill).
 
     ``cfg.devices`` / ``cfg.backend`` place the run (lsm_edge/distributed.py: the backend must already
     be the one Keras runs on); ``stats_path``: normalisation statistics computed beforehand
     (`lsm-edge data stats`), required when several processes each read only their share of the data.
+    ``init``: a finished teacher run to continue from (adaptation to a user's data: same objective,
+    its weights and size, a fresh optimizer; the statistics are recomputed on this data's training
+    subjects and saved with the new run).
     """
     out = Path(out_dir)
     ckpt, state_path = out / "checkpoint" / "ckpt.keras", out / "checkpoint" / "state.json"
@@ -135,6 +138,11 @@ def train(data_dir, out_dir, cfg: TrainConfig, resume: bool = False, progress: b
         raise LsmEdgeError(f"the recipe asks for the {cfg.backend} backend but Keras runs on "
                            f"{keras.backend.backend()}; start with KERAS_BACKEND={cfg.backend} (the CLI does)")
 
+    if init is not None:
+        init_cfg = json.loads((Path(init) / "config.json").read_text()) if (Path(init) / "config.json").is_file() else {}
+        if init_cfg.get("kind") != "teacher":
+            raise LsmEdgeError(f"--init {init} is not a finished teacher run (no teacher config.json)")
+        cfg = replace(cfg, size=init_cfg["name"])
     topo = distributed.setup(cfg.devices, cfg.model_parallel)
     replicas = topo.devices // cfg.model_parallel
     batch = cfg.global_batch(replicas)
@@ -174,12 +182,14 @@ def train(data_dir, out_dir, cfg: TrainConfig, resume: bool = False, progress: b
         else:
             keras.utils.set_random_seed(cfg.seed)
             with topo.scope():
-                model = new_model(cfg, lr=cfg.scaled_lr(replicas), jit_compile=topo.strategy is None)
+                model = new_model(cfg, lr=cfg.scaled_lr(replicas), jit_compile=topo.strategy is None, init=init)
             if topo.is_chief:
                 stats.save(out / "stats.json")
+                origin = {"init": {"run": str(init), "model_sha256": sha256_file(Path(init) / "model.keras")}} if init else {}
                 atomic_write_text(out / "config.json", json.dumps(
                     {"kind": "teacher", "name": cfg.size, "train": asdict(cfg), "model": asdict(model.cfg),
-                     "params": count_params(model), "global_batch": batch, "lr": cfg.scaled_lr(replicas)}, indent=1))
+                     "params": count_params(model), "global_batch": batch, "lr": cfg.scaled_lr(replicas), **origin},
+                    indent=1))
                 (out / "log.csv").unlink(missing_ok=True)
         with topo.scope():
             model.optimizer.build(model.trainable_variables)  # outside the replicas' context (tf.distribute)
@@ -268,12 +278,19 @@ def load_run(run_dir):
     return model, NormStats.load(run / "stats.json"), json.loads((run / "config.json").read_text())
 
 
-def new_model(cfg: TrainConfig, lr: float | None = None, jit_compile: bool = True):
-    """A fresh teacher of ``cfg.size``, compiled for training with the recipe's optimizer (peak ``lr``).
+def new_model(cfg: TrainConfig, lr: float | None = None, jit_compile: bool = True, init=None):
+    """A fresh teacher of ``cfg.size`` (or the weights of the finished run ``init``), compiled for
+    training with the recipe's optimizer (peak ``lr``).
 
     XLA on the CPU: measured 21-24 % faster steps for micro (Keras' "auto" leaves it off on CPU);
     off under tf.distribute, whose per-device variables one XLA cluster cannot reach."""
-    model = build_mae(cfg.size, mask_ratio=cfg.mask_ratio, loss=cfg.loss, fill_gate=cfg.fill_gate)
+    if init is None:
+        model = build_mae(cfg.size, mask_ratio=cfg.mask_ratio, loss=cfg.loss, fill_gate=cfg.fill_gate)
+    else:
+        model = load_run(init)[0]
+        if not hasattr(model, "cfg"):
+            raise LsmEdgeError(f"--init {init} is not a teacher run (a {type(model).__name__}); adapt the "
+                               f"teacher, then distil its students again")
     model.compile(optimizer=_optimizer(cfg, cfg.lr if lr is None else lr), jit_compile=jit_compile)
     return model
 

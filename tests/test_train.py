@@ -127,3 +127,31 @@ def test_evaluation_scores_only_hidden_observed_cells(data):
     # MICE uses the other features: it beats the mean on sensor imputation, equals it when all are hidden
     assert res["sensor 30 min"]["mice"]["mae"] < res["sensor 30 min"]["mean"]["mae"]
     assert gain(res, "oracle")["interpolation 60 min"] == 1.0
+
+
+def test_train_init_adapts_a_teacher_to_imported_real_data(small_run, real_dir, tmp_path):
+    from lsm_edge.data.autoimport import read_any, split_key
+    from lsm_edge.data.dataset import Dataset
+    from lsm_edge.data.importing import write_dataset
+    from lsm_edge.data.stats import NormStats
+
+    tls, _ = read_any(real_dir / "actigraphy")
+    write_dataset(tls, tmp_path / "real", {"kind": "test"}, split_key=split_key)
+    base = small_run / "run"
+    cfg = TrainConfig(size="micro", steps=4, batch_size=8, checkpoint_every=2, warmup_steps=1, val_windows=8)
+    run = train(tmp_path / "real", tmp_path / "adapted", cfg, progress=False, init=base)
+    c = json.loads((run / "config.json").read_text())
+    assert c["name"] == "nano" and c["train"]["size"] == "nano"  # the size is the init run's, not the recipe's
+    assert c["init"]["run"] == str(base)
+    # statistics recomputed on the imported training subjects (log_energy = ln(1 + count) there)
+    train_w = Dataset(tmp_path / "real").load("train").values
+    stats = NormStats.load(run / "stats.json")
+    j = 14  # log_energy
+    assert abs(stats.mean[j] - np.nanmean(train_w[..., j])) < 1e-3
+    assert abs(stats.mean[j] - NormStats.load(base / "stats.json").mean[j]) > 0.1
+    # it continued from the teacher's weights: a few small steps away from them
+    a, b = load_run(run)[0].get_weights(), load_run(base)[0].get_weights()
+    moved = [float(np.abs(x - y).max()) for x, y in zip(a, b)]
+    assert 0 < max(moved) < 0.05
+    with pytest.raises(LsmEdgeError, match="not a finished teacher run"):
+        train(tmp_path / "real", tmp_path / "x", cfg, progress=False, init=tmp_path / "real")
