@@ -4,6 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 DEMO   ?= runs/demo
+REAL   ?= ../shared/data/real
 
 .PHONY: demo test clean
 
@@ -30,6 +31,8 @@ demo: $(STAMP)
 	for f in $(DEMO)/artifacts/*.tflite; do $(BIN)/python -m lsm_edge.runtime $$f $(DEMO)/data; done
 	$(BIN)/lsm-edge bench $(DEMO)/artifacts/teacher_float32.tflite $(DEMO)/artifacts/student_int8.tflite --threads 1,2 --runs 50
 	$(BIN)/lsm-edge report --teacher $(DEMO)/teacher --artifacts $(DEMO)/artifacts --data $(DEMO)/data --windows 64 --horizons 60 --runs 30 --out $(DEMO)/report
+	mkdir -p $(DEMO)/real_artifacts && cp $(DEMO)/artifacts/teacher_float32.tflite $(DEMO)/artifacts/student_int8.tflite $(DEMO)/real_artifacts/
+	if [ -d $(REAL) ]; then $(BIN)/lsm-edge evaluate-real --data $(REAL) --teacher $(DEMO)/teacher --artifacts $(DEMO)/real_artifacts --adapt-steps 50 --out $(DEMO)/real; fi
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
 import click
 
@@ -375,6 +376,27 @@ def inspect_cmd(file, as_json):
         click.echo(f"classify  {task}: {c['head']} head, encoder {'shared' if c['shares_encoder'] else 'its own'}, "
                    f"classes {', '.join(c['classes'])}")
     click.echo("ops       " + ", ".join(f"{k} {v}" for k, v in info["ops"].items()))
+
+
+@main.command("evaluate-real")
+@click.option("--data", "data_dir", required=True, type=click.Path(exists=True, file_okay=False),
+              help="A folder laid out like ../shared/data/real/ (fitabase/, actigraphy/, aw_fb/; any may be absent).")
+@click.option("--teacher", required=True, type=click.Path(exists=True, file_okay=False), help="Teacher run folder.")
+@click.option("--artifacts", type=click.Path(exists=True, file_okay=False), default=None,
+              help="Folder of .tflite files scored through lsm_edge.runtime beside the teacher.")
+@click.option("--adapt-steps", default=200, type=click.IntRange(0),
+              help="Steps of continued pretraining on the adaptation subjects (0: zero-shot only).")
+@click.option("--seed", default=0, type=int, help="Seed of the hidden spans.")
+@click.option("--out", required=True, type=click.Path(file_okay=False), help="Report folder.")
+@click.option("--quiet", is_flag=True, help="No progress bars.")
+def evaluate_real_cmd(data_dir, teacher, artifacts, adapt_steps, seed, out, quiet):
+    """Score the teacher, its adaptation and .tflite artifacts on real recordings: imputation of real
+    heart rate and actigraphy spans, and activity recognition on aw_fb with participant-grouped folds."""
+    from .evaluate_real import evaluate_real
+
+    evaluate_real(data_dir, teacher, out, artifacts, adapt_steps, seed, progress=not quiet,
+                  command="lsm-edge " + " ".join(sys.argv[1:]))
+    click.echo((Path(out) / "real.md").read_text())
 
 
 @main.command("bench")

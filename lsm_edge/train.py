@@ -121,7 +121,7 @@ def train(data_dir, out_dir, cfg: TrainConfig, resume: bool = False, progress: b
     (`lsm-edge data stats`), required when several processes each read only their share of the data.
     ``init``: a finished teacher run to continue from (adaptation to a user's data: same objective,
     its weights and size, a fresh optimizer; the statistics are recomputed on this data's training
-    subjects and saved with the new run).
+    subjects and saved with the new run; features this data never observes keep the init run's).
     """
     out = Path(out_dir)
     ckpt, state_path = out / "checkpoint" / "ckpt.keras", out / "checkpoint" / "state.json"
@@ -140,9 +140,9 @@ def train(data_dir, out_dir, cfg: TrainConfig, resume: bool = False, progress: b
 
     if init is not None:
         init_cfg = json.loads((Path(init) / "config.json").read_text()) if (Path(init) / "config.json").is_file() else {}
-        if init_cfg.get("kind") != "teacher":
+        if init_cfg.get("kind", "teacher") != "teacher" or "train" not in init_cfg:  # older runs lack "kind"
             raise LsmEdgeError(f"--init {init} is not a finished teacher run (no teacher config.json)")
-        cfg = replace(cfg, size=init_cfg["name"])
+        cfg = replace(cfg, size=init_cfg["train"]["size"])
     topo = distributed.setup(cfg.devices, cfg.model_parallel)
     replicas = topo.devices // cfg.model_parallel
     batch = cfg.global_batch(replicas)
@@ -160,6 +160,9 @@ def train(data_dir, out_dir, cfg: TrainConfig, resume: bool = False, progress: b
                            "statistics once with `lsm-edge data stats DATA --out stats.json` and pass --stats")
     else:
         stats = NormStats.fit([train_w.values])
+    if init is not None:  # features the new data never observes keep the init run's scale
+        base, unseen = NormStats.load(Path(init) / "stats.json"), stats.count == 0
+        stats.mean[unseen], stats.std[unseen] = base.mean[unseen], base.std[unseen]
     z_train = stats.normalize(train_w.values)
     val = ds.load("val", process=(topo.process_index, topo.process_count))
     z_val = stats.normalize(val.values[: cfg.val_windows]) if len(val) else z_train[: cfg.val_windows]

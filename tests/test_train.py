@@ -7,6 +7,7 @@ import time
 import numpy as np
 import pytest
 
+from lsm_edge import schema
 from lsm_edge.data.simulate import write_simulated
 from lsm_edge.data.windows import fill_linear
 from lsm_edge.errors import LsmEdgeError
@@ -149,6 +150,9 @@ def test_train_init_adapts_a_teacher_to_imported_real_data(small_run, real_dir, 
     j = 14  # log_energy
     assert abs(stats.mean[j] - np.nanmean(train_w[..., j])) < 1e-3
     assert abs(stats.mean[j] - NormStats.load(base / "stats.json").mean[j]) > 0.1
+    # heart rate is never observed in actigraphy: its scale stays the teacher's (not mean 0, std 1)
+    h = schema.INDEX["heart_rate"]
+    assert stats.count[h] == 0 and stats.mean[h] == NormStats.load(base / "stats.json").mean[h] > 40
     # it continued from the teacher's weights: a few small steps away from them
     a, b = load_run(run)[0].get_weights(), load_run(base)[0].get_weights()
     moved = [float(np.abs(x - y).max()) for x, y in zip(a, b)]

@@ -1,0 +1,351 @@
+"""Score on real recordings (``lsm-edge evaluate-real``).
+
+DIR is laid out like ../shared/data/real/: ``fitabase/`` (heart rate), ``actigraphy/`` (.AWD
+counts) and ``aw_fb/`` (labelled minutes); any may be absent, nothing depends on the files' names.
+
+Imputation (fitabase: heart_rate in bpm; actigraphy: activity counts / min, modelled as
+log_energy = ln(1 + count)).  Subjects of a set are ordered by a hash of their id; with n >= 2 the
+first ceil(n / 3) are *adaptation* subjects (the teacher continues pretraining on them:
+``train --init``) and are never scored; the rest are scored.  Every scored subject is cut into
+300-minute windows; in each window, for each span N, one hidden span is drawn from a seeded
+generator among spans whose minutes were mostly observed (interpolation: with observed minutes
+on both sides; extrapolation: the window's last N minutes), and every method fills the same
+spans.  Scores: MAE over hidden cells that were observed, in the channel's own unit and in
+z-units (the channel's std over the scored windows, the same for every method).
+
+Activity (aw_fb): each run of one label of at least ``MIN_SEGMENT`` minutes in a participant's
+sequence is one example, placed at the start of a 300-minute window with the rest missing.
+Participant-grouped folds (no participant in the training and test part of one fold): random
+forest and logistic regression on segment statistics of steps and heart rate, and a logistic
+regression probe on the pooled embedding of the teacher, the adapted teacher and each artifact.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import warnings
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from . import schema
+from .data.autoimport import read_any
+from .data.awfb import ACTIVITIES
+from .data.windows import fill_linear, fill_nearest
+from .errors import LsmEdgeError
+from .io import atomic_write_text
+
+HORIZONS = (10, 30, 60, 120)
+SETS = {"fitabase": ("heart_rate", "bpm"), "actigraphy": ("log_energy", "counts/min")}
+MIN_SEGMENT = 3
+W = schema.WINDOW_MINUTES
+
+
+def _order(subjects):
+    return sorted(subjects, key=lambda s: hashlib.sha256(s.encode()).hexdigest())
+
+
+def roles(subjects) -> tuple[list, list]:
+    """-> (adaptation subjects, scored subjects): never the same subject in both."""
+    s = _order(subjects)
+    k = math.ceil(len(s) / 3) if len(s) >= 2 else 0
+    return s[:k], s[k:]
+
+
+def to_unit(channel: str, v: np.ndarray) -> np.ndarray:
+    return np.expm1(v) if channel == "log_energy" else v
+
+
+def windows_of(tl, channel: str, min_observed: float = 0.5) -> np.ndarray:
+    """Non-overlapping 300-minute windows of a timeline where the channel is observed in at least
+    ``min_observed`` of the minutes -> [n, 300, 26] raw units, NaN missing."""
+    j = schema.INDEX[channel]
+    out = [tl.values[a:a + W] for a in range(0, tl.minutes - W + 1, W)]
+    return np.asarray([w for w in out if np.mean(~np.isnan(w[:, j])) >= min_observed], np.float32).reshape(-1, W, schema.N_FEATURES)
+
+
+def draw_spans(windows: np.ndarray, channel: str, task: str, n: int, rng) -> list:
+    """One hidden span (window index, start) per window that has a valid one."""
+    obs = ~np.isnan(windows[:, :, schema.INDEX[channel]])
+    spans = []
+    for i, o in enumerate(obs):
+        if task == "extrapolation":
+            if o[W - n:].mean() >= 0.5 and o[:W - n].any():
+                spans.append((i, W - n))
+            continue
+        ok = [s for s in range(1, W - n) if o[s - 1] and o[s + n] and o[s:s + n].mean() >= 0.5]
+        if ok:
+            spans.append((i, int(rng.choice(ok))))
+    return spans
+
+
+def score_imputation(windows, channel, methods: dict, seed: int = 0, progress: bool = True) -> dict:
+    """-> {task label: {method: {mae_unit, mae_z, cells}}, plus "windows" per task}."""
+    j = schema.INDEX[channel]
+    vals = to_unit(channel, windows[:, :, j])
+    z_scale = float(np.nanstd(windows[:, :, j])) or 1.0
+    out = {}
+    for k, (task, n) in enumerate(tqdm([(t, n) for t in ("interpolation", "extrapolation") for n in HORIZONS],
+                                       desc=f"real {channel}", unit="task", disable=not progress)):
+        spans = draw_spans(windows, channel, task, n, np.random.default_rng([seed, k]))
+        if not spans:
+            continue
+        idx = np.array([i for i, _ in spans])
+        x = windows[idx].copy()
+        hide = np.zeros(x.shape[:2], bool)
+        for r, (_, s) in enumerate(spans):
+            hide[r, s:s + n] = True
+        scored = hide & ~np.isnan(x[:, :, j])
+        truth_u, truth_m = vals[idx][scored], windows[idx][:, :, j][scored]
+        x[hide] = np.nan
+        row = {}
+        for name, method in methods.items():
+            filled = method(x)[:, :, j]
+            row[name] = {"mae_unit": float(np.abs(to_unit(channel, filled[scored]) - truth_u).mean()),
+                         "mae_z": float(np.abs(filled[scored] - truth_m).mean() / z_scale),
+                         "cells": int(scored.sum())}
+        out[f"{task} {n} min"] = {"windows": len(spans), "methods": row}
+    return out
+
+
+def linear_fill(x):
+    return fill_linear(x)
+
+
+def nearest_fill(x):
+    return fill_nearest(x)
+
+
+def mean_fill(x):
+    """Each window's own observed mean per feature (no training data needed)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        m = np.nanmean(x, axis=1, keepdims=True)
+    return np.where(np.isnan(x), np.nan_to_num(m), x)
+
+
+def keras_imputer(model, stats):
+    from .evaluate import model_method
+
+    run = model_method(model)
+
+    def impute(x):
+        z = stats.normalize(x)
+        return np.where(np.isnan(x), stats.denormalize(run(z)), x)
+
+    return impute
+
+
+def artifact_imputer(path):
+    from .runtime import Imputer
+
+    imp = Imputer(path)
+    return lambda x: imp.impute(np.clip(x, *_ranges(imp)))
+
+
+def _ranges(model):
+    return model._lo, model._hi
+
+
+# -- activity on aw_fb -------------------------------------------------------------------------
+def segments(timelines) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """-> windows [n, 300, 26] (the segment's minutes first, the rest missing), labels [n], groups [n]."""
+    xs, ys, gs = [], [], []
+    for tl in timelines:
+        lab = tl.labels["lab_activity"]
+        cut = np.flatnonzero(np.diff(lab)) + 1
+        for a, b in zip(np.r_[0, cut], np.r_[cut, len(lab)]):
+            if b - a < MIN_SEGMENT:
+                continue
+            w = np.full((W, schema.N_FEATURES), np.nan, np.float32)
+            w[:b - a] = tl.values[a:b]
+            xs.append(w)
+            ys.append(int(lab[a]))
+            gs.append(tl.subject.rsplit("-", 1)[0])  # the participant, whatever the device
+    return np.asarray(xs), np.asarray(ys), np.asarray(gs)
+
+
+def segment_stats(x: np.ndarray) -> np.ndarray:
+    cols = [schema.INDEX["step_count"], schema.INDEX["heart_rate"]]
+    v = x[:, :, cols]
+    with warnings.catch_warnings():  # a segment without heart rate: its statistics are 0
+        warnings.simplefilter("ignore", RuntimeWarning)
+        f = [np.nanmean(v, 1), np.nanstd(v, 1), np.nanmin(v, 1), np.nanmax(v, 1),
+             np.nanpercentile(v, 25, 1), np.nanpercentile(v, 75, 1)]
+    return np.nan_to_num(np.concatenate(f, 1))
+
+
+def score_activity(x, y, groups, features: dict, seed: int = 0) -> tuple[dict, dict]:
+    """features: {method: (array [n, d], "rf" | "lr")} -> ({method: scores}, {method: confusion})."""
+    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import accuracy_score, confusion_matrix, f1_score
+    from sklearn.model_selection import GroupKFold
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    folds = list(GroupKFold(n_splits=min(5, len(set(groups)))).split(x, y, groups))
+    res, conf = {}, {}
+    for name, (f, kind) in features.items():
+        acc, f1, cm = [], [], np.zeros((len(ACTIVITIES),) * 2, int)
+        for tr, te in folds:
+            clf = (RandomForestClassifier(300, random_state=seed, n_jobs=1) if kind == "rf" else
+                   make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000, C=1.0)))
+            pred = clf.fit(f[tr], y[tr]).predict(f[te])
+            acc.append(accuracy_score(y[te], pred))
+            f1.append(f1_score(y[te], pred, average="macro", labels=range(len(ACTIVITIES)), zero_division=0))
+            cm += confusion_matrix(y[te], pred, labels=range(len(ACTIVITIES)))
+        res[name] = {"accuracy": float(np.mean(acc)), "accuracy_std": float(np.std(acc)),
+                     "macro_f1": float(np.mean(f1)), "macro_f1_std": float(np.std(f1)), "folds": len(folds)}
+        conf[name] = cm
+    return res, conf
+
+
+def keras_embed(model, stats):
+    from .train import model_inputs
+
+    def embed(x):
+        out = []
+        for i in range(0, len(x), 64):
+            inp = model_inputs(stats.normalize(x[i:i + 64]))
+            out.append(np.asarray(model.embed(inp["values"], inp["missing"])[1]))
+        return np.concatenate(out)
+
+    return embed
+
+
+def artifact_embed(path):
+    from .runtime import Embedder
+
+    e = Embedder(path)
+    return lambda x: e.embed(np.clip(x, *_ranges(e)))
+
+
+# -- the command ---------------------------------------------------------------------------------
+def evaluate_real(data_dir, teacher_run, out_dir, artifacts_dir=None, adapt_steps: int = 200, seed: int = 0,
+                  progress: bool = True, command: str = "") -> dict:
+    from .data.dataset import DatasetWriter
+    from .data.windows import Windows, cut_windows
+    from .train import TrainConfig, load_run, train
+
+    data_dir, out = Path(data_dir), Path(out_dir)
+    present = {s: data_dir / s for s in (*SETS, "aw_fb") if (data_dir / s).is_dir()}
+    if not present:
+        raise LsmEdgeError(f"{data_dir} holds none of fitabase/, actigraphy/, aw_fb/; expected a folder laid "
+                           f"out like ../shared/data/real/")
+    sets = {s: read_any(p)[0] for s, p in present.items()}
+    artifacts = sorted(Path(artifacts_dir).glob("*.tflite")) if artifacts_dir else []
+    teacher, t_stats, _ = load_run(teacher_run)
+    out.mkdir(parents=True, exist_ok=True)
+
+    # adaptation: the teacher continues pretraining on every set's adaptation subjects
+    role = {s: roles([t.subject for t in tls]) for s, tls in sets.items() if s in SETS}
+    adapt_tls = [t for s, tls in sets.items() if s in SETS for t in tls if t.subject in role[s][0]]
+    adapted = None
+    if adapt_tls and adapt_steps > 0:
+        adir = out / "adapt_data"
+        if not (adir / "dataset.json").exists():
+            w = DatasetWriter(adir, {"kind": "evaluate-real adaptation", "subjects": [t.subject for t in adapt_tls]},
+                              resume=True)
+            w.write_shard(0, Windows.concat([cut_windows(t, split=0, stride=60) for t in adapt_tls]))
+            w.finish()
+        run = out / "adapted_teacher"
+        cfg = TrainConfig(steps=adapt_steps, batch_size=16, lr=2e-4, warmup_steps=max(1, adapt_steps // 10),
+                          checkpoint_every=max(1, adapt_steps // 2), val_windows=64, loss="l1", fill_gate=True)
+        train(adir, run, cfg, resume=(run / "checkpoint").exists() or (run / "model.keras").exists(),
+              progress=progress, init=teacher_run)
+        adapted = load_run(run)
+
+    report = {"command": command, "teacher": str(teacher_run), "adaptation_subjects": sorted(t.subject for t in adapt_tls),
+              "adapt_steps": adapt_steps if adapted else 0, "imputation": {}, "activity": None}
+    for s, tls in sets.items():
+        if s not in SETS:
+            continue
+        channel, unit = SETS[s]
+        scored = [t for t in tls if t.subject in role[s][1]]
+        win = np.concatenate([windows_of(t, channel) for t in scored]) if scored else np.zeros((0, W, schema.N_FEATURES))
+        methods = {"mean (window)": mean_fill, "nearest": nearest_fill, "linear": linear_fill,
+                   "teacher zero-shot": keras_imputer(teacher, t_stats)}
+        if adapted:
+            methods["teacher adapted"] = keras_imputer(adapted[0], adapted[1])
+        methods.update({p.stem: artifact_imputer(p) for p in artifacts})
+        report["imputation"][s] = {"channel": channel, "unit": unit, "subjects": [t.subject for t in scored],
+                                   "windows": len(win),
+                                   "tasks": score_imputation(win, channel, methods, seed, progress) if len(win) else {}}
+
+    if "aw_fb" in sets:
+        x, y, g = segments(sets["aw_fb"])
+        feats = {"random forest (segment stats)": (segment_stats(x), "rf"),
+                 "logistic regression (segment stats)": (segment_stats(x), "lr"),
+                 "probe: teacher embedding": (keras_embed(teacher, t_stats)(x), "lr")}
+        if adapted:
+            feats["probe: adapted teacher embedding"] = (keras_embed(adapted[0], adapted[1])(x), "lr")
+        for p in artifacts:
+            feats[f"probe: {p.stem} embed"] = (artifact_embed(p)(x), "lr")
+        scores, conf = score_activity(x, y, g, feats, seed)
+        report["activity"] = {"examples": len(y), "participants": len(set(g)), "scores": scores,
+                              "class_counts": {a: int((y == i).sum()) for i, a in enumerate(ACTIVITIES)}}
+        best_probe = max((k for k in scores if k.startswith("probe")), key=lambda k: scores[k]["accuracy"])
+        report["activity"]["best_probe"] = best_probe
+        _confusion_png(conf["random forest (segment stats)"], conf[best_probe],
+                       ["random forest", best_probe], out / "activity_confusion.png")
+    atomic_write_text(out / "real.json", json.dumps(report, indent=1))
+    atomic_write_text(out / "real.md", to_markdown(report))
+    return report
+
+
+def to_markdown(r: dict) -> str:
+    lines = ["# Real-data evaluation", "", f"Command: `{r['command']}`  ", f"Teacher: {r['teacher']}  ",
+             f"Adapted on ({r['adapt_steps']} steps, never scored): {', '.join(r['adaptation_subjects']) or 'none'}", ""]
+    for s, d in r["imputation"].items():
+        lines += [f"## Imputation: {s} ({d['channel']}, MAE in {d['unit']} / z-units)", "",
+                  f"Scored subjects: {', '.join(d['subjects']) or 'none'}; {d['windows']} windows of 300 minutes.", ""]
+        if not d["tasks"]:
+            lines += ["No window with enough observed minutes.", ""]
+            continue
+        methods = list(next(iter(d["tasks"].values()))["methods"])
+        lines += ["| task | windows | " + " | ".join(methods) + " |", "|---|---|" + "---|" * len(methods)]
+        for t, row in d["tasks"].items():
+            best = min(row["methods"].values(), key=lambda m: m["mae_unit"])["mae_unit"]
+            cells = [(f"**{m['mae_unit']:.2f}**" if m["mae_unit"] == best else f"{m['mae_unit']:.2f}")
+                     + f" / {m['mae_z']:.3f}" for m in row["methods"].values()]
+            lines.append(f"| {t} | {row['windows']} | " + " | ".join(cells) + " |")
+        lines.append("")
+    a = r["activity"]
+    if a:
+        lines += ["## Activity recognition: aw_fb (participant-grouped folds)", "",
+                  f"{a['examples']} segments of one label (>= {MIN_SEGMENT} min) from {a['participants']} participants; "
+                  f"classes: " + ", ".join(f"{k} {v}" for k, v in a["class_counts"].items()) + ".", "",
+                  "| method | accuracy (± std over folds) | macro-F1 (± std) |", "|---|---|---|"]
+        for k, v in a["scores"].items():
+            lines.append(f"| {k} | {100 * v['accuracy']:.1f}% ± {100 * v['accuracy_std']:.1f} | "
+                         f"{100 * v['macro_f1']:.1f}% ± {100 * v['macro_f1_std']:.1f} |")
+        lines += ["", f"Best embedding probe: {a['best_probe']}. Confusion matrices: activity_confusion.png.", ""]
+    return "\n".join(lines) + "\n"
+
+
+def _confusion_png(cm_a, cm_b, titles, path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.8))
+    for ax, cm, title in zip(axes, (cm_a, cm_b), titles):
+        ax.imshow(cm, cmap="Blues")
+        ax.set_xticks(range(len(ACTIVITIES)), ACTIVITIES, rotation=45, ha="right", fontsize=7)
+        ax.set_yticks(range(len(ACTIVITIES)), ACTIVITIES, fontsize=7)
+        for i in range(len(ACTIVITIES)):
+            for j in range(len(ACTIVITIES)):
+                ax.text(j, i, int(cm[i, j]), ha="center", va="center", fontsize=7)
+        ax.set_title(title, fontsize=9)
+        ax.set_xlabel("predicted")
+        ax.set_ylabel("true")
+    fig.tight_layout()
+    tmp = Path(str(path) + ".tmp.png")
+    fig.savefig(tmp, dpi=110)
+    plt.close(fig)
+    tmp.replace(path)

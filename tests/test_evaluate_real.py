@@ -1,0 +1,80 @@
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from lsm_edge import schema
+from lsm_edge.evaluate_real import draw_spans, evaluate_real, linear_fill, roles, score_imputation, segments
+
+
+def test_roles_never_score_an_adaptation_subject():
+    subjects = [f"s{i}" for i in range(7)]
+    adapt, scored = roles(subjects)
+    assert len(adapt) == 3 and len(scored) == 4 and not set(adapt) & set(scored)
+    assert roles(subjects[::-1]) == (adapt, scored)  # by a hash of the id, not by the order given
+    assert roles(["only"]) == ([], ["only"])  # one subject: scored, nothing to adapt on
+
+
+def test_spans_keep_context_and_linear_is_exact_on_a_line():
+    rng = np.random.default_rng(0)
+    w = np.full((4, 300, schema.N_FEATURES), np.nan, np.float32)
+    j = schema.INDEX["heart_rate"]
+    w[:, :, j] = 60 + 0.1 * np.arange(300)  # a straight line: linear interpolation recovers it
+    w[0, 200:, j] = np.nan  # window 0: no data at the end, so no extrapolation span there
+    for i, s in draw_spans(w, "heart_rate", "interpolation", 30, rng):
+        assert not np.isnan(w[i, s - 1, j]) and not np.isnan(w[i, s + 30, j])
+    assert [i for i, _ in draw_spans(w, "heart_rate", "extrapolation", 60, rng)] == [1, 2, 3]
+    res = score_imputation(w, "heart_rate", {"linear": linear_fill, "zero": lambda x: np.nan_to_num(x)},
+                           progress=False)
+    assert res["interpolation 60 min"]["methods"]["linear"]["mae_unit"] < 1e-3
+    assert res["interpolation 60 min"]["methods"]["zero"]["mae_unit"] > 60
+    assert res["extrapolation 60 min"]["windows"] == 3
+
+
+def test_evaluate_real_end_to_end(small_run, real_dir, tmp_path):
+    data = tmp_path / "real"
+    (data / "actigraphy").mkdir(parents=True)
+    for p in sorted((real_dir / "actigraphy").glob("*.AWD")):  # shortened copies: 7 header lines + 30 h
+        lines = p.read_bytes().split(b"\r\n")
+        (data / "actigraphy" / p.name).write_bytes(b"\r\n".join(lines[:7 + 1800]) + b"\r\n")
+    (data / "aw_fb").mkdir()
+    rows = (real_dir / "aw_fb" / "aw_fb_data.csv").read_text().splitlines()
+    (data / "aw_fb" / "aw_fb_data.csv").write_text("\n".join(rows[:900]) + "\n")
+    shutil.copytree(real_dir / "fitabase", data / "fitabase")
+    arts = tmp_path / "arts"
+    arts.mkdir()
+    shutil.copy(small_run / "f32.tflite", arts / "teacher_f32.tflite")
+
+    r = evaluate_real(data, small_run / "run", tmp_path / "out", arts, adapt_steps=2, progress=False)
+    act = r["imputation"]["actigraphy"]
+    assert not set(act["subjects"]) & set(r["adaptation_subjects"])
+    assert len(act["subjects"]) == 2 and act["windows"] > 0
+    for task, row in act["tasks"].items():
+        m = row["methods"]
+        assert {"linear", "teacher zero-shot", "teacher adapted", "teacher_f32"} <= set(m)
+        assert len({v["cells"] for v in m.values()}) == 1  # every method on the same cells
+        # the .tflite through the runtime = the Keras teacher, on real windows
+        assert abs(m["teacher_f32"]["mae_unit"] - m["teacher zero-shot"]["mae_unit"]) < 1e-2 * m["linear"]["mae_unit"]
+    assert r["imputation"]["fitabase"]["subjects"] == ["fitbit-2022484408"]  # alone in its set: scored
+    a = r["activity"]
+    assert a["participants"] >= 5 and a["scores"]["random forest (segment stats)"]["folds"] == 5
+    assert {"probe: teacher embedding", "probe: teacher_f32 embed"} <= set(a["scores"])
+    assert (tmp_path / "out" / "activity_confusion.png").stat().st_size > 10_000
+    md = (tmp_path / "out" / "real.md").read_text()
+    assert "## Imputation: actigraphy" in md and "participant-grouped folds" in md
+    assert json.loads((tmp_path / "out" / "real.json").read_text())["adapt_steps"] == 2
+
+
+def test_segments_place_each_label_run_in_its_own_window():
+    from lsm_edge.data.windows import Timeline
+
+    v = np.full((10, schema.N_FEATURES), np.nan, np.float32)
+    v[:, schema.INDEX["heart_rate"]] = np.arange(10) + 60
+    tl = Timeline("awfb-p03-fitbit", np.datetime64("2000-01-01T00:00", "m"), v,
+                  labels={"lab_activity": np.array([0, 0, 0, 0, 1, 1, 2, 2, 2, 2], np.int16)})
+    x, y, g = segments([tl])
+    assert list(y) == [0, 2] and list(g) == ["awfb-p03", "awfb-p03"]  # the 2-minute run is too short
+    assert x.shape == (2, 300, schema.N_FEATURES)
+    np.testing.assert_array_equal(x[1, :4, schema.INDEX["heart_rate"]], [66, 67, 68, 69])
+    assert np.isnan(x[1, 4:]).all()
