@@ -32,7 +32,7 @@ demo: $(STAMP)
 	$(BIN)/lsm-edge bench $(DEMO)/artifacts/teacher_float32.tflite $(DEMO)/artifacts/student_int8.tflite --threads 1,2 --runs 50
 	$(BIN)/lsm-edge report --teacher $(DEMO)/teacher --artifacts $(DEMO)/artifacts --data $(DEMO)/data --windows 64 --horizons 60 --runs 30 --out $(DEMO)/report
 	mkdir -p $(DEMO)/real_artifacts && cp $(DEMO)/artifacts/teacher_float32.tflite $(DEMO)/artifacts/student_int8.tflite $(DEMO)/real_artifacts/
-	if [ -d $(REAL) ]; then $(BIN)/lsm-edge evaluate-real --data $(REAL) --teacher $(DEMO)/teacher --artifacts $(DEMO)/real_artifacts --adapt-steps 50 --out $(DEMO)/real; fi
+	if [ -d $(REAL) ]; then $(BIN)/lsm-edge evaluate-real --data $(REAL) --teacher $(DEMO)/teacher --artifacts $(DEMO)/real_artifacts --adapt-steps 50 --horizons 60 --out $(DEMO)/real; fi
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

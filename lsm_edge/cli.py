@@ -387,15 +387,22 @@ def inspect_cmd(file, as_json):
 @click.option("--adapt-steps", default=200, type=click.IntRange(0),
               help="Steps of continued pretraining on the adaptation subjects (0: zero-shot only).")
 @click.option("--seed", default=0, type=int, help="Seed of the hidden spans.")
+@click.option("--horizons", default="10,30,60,120", help="Comma-separated spans in minutes (of 10, 30, 60, 120).")
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Report folder.")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
-def evaluate_real_cmd(data_dir, teacher, artifacts, adapt_steps, seed, out, quiet):
+def evaluate_real_cmd(data_dir, teacher, artifacts, adapt_steps, seed, horizons, out, quiet):
     """Score the teacher, its adaptation and .tflite artifacts on real recordings: imputation of real
     heart rate and actigraphy spans, and activity recognition on aw_fb with participant-grouped folds."""
-    from .evaluate_real import evaluate_real
+    from .evaluate_real import HORIZONS, evaluate_real
 
+    try:
+        spans = tuple(int(h) for h in horizons.split(","))
+    except ValueError:
+        raise click.BadParameter(f"{horizons!r} is not a comma-separated list of minutes", param_hint="--horizons")
+    if not set(spans) <= set(HORIZONS):
+        raise click.BadParameter(f"spans must be among {HORIZONS}, got {spans}", param_hint="--horizons")
     evaluate_real(data_dir, teacher, out, artifacts, adapt_steps, seed, progress=not quiet,
-                  command="lsm-edge " + " ".join(sys.argv[1:]))
+                  command="lsm-edge " + " ".join(sys.argv[1:]), horizons=spans)
     click.echo((Path(out) / "real.md").read_text())
 
 

@@ -82,14 +82,18 @@ def draw_spans(windows: np.ndarray, channel: str, task: str, n: int, rng) -> lis
     return spans
 
 
-def score_imputation(windows, channel, methods: dict, seed: int = 0, progress: bool = True) -> dict:
-    """-> {task label: {method: {mae_unit, mae_z, cells}}, plus "windows" per task}."""
+def score_imputation(windows, channel, methods: dict, seed: int = 0, progress: bool = True,
+                     horizons=HORIZONS) -> dict:
+    """-> {task label: {method: {mae_unit, mae_z, cells}}, plus "windows" per task}.  The span of task
+    k is drawn from generator (seed, k), k counting over HORIZONS, whatever subset is scored."""
     j = schema.INDEX[channel]
     vals = to_unit(channel, windows[:, :, j])
     z_scale = float(np.nanstd(windows[:, :, j])) or 1.0
     out = {}
     for k, (task, n) in enumerate(tqdm([(t, n) for t in ("interpolation", "extrapolation") for n in HORIZONS],
                                        desc=f"real {channel}", unit="task", disable=not progress)):
+        if n not in horizons:
+            continue
         spans = draw_spans(windows, channel, task, n, np.random.default_rng([seed, k]))
         if not spans:
             continue
@@ -226,7 +230,7 @@ def artifact_embed(path):
 
 # -- the command ---------------------------------------------------------------------------------
 def evaluate_real(data_dir, teacher_run, out_dir, artifacts_dir=None, adapt_steps: int = 200, seed: int = 0,
-                  progress: bool = True, command: str = "") -> dict:
+                  progress: bool = True, command: str = "", horizons=HORIZONS) -> dict:
     from .data.dataset import DatasetWriter
     from .data.windows import Windows, cut_windows
     from .train import TrainConfig, load_run, train
@@ -274,7 +278,9 @@ def evaluate_real(data_dir, teacher_run, out_dir, artifacts_dir=None, adapt_step
         methods.update({p.stem: artifact_imputer(p) for p in artifacts})
         report["imputation"][s] = {"channel": channel, "unit": unit, "subjects": [t.subject for t in scored],
                                    "windows": len(win),
-                                   "tasks": score_imputation(win, channel, methods, seed, progress) if len(win) else {}}
+                                   "tasks": score_imputation(win, channel, methods, seed, progress, horizons) if len(win) else {}}
+        if len(win):
+            fill_plot(win, channel, unit, methods, seed, out / f"fills_{s}.png")
 
     if "aw_fb" in sets:
         x, y, g = segments(sets["aw_fb"])
@@ -295,6 +301,40 @@ def evaluate_real(data_dir, teacher_run, out_dir, artifacts_dir=None, adapt_step
     atomic_write_text(out / "real.json", json.dumps(report, indent=1))
     atomic_write_text(out / "real.md", to_markdown(report))
     return report
+
+
+def fill_plot(windows, channel, unit, methods: dict, seed: int, path, n: int = 60, show: int = 3) -> None:
+    """Real windows with a hidden ``n``-minute interpolation span (the same draw as the score's) and
+    each method's fill there: what the numbers look like."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    k = [(t, m) for t in ("interpolation", "extrapolation") for m in HORIZONS].index(("interpolation", n))
+    spans = draw_spans(windows, channel, "interpolation", n, np.random.default_rng([seed, k]))[:show]
+    if not spans:
+        return
+    j = schema.INDEX[channel]
+    fig, axes = plt.subplots(len(spans), 1, figsize=(10, 2.6 * len(spans)), squeeze=False)
+    for ax, (i, s0) in zip(axes[:, 0], spans):
+        x = windows[i:i + 1].copy()
+        x[:, s0:s0 + n] = np.nan
+        lo, hi = max(0, s0 - 2 * n), min(W, s0 + 3 * n)
+        t = np.arange(lo, hi)
+        ax.plot(t, to_unit(channel, windows[i, lo:hi, j]), color="black", lw=1.2, label="observed (hidden in grey)")
+        ax.axvspan(s0, s0 + n, color="0.9")
+        for name, method in methods.items():
+            ax.plot(np.arange(s0, s0 + n), to_unit(channel, method(x)[0, s0:s0 + n, j]), lw=1, label=name)
+        ax.set_ylabel(unit)
+    axes[0, 0].legend(fontsize=6, ncol=3)
+    axes[-1, 0].set_xlabel("minute of the window")
+    fig.suptitle(f"{channel}: {n}-minute interpolation spans and each method's fill", fontsize=9)
+    fig.tight_layout()
+    tmp = Path(str(path) + ".tmp.png")
+    fig.savefig(tmp, dpi=100)
+    plt.close(fig)
+    tmp.replace(path)
 
 
 def to_markdown(r: dict) -> str:
@@ -324,6 +364,7 @@ def to_markdown(r: dict) -> str:
             lines.append(f"| {k} | {100 * v['accuracy']:.1f}% ± {100 * v['accuracy_std']:.1f} | "
                          f"{100 * v['macro_f1']:.1f}% ± {100 * v['macro_f1_std']:.1f} |")
         lines += ["", f"Best embedding probe: {a['best_probe']}. Confusion matrices: activity_confusion.png.", ""]
+    lines += ["Fills of real 60-minute gaps, per method: " + ", ".join(f"fills_{s}.png" for s in r["imputation"]), ""]
     return "\n".join(lines) + "\n"
 
 

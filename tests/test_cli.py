@@ -58,3 +58,11 @@ def test_data_verbs_do_not_start_tensorflow(tmp_path):
             "bad = [m for m in ('tensorflow', 'keras') if m in sys.modules]\nassert not bad, bad\n")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr[-2000:]
+
+
+def test_evaluate_real_rejects_unknown_horizons(tmp_path):
+    for bad, msg in (("60,45", "spans must be among (10, 30, 60, 120), got (60, 45)"), ("sixty", "'sixty' is not")):
+        r = run("evaluate-real", "--data", str(tmp_path), "--teacher", str(tmp_path), "--horizons", bad,
+                "--out", str(tmp_path / "o"))
+        assert r.exit_code == 2 and msg in r.output and "Traceback" not in r.output
+    assert not (tmp_path / "o").exists()

@@ -40,16 +40,17 @@ def test_evaluate_real_end_to_end(small_run, real_dir, tmp_path):
         (data / "actigraphy" / p.name).write_bytes(b"\r\n".join(lines[:7 + 1800]) + b"\r\n")
     (data / "aw_fb").mkdir()
     rows = (real_dir / "aw_fb" / "aw_fb_data.csv").read_text().splitlines()
-    (data / "aw_fb" / "aw_fb_data.csv").write_text("\n".join(rows[:900]) + "\n")
+    (data / "aw_fb" / "aw_fb_data.csv").write_text("\n".join(rows[:700]) + "\n")
     shutil.copytree(real_dir / "fitabase", data / "fitabase")
     arts = tmp_path / "arts"
     arts.mkdir()
     shutil.copy(small_run / "f32.tflite", arts / "teacher_f32.tflite")
 
-    r = evaluate_real(data, small_run / "run", tmp_path / "out", arts, adapt_steps=2, progress=False)
+    r = evaluate_real(data, small_run / "run", tmp_path / "out", arts, adapt_steps=2, progress=False, horizons=(60,))
     act = r["imputation"]["actigraphy"]
     assert not set(act["subjects"]) & set(r["adaptation_subjects"])
     assert len(act["subjects"]) == 2 and act["windows"] > 0
+    assert list(act["tasks"]) == ["interpolation 60 min", "extrapolation 60 min"]
     for task, row in act["tasks"].items():
         m = row["methods"]
         assert {"linear", "teacher zero-shot", "teacher adapted", "teacher_f32"} <= set(m)
@@ -61,6 +62,7 @@ def test_evaluate_real_end_to_end(small_run, real_dir, tmp_path):
     assert a["participants"] >= 5 and a["scores"]["random forest (segment stats)"]["folds"] == 5
     assert {"probe: teacher embedding", "probe: teacher_f32 embed"} <= set(a["scores"])
     assert (tmp_path / "out" / "activity_confusion.png").stat().st_size > 10_000
+    assert (tmp_path / "out" / "fills_actigraphy.png").stat().st_size > 10_000
     md = (tmp_path / "out" / "real.md").read_text()
     assert "## Imputation: actigraphy" in md and "participant-grouped folds" in md
     assert json.loads((tmp_path / "out" / "real.json").read_text())["adapt_steps"] == 2
