@@ -304,18 +304,21 @@ def evaluate_real(data_dir, teacher_run, out_dir, artifacts_dir=None, adapt_step
 
 
 def fill_plot(windows, channel, unit, methods: dict, seed: int, path, n: int = 60, show: int = 3) -> None:
-    """Real windows with a hidden ``n``-minute interpolation span (the same draw as the score's) and
-    each method's fill there: what the numbers look like."""
+    """Real windows with a hidden ``n``-minute interpolation span (the same draws as the score's) and
+    each method's fill there: the ``show`` spans whose hidden values vary the most (a flat span of
+    non-wear zeros shows nothing)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     k = [(t, m) for t in ("interpolation", "extrapolation") for m in HORIZONS].index(("interpolation", n))
-    spans = draw_spans(windows, channel, "interpolation", n, np.random.default_rng([seed, k]))[:show]
+    spans = draw_spans(windows, channel, "interpolation", n, np.random.default_rng([seed, k]))
     if not spans:
         return
     j = schema.INDEX[channel]
+    spread = [np.nan_to_num(np.nanstd(windows[i, s0:s0 + n, j])) for i, s0 in spans]
+    spans = [spans[r] for r in sorted(np.argsort(spread, kind="stable")[::-1][:show])]
     fig, axes = plt.subplots(len(spans), 1, figsize=(10, 2.6 * len(spans)), squeeze=False)
     for ax, (i, s0) in zip(axes[:, 0], spans):
         x = windows[i:i + 1].copy()
@@ -327,7 +330,7 @@ def fill_plot(windows, channel, unit, methods: dict, seed: int, path, n: int = 6
         for name, method in methods.items():
             ax.plot(np.arange(s0, s0 + n), to_unit(channel, method(x)[0, s0:s0 + n, j]), lw=1, label=name)
         ax.set_ylabel(unit)
-    axes[0, 0].legend(fontsize=6, ncol=3)
+    axes[0, 0].legend(fontsize=6, ncol=3, loc="best")
     axes[-1, 0].set_xlabel("minute of the window")
     fig.suptitle(f"{channel}: {n}-minute interpolation spans and each method's fill", fontsize=9)
     fig.tight_layout()
