@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 
 from lsm_edge import schema
-from lsm_edge.data.windows import NO_LABEL, Timeline, cut_windows, fill_linear, fill_nearest, window_labels
+from lsm_edge.data.windows import (NO_LABEL, Timeline, cut_windows, fill_linear, fill_locf, fill_nearest,
+                                   window_labels)
 from lsm_edge.errors import SchemaError
 
 nan = np.nan
@@ -21,12 +22,19 @@ def test_fill_nearest_and_all_missing():
     np.testing.assert_allclose(out[:, 1], -7)
 
 
+def test_fill_locf_carries_forward_and_the_first_value_backward():
+    x = np.array([[nan, nan], [2.0, nan], [nan, nan], [nan, nan], [5.0, nan], [nan, nan]], np.float32)
+    out = fill_locf(x, all_missing=-7)
+    np.testing.assert_allclose(out[:, 0], [2, 2, 2, 2, 5, 5])
+    np.testing.assert_allclose(out[:, 1], -7)
+
+
 def test_fill_keeps_observed_and_batches():
     rng = np.random.default_rng(0)
     x = rng.normal(size=(4, 300, 26)).astype(np.float32)
     hole = rng.random(x.shape) < 0.5
     y = np.where(hole, nan, x)
-    for f in (fill_linear, fill_nearest):
+    for f in (fill_linear, fill_nearest, fill_locf):
         out = f(y)
         assert not np.isnan(out).any()
         np.testing.assert_array_equal(out[~hole], x[~hole])

@@ -177,6 +177,19 @@ def fill_nearest(values: np.ndarray, missing: np.ndarray | None = None, all_miss
     return np.where(missing, out, values).astype(np.float32)
 
 
+def fill_locf(values: np.ndarray, missing: np.ndarray | None = None, all_missing: float = 0.0) -> np.ndarray:
+    """Last observation carried forward along time; minutes before the first observation take the
+    first one (carried backward).  The same rule as PyPOTS' ``LOCF(first_step_imputation="backward")``."""
+    values = np.asarray(values, np.float32)
+    missing = np.isnan(values) if missing is None else np.asarray(missing, bool)
+    prev_i, next_i, has_prev, has_next = _neighbours(missing)
+    v = np.where(missing, 0.0, values)
+    pv = np.take_along_axis(v, prev_i, axis=-2)
+    nv = np.take_along_axis(v, next_i, axis=-2)
+    out = np.where(has_prev, pv, np.where(has_next, nv, all_missing))
+    return np.where(missing, out, values).astype(np.float32)
+
+
 def _neighbours(missing):
     """Index of the previous / next observed minute for every cell of ``missing [..., T, F]``."""
     T = missing.shape[-2]
