@@ -19,8 +19,8 @@ demo: $(STAMP)
 	$(BIN)/lsm-edge data simulate --subjects 60 --days 14 --seed 0 --out $(DEMO)/data
 	$(BIN)/lsm-edge data stats $(DEMO)/data --out $(DEMO)/stats.json
 	$(BIN)/lsm-edge train --recipe train/nano.toml --data $(DEMO)/data --out $(DEMO)/teacher
-	$(BIN)/lsm-edge evaluate --teacher $(DEMO)/teacher --data $(DEMO)/data --windows 256 --horizons 10,60,120
-	$(BIN)/lsm-edge evaluate --task activity --teacher $(DEMO)/teacher --data $(DEMO)/data
+	$(BIN)/lsm-edge evaluate --teacher $(DEMO)/teacher --data $(DEMO)/data --windows 128 --horizons 10,60,120
+	$(BIN)/lsm-edge evaluate --task activity --teacher $(DEMO)/teacher --data $(DEMO)/data --epochs 10 --full-epochs 5 --few-shot 5,20
 	$(BIN)/lsm-edge finetune --teacher $(DEMO)/teacher --data $(DEMO)/data --task activity --head conv --out $(DEMO)/activity
 	$(BIN)/lsm-edge finetune --teacher $(DEMO)/teacher --data $(DEMO)/data --task exercise --head linear --out $(DEMO)/exercise
 	$(BIN)/lsm-edge convert $(DEMO)/teacher --quant all --out $(DEMO)/artifacts --classifier $(DEMO)/activity --classifier $(DEMO)/exercise

@@ -235,14 +235,26 @@ def distill_cmd(teacher, recipe, data_dir, out, resume, quiet, **overrides):
               help="Also score the inference path that feeds missing tokens to the encoder instead of masking them.")
 @click.option("--out", default=None, type=click.Path(file_okay=False),
               help="Folder for generative.md / generative.json (default: RUN/eval).")
-def evaluate_cmd(task, run, data_dir, split, windows, horizons, seed, others, compare_hidden, out):
+@click.option("--epochs", default=30, type=click.IntRange(1), help="Discriminative: epochs of a probe head.")
+@click.option("--full-epochs", default=30, type=click.IntRange(1),
+              help="Discriminative: epochs of full fine-tuning and of the supervised-from-scratch ViT.")
+@click.option("--few-shot", default="5,10,15,20", help="Discriminative: labelled windows per class of the "
+              "few-shot rows, comma-separated ('' for none).")
+def evaluate_cmd(task, run, data_dir, split, windows, horizons, seed, others, compare_hidden, out, epochs,
+                 full_epochs, few_shot):
     """Generative (vs mean / nearest / linear / MICE) or discriminative (probes, fine-tune, baselines) evaluation."""
     from pathlib import Path
 
     if task != "generative":
         from .finetune import FinetuneConfig, discriminative_markdown, evaluate_discriminative
 
-        res = evaluate_discriminative(run, data_dir, task, FinetuneConfig(seed=seed), Path(out) if out else Path(run) / "eval")
+        try:
+            shots = tuple(int(s) for s in few_shot.split(",") if s.strip())
+        except ValueError:
+            raise click.BadParameter(f"{few_shot!r} is not a comma-separated list of counts", param_hint="--few-shot")
+        cfg = FinetuneConfig(seed=seed, epochs=epochs, full_epochs=full_epochs)
+        res = evaluate_discriminative(run, data_dir, task, cfg, Path(out) if out else Path(run) / "eval",
+                                      shots_list=shots)
         click.echo(discriminative_markdown(res))
         return
 

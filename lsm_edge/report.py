@@ -55,17 +55,22 @@ def find_teacher(files, teacher_run) -> Path:
                        f"`lsm-edge convert {teacher_run} --quant float32 --classifier ...` into the artifacts folder")
 
 
-def score_generative(path, z: np.ndarray, stats: NormStats, tasks, seed: int) -> dict:
-    """{task: {"mae", "linear_mae", "gain"}} of one file on normalised windows ``z`` (NaN = missing)."""
-    imp = Imputer(path)
+def artifact_method(path, stats: NormStats, num_threads: int = 1):
+    """A .tflite file's ``impute`` signature, through the app API, as a method on normalised windows."""
+    imp = Imputer(path, num_threads=num_threads)
     lo = np.array([f["valid_min"] for f in imp.metadata["features"]], np.float32)
     hi = np.array([f["valid_max"] for f in imp.metadata["features"]], np.float32)
 
     def method(z_in):  # back to raw units (clipped: the z round trip leaves -2e-7 steps), through the app API
         return stats.normalize(imp.impute(np.clip(stats.denormalize(z_in), lo, hi)))
 
-    res = ev.evaluate_generative(z, {"artifact": method, "linear": lambda x: ev.fill_linear(x)}, tasks, seed,
-                                 progress=False)
+    return method
+
+
+def score_generative(path, z: np.ndarray, stats: NormStats, tasks, seed: int) -> dict:
+    """{task: {"mae", "linear_mae", "gain"}} of one file on normalised windows ``z`` (NaN = missing)."""
+    res = ev.evaluate_generative(z, {"artifact": artifact_method(path, stats), "linear": lambda x: ev.fill_linear(x)},
+                                 tasks, seed, progress=False)
     return {t: {"mae": r["artifact"]["mae"], "linear_mae": r["linear"]["mae"],
                 "gain": 1.0 - r["artifact"]["mae"] / r["linear"]["mae"]} for t, r in res.items()}
 

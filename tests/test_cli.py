@@ -66,3 +66,9 @@ def test_evaluate_real_rejects_unknown_horizons(tmp_path):
                 "--out", str(tmp_path / "o"))
         assert r.exit_code == 2 and msg in r.output and "Traceback" not in r.output
     assert not (tmp_path / "o").exists()
+
+
+def test_evaluate_rejects_bad_few_shot(tmp_path):
+    r = run("evaluate", "--task", "activity", "--teacher", str(tmp_path), "--data", str(tmp_path), "--few-shot", "5,x")
+    assert r.exit_code == 2 and "'5,x' is not a comma-separated list of counts" in r.output
+    assert "Traceback" not in r.output
