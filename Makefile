@@ -23,7 +23,7 @@ demo: $(STAMP)
 	$(BIN)/lsm-edge evaluate --task activity --teacher $(DEMO)/teacher --data $(DEMO)/data --epochs 10 --full-epochs 5 --few-shot 5,20
 	$(BIN)/lsm-edge finetune --teacher $(DEMO)/teacher --data $(DEMO)/data --task activity --head conv --out $(DEMO)/activity
 	$(BIN)/lsm-edge finetune --teacher $(DEMO)/teacher --data $(DEMO)/data --task exercise --head linear --out $(DEMO)/exercise
-	$(BIN)/lsm-edge convert $(DEMO)/teacher --quant all --out $(DEMO)/artifacts --classifier $(DEMO)/activity --classifier $(DEMO)/exercise
+	$(BIN)/lsm-edge convert $(DEMO)/teacher --quant float32,float16,dynamic,int8 --out $(DEMO)/artifacts --classifier $(DEMO)/activity --classifier $(DEMO)/exercise
 	$(BIN)/lsm-edge distill --teacher $(DEMO)/teacher --student distill/conv64.toml --steps 300 --data $(DEMO)/data --out $(DEMO)/student
 	$(BIN)/lsm-edge evaluate --teacher $(DEMO)/teacher --with $(DEMO)/student --data $(DEMO)/data --windows 256 --horizons 60 --out $(DEMO)/student_eval
 	$(BIN)/lsm-edge finetune --teacher $(DEMO)/student --data $(DEMO)/data --task activity --head conv --kd-from $(DEMO)/activity --out $(DEMO)/student_activity

@@ -325,8 +325,9 @@ def finetune_cmd(teacher, data_dir, task, head, out, shots, epochs, full_epochs,
 @main.command("convert")
 @click.argument("run", type=click.Path(exists=True, file_okay=False))
 @click.option("--quant", default="float32", help="One of float32, float16, dynamic, int8, int16x8, wo-int8, int4; "
-              "or 'all' (then --out is a folder).")
-@click.option("--out", required=True, type=click.Path(), help="The .tflite file to write (a folder with --quant all).")
+              "several comma-separated, or 'all' (then --out is a folder).")
+@click.option("--out", required=True, type=click.Path(),
+              help="The .tflite file to write (a folder with several variants or --quant all).")
 @click.option("--horizon", default=60, type=click.IntRange(1, 299), help="Minutes the forecast signature predicts.")
 @click.option("--batch", default=1, type=click.IntRange(1), help="Static batch size of every signature.")
 @click.option("--calibration-windows", default=100, type=click.IntRange(1),
@@ -342,17 +343,21 @@ def convert_cmd(run, quant, out, horizon, batch, calibration_windows, data_dir, 
     from .convert import VARIANTS, convert
     from .errors import LsmEdgeError
 
-    if quant != "all" and quant not in VARIANTS:
-        raise LsmEdgeError(f"unknown --quant {quant!r}; expected one of {', '.join(VARIANTS)} or all")
-    targets = ([(q, Path(out) / f"{Path(run).name}_{q}.tflite") for q in VARIANTS] if quant == "all"
-               else [(quant, Path(out))])
+    wanted = list(VARIANTS) if quant == "all" else [q.strip() for q in quant.split(",") if q.strip()]
+    unknown = [q for q in wanted if q not in VARIANTS]
+    if unknown or not wanted:
+        raise LsmEdgeError(f"unknown --quant {', '.join(map(repr, unknown)) or repr(quant)}; expected one of "
+                           f"{', '.join(VARIANTS)}, several comma-separated, or all")
+    several = len(wanted) > 1
+    targets = ([(q, Path(out) / f"{Path(run).name}_{q}.tflite") for q in wanted] if several
+               else [(wanted[0], Path(out))])
     failed = []
     for q, path in targets:
         try:
             convert(run, path, q, horizon, batch, calibration_windows, data_dir, classifiers)
             click.echo(f"{q:8s} -> {path} ({path.stat().st_size / 1e3:,.0f} KB)")
         except LsmEdgeError as e:
-            if quant != "all":
+            if not several:
                 raise
             failed.append(q)
             click.echo(f"{q:8s} skipped: {e}", err=True)

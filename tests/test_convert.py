@@ -8,6 +8,7 @@ import pytest
 from lsm_edge import convert as conv
 from lsm_edge.data.dataset import Dataset
 from lsm_edge.errors import LsmEdgeError
+from lsm_edge.runtime import read_metadata
 from lsm_edge.train import load_run, model_inputs
 
 
@@ -105,4 +106,19 @@ def test_cli_convert_and_inspect(small_run):
     assert r.exit_code == 0 and "signature impute(" in r.output and "FULLY_CONNECTED" in r.output
     r = CliRunner().invoke(main, ["convert", str(small_run / "run"), "--quant", "fp8", "--out", "x.tflite"])
     assert r.exit_code != 0 and "unknown --quant 'fp8'" in r.output and "Traceback" not in r.output
+    r = CliRunner().invoke(main, ["convert", str(small_run / "run"), "--quant", "float32,fp8", "--out", "x"])
+    assert r.exit_code != 0 and "unknown --quant 'fp8'" in r.output
+
+
+def test_cli_convert_several_variants_into_a_folder(small_run, tmp_path):
+    from click.testing import CliRunner
+
+    from lsm_edge.cli import main
+
+    r = CliRunner().invoke(main, ["convert", str(small_run / "run"), "--quant", "float32, dynamic",
+                                  "--out", str(tmp_path / "arts")])
+    assert r.exit_code == 0, r.output
+    files = sorted(p.name for p in (tmp_path / "arts").glob("*.tflite"))
+    assert files == ["run_dynamic.tflite", "run_float32.tflite"]
+    assert read_metadata((tmp_path / "arts" / "run_dynamic.tflite").read_bytes())["quantization"] == "dynamic"
 
