@@ -72,16 +72,33 @@ def main() -> None:
              "| peer | params | converts | .tflite size | runs in LiteRT | max abs diff vs PyTorch | "
              "PyTorch ms (1 thread) | LiteRT ms (1 thread) |", "|---|---|---|---|---|---|---|---|"]
     notes = []
+    class BritsInputs(torch.nn.Module):
+        """BRITS takes each direction's values, mask and time gaps (``deltas``, computed by the caller
+        as PyPOTS' DatasetForBRITS does)."""
+
+        def __init__(self, core):
+            super().__init__()
+            self.core = core
+
+        def forward(self, x, observed, deltas, back_x, back_observed, back_deltas):
+            inputs = {"forward": {"X": x, "missing_mask": observed, "deltas": deltas},
+                      "backward": {"X": back_x, "missing_mask": back_observed, "deltas": back_deltas}}
+            return self.core(inputs)["imputation"]
+
     attempts = []
     for name in a.peers.split(","):
         cls, kw, _ = peers.PEERS[name]
         model = getattr(peers.imputation, cls)(n_steps=schema.WINDOW_MINUTES, n_features=schema.N_FEATURES,
                                                epochs=1, device="cpu", verbose=False, **kw)
-        attempts.append((name, model, Wrapped(model.model).eval()))
+        attempts.append((name, model, (BritsInputs if cls == "BRITS" else Wrapped)(model.model).eval()))
         if cls == "SAITS":
             attempts.append((f"{name} (diagonal mask as a constant)", model, SaitsConstantMask(model.model).eval()))
+    from pypots.imputation.brits.data import DatasetForBRITS
+
+    item = DatasetForBRITS({"X": np.where(obs > 0, x, np.nan)}, return_X_ori=False, return_y=False)[0]
+    brits_args = tuple(t.unsqueeze(0).float() for t in item[1:7])
     for name, model, net in attempts:
-        args = (torch.from_numpy(x), torch.from_numpy(obs))
+        args = brits_args if isinstance(net, BritsInputs) else (torch.from_numpy(x), torch.from_numpy(obs))
         with torch.no_grad():
             ref = net(*args).numpy()
         row = [name, f"{peers.n_params(model):,}"]
@@ -94,7 +111,7 @@ def main() -> None:
                 it = Interpreter(model_path=str(f), num_threads=1)
                 runner = it.get_signature_runner()
                 names = list(runner.get_input_details())
-                feed = dict(zip(names, (x, obs)))
+                feed = dict(zip(names, (t.numpy() for t in args)))
                 got = list(runner(**feed).values())[0]
                 diff = float(np.abs(got - ref).max())
 
