@@ -9,7 +9,10 @@ cross-check of our baselines.  Needs the extra: pip install -e ".[peers]".
 Budget: every peer gets the CPU time the student's distillation had: its wall time (its log.csv)
 times the 2 cores it ran on, spent on 2 torch threads (or --budget CPU seconds).  CPU time, so the
 machine's other load does not change what a peer gets.  Each peer's result (scores, training log,
-timing) is written to OUT/runs/<peer>.json as soon as it is done; a rerun skips finished peers.
+timing) is written to OUT/runs/<peer>.json as soon as it is done, its weights to SAVE/<peer>.safetensors
+(+ .peer.json, for `lsm-edge evaluate-real --peers SAVE`); a rerun skips finished peers.
+Diagnostic column "points 20%": each observed cell hidden with probability 0.2, the mask SAITS and
+BRITS are trained with in PyPOTS (pygrinder's MCAR), scored for every method beside our tasks.
 CPU time per window: batch 1, one thread (torch.set_num_threads(1), the interpreter's num_threads=1),
 the peer and every artifact timed in interleaved rounds in the same process, medians.
 """
@@ -27,6 +30,18 @@ from pathlib import Path
 import numpy as np
 
 KEY = [("interpolation", 60), ("extrapolation", 60), ("sensor", 60)]
+POINTS = "points 20% (diagnostic)"
+
+
+def score_points(z: np.ndarray, methods: dict, rate: float = 0.2, seed: int = 0) -> dict:
+    """Every observed cell hidden with probability ``rate`` (PyPOTS' training mask for SAITS/BRITS)."""
+    hide = (np.random.default_rng([seed, 99]).random(z.shape) < rate) & ~np.isnan(z)
+    z_in = np.where(hide, np.nan, z)
+    out = {}
+    for name, m in methods.items():
+        err = m(z_in)[hide] - z[hide]
+        out[name] = {"mae": float(np.abs(err).mean()), "mse": float((err ** 2).mean()), "cells": int(hide.sum())}
+    return out
 
 
 def interleaved_ms(methods: dict, z: np.ndarray, rounds: int) -> dict:
@@ -56,6 +71,7 @@ def main() -> None:
     ap.add_argument("--val-windows", type=int, default=256)
     ap.add_argument("--threads", type=int, default=2, help="torch threads while training")
     ap.add_argument("--rounds", type=int, default=30, help="timing rounds")
+    ap.add_argument("--save", default="runs/peers", help="folder for the trained peers' weights")
     a = ap.parse_args()
 
     from lsm_edge import peers  # first: it loads PyTorch, which must come before TensorFlow
@@ -92,6 +108,7 @@ def main() -> None:
                "teacher": model_method(teacher), "student": model_method(student),
                **{Path(p).stem: artifact_method(p, stats) for p in a.artifacts}}
     ours = evaluate_generative(z_test, methods, tasks, progress=True)
+    ours[POINTS] = score_points(z_test, methods)
 
     torch.set_num_threads(a.threads)
     done = {}
@@ -102,6 +119,8 @@ def main() -> None:
             continue
         model, info = peers.train_peer(name, z_train, z_val, budget, threads=a.threads)
         info["scores"] = evaluate_generative(z_test, {name: peers.peer_method(model)}, tasks, progress=True)
+        info["scores"][POINTS] = score_points(z_test, {name: peers.peer_method(model)})
+        peers.save_peer(model, name, info, a.save, stats)
         torch.set_num_threads(1)
         timed = {Path(p).stem: artifact_method(p, stats, num_threads=1) for p in a.artifacts}
         info["ms_per_window_1_thread"] = interleaved_ms({name: peers.peer_method(model), **timed}, z_test, a.rounds)
@@ -114,7 +133,7 @@ def main() -> None:
     results = {t: dict(r) for t, r in ours.items()}
     for name, info in done.items():
         for t, r in info["scores"].items():
-            results[t][name] = r[name]
+            results[t][name] = r[name]  # a peer cached before the points column existed has no POINTS entry
     meta = {"command": "python " + " ".join(sys.argv), "machine": f"{platform.machine()} {platform.processor()}, "
             f"torch {torch.__version__}, Python {platform.python_version()}", "budget_cpu_s": budget,
             "student_train_s": student_s,
@@ -135,35 +154,46 @@ def to_markdown(results: dict, meta: dict, artifacts: list) -> str:
              f"{meta['budget_cpu_s']:.0f} CPU-seconds (the student's distillation: {meta['student_train_s']:.0f} s "
              f"on 2 cores).", "",
              "MAE in z-units on hidden, originally observed cells (the same masks for every row).", ""]
-    # timing: each peer's run timed the artifacts beside it; quote the artifact medians of the last one
+
+    def mae(t, r):
+        return f"{results[t][r]['mae']:.4f}" if r in results.get(t, {}) else "—"
+
+    # CPU ms per window: every peer's run timed the artifacts beside it (same process, interleaved);
+    # the artifacts' column quotes the last run, the ratios below stay within one run
     ms = {}
     for p in peers:
         ms.update({k: v for k, v in meta["peers"][p]["ms_per_window_1_thread"].items()})
     rows = ["mean", "linear", "teacher", "student", *artifacts, *peers]
-    lines += ["| method | " + " | ".join(key) + " | random 80% | params | train CPU-s | CPU ms / window (1 thread) | "
-              ".tflite |", "|---" * (len(key) + 6) + "|"]
+    lines += ["| method | " + " | ".join(key) + f" | random 80% | {POINTS} | params | train CPU-s | "
+              "CPU ms / window (1 thread) | .tflite |", "|---" * (len(key) + 7) + "|"]
     train_s = {n: meta["peers"][n]["train_cpu_seconds"] for n in peers}
     for r in rows:
-        cells = [f"{results[t][r]['mae']:.4f}" for t in key] + [f"{results['random 80%'][r]['mae']:.4f}"]
+        cells = [mae(t, r) for t in key] + [mae("random 80%", r), mae(POINTS, r)]
         params = meta["params"].get(r, meta["params"]["student"] if r in ("student",) else "")
         cells += [f"{params:,}" if isinstance(params, int) else "", f"{train_s.get(r, '')}",
                   f"{ms[r]:.2f}" if r in ms else "", "yes" if r in artifacts else ("no" if r in peers else "")]
         lines.append(f"| {r} | " + " | ".join(cells) + " |")
+    lines += ["", "## Speed within one run: each peer (PyTorch) against every artifact (LiteRT), 1 thread, batch 1",
+              "", "| peer | peer ms | " + " | ".join(f"{a} ms (× faster)" for a in artifacts) + " |",
+              "|---|---|" + "---|" * len(artifacts)]
+    for p in peers:
+        t = meta["peers"][p]["ms_per_window_1_thread"]
+        lines.append(f"| {p} | {t[p]:.2f} | " + " | ".join(
+            f"{t[a]:.2f} ({t[p] / t[a]:.1f}×)" if a in t else "—" for a in artifacts) + " |")
     lines += ["", "## Cross-check: PyPOTS' simple imputers against ours (max |MAE difference| over all tasks)", ""]
     for ours, theirs in (("linear", "pypots linear"), ("locf", "pypots locf"), ("mean of the inputs", "pypots mean"),
                          ("mean", "pypots mean")):
         d = max(abs(r[ours]["mae"] - r[theirs]["mae"]) for r in results.values())
         lines.append(f"- {theirs} vs our {ours}: {d:.2e}")
     lines += ["", "## Every task", "", "| task | " + " | ".join(rows) + " |", "|---" * (len(rows) + 1) + "|"]
-    for t, r in results.items():
-        lines.append(f"| {t} | " + " | ".join(f"{r[m]['mae']:.4f}" for m in rows) + " |")
+    for t in results:
+        lines.append(f"| {t} | " + " | ".join(mae(t, m) for m in rows) + " |")
     lines += ["", "## Peers' training", ""]
     for p in peers:
         i = meta["peers"][p]
         lines.append(f"- {p}: {i['recipe']}; {i['params']:,} parameters; {i['train_cpu_seconds']} CPU-s "
                      f"({i['train_seconds']} s wall), {i['epochs']} "
-                     f"epochs ({i['windows_seen']} windows), best validation MAE {i['best_val_mae']:.4f}; "
-                     f"timed beside: {json.dumps({k: round(v, 2) for k, v in i['ms_per_window_1_thread'].items()})}")
+                     f"epochs ({i['windows_seen']} windows), best validation MAE {i['best_val_mae']:.4f}")
     return "\n".join(lines) + "\n"
 
 

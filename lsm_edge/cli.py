@@ -405,11 +405,16 @@ def inspect_cmd(file, as_json):
               help="Steps of continued pretraining on the adaptation subjects (0: zero-shot only).")
 @click.option("--seed", default=0, type=int, help="Seed of the hidden spans.")
 @click.option("--horizons", default="10,30,60,120", help="Comma-separated spans in minutes (of 10, 30, 60, 120).")
+@click.option("--peers", "peers_dir", type=click.Path(exists=True, file_okay=False), default=None,
+              help="Folder of PyPOTS peers saved by benchmarks/peers.py --save (needs lsm-edge[peers]): "
+                   "scored zero-shot and adapted beside the teacher.")
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Report folder.")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
-def evaluate_real_cmd(data_dir, teacher, artifacts, adapt_steps, seed, horizons, out, quiet):
+def evaluate_real_cmd(data_dir, teacher, artifacts, adapt_steps, seed, horizons, peers_dir, out, quiet):
     """Score the teacher, its adaptation and .tflite artifacts on real recordings: imputation of real
     heart rate and actigraphy spans, and activity recognition on aw_fb with participant-grouped folds."""
+    if peers_dir is not None:
+        from . import peers  # noqa: F401  (PyTorch first: it must load before TensorFlow)
     from .evaluate_real import HORIZONS, evaluate_real
 
     try:
@@ -419,7 +424,7 @@ def evaluate_real_cmd(data_dir, teacher, artifacts, adapt_steps, seed, horizons,
     if not set(spans) <= set(HORIZONS):
         raise click.BadParameter(f"spans must be among {HORIZONS}, got {spans}", param_hint="--horizons")
     evaluate_real(data_dir, teacher, out, artifacts, adapt_steps, seed, progress=not quiet,
-                  command="lsm-edge " + " ".join(sys.argv[1:]), horizons=spans)
+                  command="lsm-edge " + " ".join(sys.argv[1:]), horizons=spans, peers_dir=peers_dir)
     click.echo((Path(out) / "real.md").read_text())
 
 

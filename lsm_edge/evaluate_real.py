@@ -18,10 +18,18 @@ sequence is one example, placed at the start of a 300-minute window with the res
 Participant-grouped folds (no participant in the training and test part of one fold): random
 forest and logistic regression on segment statistics of steps and heart rate, and a logistic
 regression probe on the pooled embedding of the teacher, the adapted teacher and each artifact.
+
+Peers (``--peers DIR``, the optional extra): each PyPOTS imputer saved by ``benchmarks/peers.py
+--save DIR`` (trained on the simulator, like the teacher) fills the same spans as is ("zero-shot",
+in the normalisation it was trained with) and after continued training on the adaptation subjects'
+windows ("adapted", in the adapted teacher's normalisation), for as many CPU-seconds as the
+teacher's adaptation took (its wall seconds x 2 cores), early-stopped on 64 of those windows.
+Imputation only: PyPOTS gives these models no embedding to probe.
 """
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import json
 import math
@@ -230,8 +238,12 @@ def artifact_embed(path):
 
 # -- the command ---------------------------------------------------------------------------------
 def evaluate_real(data_dir, teacher_run, out_dir, artifacts_dir=None, adapt_steps: int = 200, seed: int = 0,
-                  progress: bool = True, command: str = "", horizons=HORIZONS) -> dict:
-    from .data.dataset import DatasetWriter
+                  progress: bool = True, command: str = "", horizons=HORIZONS, peers_dir=None) -> dict:
+    if peers_dir is not None:  # PyPOTS' torch must load before TensorFlow does (lsm_edge.peers says why)
+        from . import peers as peer_lib
+
+        saved = peer_lib.find_peers(peers_dir)
+    from .data.dataset import Dataset, DatasetWriter
     from .data.windows import Windows, cut_windows
     from .train import TrainConfig, load_run, train
 
@@ -262,6 +274,32 @@ def evaluate_real(data_dir, teacher_run, out_dir, artifacts_dir=None, adapt_step
         train(adir, run, cfg, resume=(run / "checkpoint").exists() or (run / "model.keras").exists(),
               progress=progress, init=teacher_run)
         adapted = load_run(run)
+    peer_methods, peer_info = {}, {}
+    if peers_dir is not None:
+        adapt_z = None
+        if adapted:
+            adapt_z = adapted[1].normalize(Dataset(out / "adapt_data").load().values)
+            budget = 2 * sum(float(r["seconds"]) for r in csv.DictReader(open(out / "adapted_teacher" / "log.csv")))
+        for f in saved:
+            model, meta = peer_lib.load_peer(f)
+            name = meta["peer"]
+            stats = meta["stats"] if meta["stats"] is not None else t_stats
+            peer_methods[f"{name} zero-shot"] = peer_lib.peer_imputer(model, stats)
+            peer_info[name] = {"params": meta["params"], "stats": "its own" if meta["stats"] is not None else "the teacher's"}
+            if adapt_z is None:
+                continue
+            cache = out / "adapted_peers"
+            if (cache / f"{name}.peer.json").exists():
+                again, info = peer_lib.load_peer(cache / f"{name}.peer.json")
+            else:
+                order = np.random.default_rng(seed).permutation(len(adapt_z))
+                n_val = min(64, len(adapt_z) // 4)
+                again, info = peer_lib.train_peer(name, adapt_z[order[n_val:]], adapt_z[order[:n_val]], budget,
+                                                  seed=seed, chunk=256, threads=2, progress=progress, model=model)
+                peer_lib.save_peer(again, name, info, cache, adapted[1])
+            peer_methods[f"{name} adapted"] = peer_lib.peer_imputer(again, adapted[1])
+            peer_info[name].update({k: info.get(k) for k in ("train_cpu_seconds", "epochs", "start_val_mae",
+                                                              "best_val_mae")})
 
     report = {"command": command, "teacher": str(teacher_run), "adaptation_subjects": sorted(t.subject for t in adapt_tls),
               "adapt_steps": adapt_steps if adapted else 0, "imputation": {}, "activity": None}
@@ -276,12 +314,15 @@ def evaluate_real(data_dir, teacher_run, out_dir, artifacts_dir=None, adapt_step
         if adapted:
             methods["teacher adapted"] = keras_imputer(adapted[0], adapted[1])
         methods.update({p.stem: artifact_imputer(p) for p in artifacts})
+        methods.update(peer_methods)
         report["imputation"][s] = {"channel": channel, "unit": unit, "subjects": [t.subject for t in scored],
                                    "windows": len(win),
                                    "tasks": score_imputation(win, channel, methods, seed, progress, horizons) if len(win) else {}}
         if len(win):
             fill_plot(win, channel, unit, methods, seed, out / f"fills_{s}.png")
 
+    if peer_info:
+        report["peers"] = peer_info
     if "aw_fb" in sets:
         x, y, g = segments(sets["aw_fb"])
         feats = {"random forest (segment stats)": (segment_stats(x), "rf"),
@@ -357,6 +398,12 @@ def to_markdown(r: dict) -> str:
                      + f" / {m['mae_z']:.3f}" for m in row["methods"].values()]
             lines.append(f"| {t} | {row['windows']} | " + " | ".join(cells) + " |")
         lines.append("")
+    for name, i in r.get("peers", {}).items():
+        line = f"Peer {name} ({i['params']:,} parameters, PyPOTS; zero-shot in {i['stats']} normalisation)"
+        if i.get("train_cpu_seconds") is not None:
+            line += (f"; adapted for {i['train_cpu_seconds']} CPU-s ({i['epochs']} epochs of the adaptation windows), "
+                     f"validation MAE {i['start_val_mae']:.4f} -> {i['best_val_mae']:.4f}")
+        lines += [line + ".", ""]
     a = r["activity"]
     if a:
         lines += ["## Activity recognition: aw_fb (participant-grouped folds)", "",

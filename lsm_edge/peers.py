@@ -15,15 +15,19 @@ order reshuffled every pass from the seed) until ``budget_cpu_s`` seconds of pro
 threads; validation included) are spent or the validation MAE has not improved for ``patience``
 chunks; the best chunk's weights are kept.  CPU time, not wall time, so that a shared machine's
 other load neither shortens nor lengthens a peer's training.
-Models are kept in memory only (PyPOTS saves with torch pickles, which lsm-edge never loads).
+Saved peers: weights as safetensors (no pickle: PyPOTS' own ``save`` writes torch pickles, which
+lsm-edge never loads) beside a JSON with the class and hyper-parameters (:func:`save_peer`,
+:func:`load_peer`); ``evaluate-real --peers DIR`` scores them on real recordings.
 """
 
 from __future__ import annotations
 
 import copy
+import json
 import os
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -31,6 +35,19 @@ from . import schema
 from .data import masks
 from .errors import LsmEdgeError
 
+
+def _have_extra() -> bool:
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec("pypots") is not None
+    except (ValueError, ImportError):
+        return False
+
+
+_EXTRA = 'the peers need the optional extra: pip install "lsm-edge[peers]"'
+if not _have_extra():
+    raise LsmEdgeError(f"{_EXTRA} (pypots is not installed)")
 if "tensorflow" in sys.modules and "torch" not in sys.modules:
     raise LsmEdgeError("import lsm_edge.peers before anything that loads TensorFlow: PyTorch's triton "
                        "crashes the process when TensorFlow was loaded first")
@@ -40,7 +57,7 @@ try:
     import torch._dynamo  # noqa: F401  (first, on its own: through transformers' import chain it segfaults)
     import pypots.imputation as imputation
 except ImportError as e:
-    raise LsmEdgeError(f"the peers need the optional extra: pip install \"lsm-edge[peers]\" ({e})") from None
+    raise LsmEdgeError(f"{_EXTRA} ({e})") from None
 
 # name -> (PyPOTS class, its hyper-parameters, where they come from)
 PEERS = {
@@ -86,11 +103,22 @@ def n_params(model) -> int:
     return int(sum(p.numel() for p in model.model.parameters()))
 
 
+def build_peer(name: str, batch_size: int = 32):
+    """A fresh (untrained) PyPOTS model of a named peer at lsm-edge's window shape."""
+    if name not in PEERS:
+        raise LsmEdgeError(f"unknown peer {name!r}; expected one of {', '.join(PEERS)}")
+    cls, kw, _ = PEERS[name]
+    return getattr(imputation, cls)(n_steps=schema.WINDOW_MINUTES, n_features=schema.N_FEATURES, epochs=1,
+                                    batch_size=batch_size, device="cpu", verbose=False, **kw)
+
+
 def train_peer(name: str, z_train: np.ndarray, z_val: np.ndarray, budget_cpu_s: float, seed: int = 0,
                batch_size: int = 32, chunk: int = 1024, patience: int = 6, threads: int | None = None,
-               progress: bool = True) -> tuple[object, dict]:
+               progress: bool = True, model=None) -> tuple[object, dict]:
     """-> (trained PyPOTS model, {params, train_seconds (wall), train_cpu_seconds, chunks, windows_seen,
-    epochs, best_val_mae, history})."""
+    epochs, best_val_mae, history}).  ``model``: continue training this one (e.g. a loaded peer, to
+    adapt it to a user's windows) instead of a fresh one; the best chunk, or the model as given if no
+    chunk beat it on the validation windows, is kept."""
     if name not in PEERS:
         raise LsmEdgeError(f"unknown peer {name!r}; expected one of {', '.join(PEERS)}")
     from tqdm import tqdm
@@ -98,16 +126,22 @@ def train_peer(name: str, z_train: np.ndarray, z_val: np.ndarray, budget_cpu_s: 
     if threads:
         torch.set_num_threads(threads)
     torch.manual_seed(seed)
-    cls, kw, _ = PEERS[name]
-    model = getattr(imputation, cls)(n_steps=schema.WINDOW_MINUTES, n_features=schema.N_FEATURES, epochs=1,
-                                     batch_size=batch_size, device="cpu", verbose=False, **kw)
+    kw = PEERS[name][1]
     val = validation_set(z_val)
     scored = np.isnan(val["X"]) & ~np.isnan(val["X_ori"])
+    start_mae = np.inf
+    if model is None:
+        model = build_peer(name, batch_size)
+    else:
+        start_mae = float(np.abs(_method(model)(val["X"])[scored] - val["X_ori"][scored]).mean())
+        best_state = copy.deepcopy(model.model.state_dict())
     fill = _method(model)
     rng = np.random.default_rng(seed)
-    t0, c0, best, best_state, stale, history, seen = time.time(), time.process_time(), np.inf, None, 0, [], 0
+    t0, c0, best, stale, history, seen = time.time(), time.process_time(), start_mae, 0, [], 0
+    if start_mae == np.inf:
+        best_state = None
     bar = tqdm(total=int(budget_cpu_s), desc=f"train {name}", unit="cpu-s", disable=not progress)
-    while time.process_time() - c0 < budget_cpu_s and stale < patience:
+    while not history or (time.process_time() - c0 < budget_cpu_s and stale < patience):  # >= 1 chunk
         order = rng.permutation(len(z_train))
         for i in range(0, len(order), chunk):
             part = z_train[np.sort(order[i:i + chunk])]
@@ -130,9 +164,80 @@ def train_peer(name: str, z_train: np.ndarray, z_val: np.ndarray, budget_cpu_s: 
     return model, {"params": n_params(model), "train_seconds": round(time.time() - t0, 1),
                    "train_cpu_seconds": round(time.process_time() - c0, 1), "chunks": len(history),
                    "windows_seen": seen, "epochs": round(seen / len(z_train), 2), "best_val_mae": best,
+                   "start_val_mae": None if start_mae == np.inf else start_mae,
                    "history": history, "recipe": PEERS[name][2], "hyper_parameters": kw}
 
 
 def peer_method(model):
     """A trained peer as an lsm-edge imputation method (z with NaN -> filled z; observed cells kept)."""
     return _method(model)
+
+
+def peer_imputer(model, stats):
+    """A peer as a method on raw-unit windows [n, 300, 26] (NaN missing), through normalisation ``stats``."""
+    run = _method(model)
+    return lambda x: np.where(np.isnan(x), stats.denormalize(run(stats.normalize(x))), x).astype(np.float32)
+
+
+def save_peer(model, name: str, info: dict, out_dir, stats=None) -> Path:
+    """OUT/<name>.safetensors (weights) + OUT/<name>.peer.json (peer name, hyper-parameters, the
+    normalisation ``stats`` it was trained with, training record), each written to a temporary name
+    and renamed."""
+    from safetensors.torch import save_file
+
+    from .io import atomic_write_text
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    tmp = out / f".{name}.safetensors.tmp"
+    save_file({k: v.contiguous() for k, v in model.model.state_dict().items()}, str(tmp))
+    tmp.replace(out / f"{name}.safetensors")
+    meta = {"peer": name, "hyper_parameters": PEERS[name][1], "params": n_params(model),
+            **{k: v for k, v in info.items() if k not in ("history", "scores", "hyper_parameters")},
+            "stats": stats.to_dict() if stats is not None else None}
+    atomic_write_text(out / f"{name}.peer.json", json.dumps(meta, indent=1))
+    return out / f"{name}.safetensors"
+
+
+def load_peer(path) -> tuple[object, dict]:
+    """PATH/<name>.peer.json (or the .safetensors beside it) -> (PyPOTS model with the saved weights, its
+    record; record["stats"]: the NormStats it was trained with, or None)."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    path = Path(path)
+    base = path.name.removesuffix(".peer.json").removesuffix(".safetensors")
+    meta_f, weights_f = path.with_name(base + ".peer.json"), path.with_name(base + ".safetensors")
+    for f in (meta_f, weights_f):
+        if not f.is_file():
+            raise LsmEdgeError(f"{f}: no such file; a saved peer is <name>.peer.json + <name>.safetensors "
+                               f"(benchmarks/peers.py --save DIR writes them)")
+    try:
+        meta = json.loads(meta_f.read_text())
+        name = meta["peer"]
+    except (ValueError, KeyError, TypeError) as e:
+        raise LsmEdgeError(f"{meta_f}: not a saved peer record ({e}); expected JSON with a 'peer' name") from None
+    if name not in PEERS:
+        raise LsmEdgeError(f"{meta_f}: unknown peer {name!r}; expected one of {', '.join(PEERS)}")
+    if meta.get("hyper_parameters") != PEERS[name][1]:
+        raise LsmEdgeError(f"{meta_f}: hyper-parameters {meta.get('hyper_parameters')} differ from this version's "
+                           f"{name} ({PEERS[name][1]})")
+    model = build_peer(name)
+    try:
+        model.model.load_state_dict(load_file(str(weights_f)))
+    except (SafetensorError, RuntimeError, OSError) as e:
+        raise LsmEdgeError(f"{weights_f}: cannot load {name} weights ({str(e).splitlines()[0]})") from None
+    if meta.get("stats") is not None:
+        from .data.stats import NormStats
+
+        meta["stats"] = NormStats.from_dict(meta["stats"])
+    return model, meta
+
+
+def find_peers(folder) -> list[Path]:
+    """Every saved peer in a folder (its .peer.json files), sorted; LsmEdgeError if none."""
+    found = sorted(Path(folder).glob("*.peer.json"))
+    if not found:
+        raise LsmEdgeError(f"{folder}: no saved peer (<name>.peer.json + <name>.safetensors); "
+                           f"benchmarks/peers.py --save {folder} writes them")
+    return found

@@ -38,3 +38,18 @@ def small_run(tmp_path_factory):
                                                    warmup_steps=2, val_windows=16), progress=False)
     conv.convert(root / "run", root / "f32.tflite", "float32")
     return root
+
+
+def shortened_real(real_dir: Path, data: Path) -> Path:
+    """A small copy of the real folder: actigraphy cut to 30 h each, 700 aw_fb rows, fitabase whole."""
+    import shutil
+
+    (data / "actigraphy").mkdir(parents=True)
+    for p in sorted((real_dir / "actigraphy").glob("*.AWD")):  # 7 header lines + 30 h
+        lines = p.read_bytes().split(b"\r\n")
+        (data / "actigraphy" / p.name).write_bytes(b"\r\n".join(lines[:7 + 1800]) + b"\r\n")
+    (data / "aw_fb").mkdir()
+    rows = (real_dir / "aw_fb" / "aw_fb_data.csv").read_text().splitlines()
+    (data / "aw_fb" / "aw_fb_data.csv").write_text("\n".join(rows[:700]) + "\n")
+    shutil.copytree(real_dir / "fitabase", data / "fitabase")
+    return data

@@ -72,3 +72,14 @@ def test_evaluate_rejects_bad_few_shot(tmp_path):
     r = run("evaluate", "--task", "activity", "--teacher", str(tmp_path), "--data", str(tmp_path), "--few-shot", "5,x")
     assert r.exit_code == 2 and "'5,x' is not a comma-separated list of counts" in r.output
     assert "Traceback" not in r.output
+
+
+def test_evaluate_real_peers_without_the_extra_names_it(tmp_path, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "pypots", None)  # as if `lsm-edge[peers]` were not installed
+    monkeypatch.delitem(sys.modules, "lsm_edge.peers", raising=False)
+    r = run("evaluate-real", "--data", str(tmp_path), "--teacher", str(tmp_path), "--peers", str(tmp_path),
+            "--out", str(tmp_path / "o"))
+    assert r.exit_code == 1 and "Traceback" not in r.output
+    assert 'pip install "lsm-edge[peers]"' in r.output and not (tmp_path / "o").exists()

@@ -4,6 +4,7 @@ import shutil
 import numpy as np
 import pytest
 
+from conftest import shortened_real
 from lsm_edge import schema
 from lsm_edge.evaluate_real import draw_spans, evaluate_real, linear_fill, roles, score_imputation, segments
 
@@ -33,15 +34,7 @@ def test_spans_keep_context_and_linear_is_exact_on_a_line():
 
 
 def test_evaluate_real_end_to_end(small_run, real_dir, tmp_path):
-    data = tmp_path / "real"
-    (data / "actigraphy").mkdir(parents=True)
-    for p in sorted((real_dir / "actigraphy").glob("*.AWD")):  # shortened copies: 7 header lines + 30 h
-        lines = p.read_bytes().split(b"\r\n")
-        (data / "actigraphy" / p.name).write_bytes(b"\r\n".join(lines[:7 + 1800]) + b"\r\n")
-    (data / "aw_fb").mkdir()
-    rows = (real_dir / "aw_fb" / "aw_fb_data.csv").read_text().splitlines()
-    (data / "aw_fb" / "aw_fb_data.csv").write_text("\n".join(rows[:700]) + "\n")
-    shutil.copytree(real_dir / "fitabase", data / "fitabase")
+    data = shortened_real(real_dir, tmp_path / "real")
     arts = tmp_path / "arts"
     arts.mkdir()
     shutil.copy(small_run / "f32.tflite", arts / "teacher_f32.tflite")
