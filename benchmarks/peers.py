@@ -65,7 +65,8 @@ def main() -> None:
     ap.add_argument("--artifacts", nargs="+", required=True)
     ap.add_argument("--data", required=True)
     ap.add_argument("--out", required=True)
-    ap.add_argument("--peers", default="saits_small,saits,brits")
+    ap.add_argument("--peers", default="saits_small,saits,brits",
+                    help="comma-separated; NAME+full trains NAME for the whole budget (no early stopping)")
     ap.add_argument("--budget", type=float, default=None, help="CPU seconds per peer (default: the student's)")
     ap.add_argument("--windows", type=int, default=256, help="test windows scored")
     ap.add_argument("--val-windows", type=int, default=256)
@@ -117,10 +118,14 @@ def main() -> None:
         if f.exists():
             done[name] = json.loads(f.read_text())
             continue
-        model, info = peers.train_peer(name, z_train, z_val, budget, threads=a.threads)
+        base, full = name.removesuffix("+full"), name.endswith("+full")
+        model, info = peers.train_peer(base, z_train, z_val, budget, threads=a.threads,
+                                       patience=10 ** 9 if full else 6)
+        info["early_stopping"] = "off: the whole budget, the best chunk kept" if full else "patience 6 chunks"
         info["scores"] = evaluate_generative(z_test, {name: peers.peer_method(model)}, tasks, progress=True)
         info["scores"][POINTS] = score_points(z_test, {name: peers.peer_method(model)})
-        peers.save_peer(model, name, info, a.save, stats)
+        if not full:
+            peers.save_peer(model, name, info, a.save, stats)
         torch.set_num_threads(1)
         timed = {Path(p).stem: artifact_method(p, stats, num_threads=1) for p in a.artifacts}
         info["ms_per_window_1_thread"] = interleaved_ms({name: peers.peer_method(model), **timed}, z_test, a.rounds)
@@ -193,7 +198,8 @@ def to_markdown(results: dict, meta: dict, artifacts: list) -> str:
         i = meta["peers"][p]
         lines.append(f"- {p}: {i['recipe']}; {i['params']:,} parameters; {i['train_cpu_seconds']} CPU-s "
                      f"({i['train_seconds']} s wall), {i['epochs']} "
-                     f"epochs ({i['windows_seen']} windows), best validation MAE {i['best_val_mae']:.4f}")
+                     f"epochs ({i['windows_seen']} windows), best validation MAE {i['best_val_mae']:.4f}; "
+                     f"early stopping: {i.get('early_stopping', 'patience 6 chunks')}")
     return "\n".join(lines) + "\n"
 
 

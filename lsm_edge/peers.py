@@ -116,8 +116,8 @@ def train_peer(name: str, z_train: np.ndarray, z_val: np.ndarray, budget_cpu_s: 
                batch_size: int = 32, chunk: int = 1024, patience: int = 6, threads: int | None = None,
                progress: bool = True, model=None) -> tuple[object, dict]:
     """-> (trained PyPOTS model, {params, train_seconds (wall), train_cpu_seconds, chunks, windows_seen,
-    epochs, best_val_mae, history}).  ``model``: continue training this one (e.g. a loaded peer, to
-    adapt it to a user's windows) instead of a fresh one; the best chunk, or the model as given if no
+    epochs, best_val_mae, history}).  ``model``: continue training a copy of this one (e.g. a loaded
+    peer, to adapt it to a user's windows) instead of a fresh one; the best chunk, or the model as given if no
     chunk beat it on the validation windows, is kept."""
     if name not in PEERS:
         raise LsmEdgeError(f"unknown peer {name!r}; expected one of {', '.join(PEERS)}")
@@ -132,7 +132,8 @@ def train_peer(name: str, z_train: np.ndarray, z_val: np.ndarray, budget_cpu_s: 
     start_mae = np.inf
     if model is None:
         model = build_peer(name, batch_size)
-    else:
+    else:  # a copy: the caller's model (e.g. scored as "zero-shot") stays as it was
+        model = copy.deepcopy(model)
         start_mae = float(np.abs(_method(model)(val["X"])[scored] - val["X_ori"][scored]).mean())
         best_state = copy.deepcopy(model.model.state_dict())
     fill = _method(model)
@@ -227,7 +228,8 @@ def load_peer(path) -> tuple[object, dict]:
         model.model.load_state_dict(load_file(str(weights_f)))
     except (SafetensorError, RuntimeError, OSError) as e:
         raise LsmEdgeError(f"{weights_f}: cannot load {name} weights ({str(e).splitlines()[0]})") from None
-    if meta.get("stats") is not None:
+    meta.setdefault("stats", None)  # a record saved without them: the caller's (the teacher's) apply
+    if meta["stats"] is not None:
         from .data.stats import NormStats
 
         meta["stats"] = NormStats.from_dict(meta["stats"])

@@ -87,8 +87,10 @@ def test_a_saved_peer_loads_with_the_same_fills_and_bad_files_are_named(tmp_path
     x[:, 50:110] = np.nan
     np.testing.assert_allclose(peers.peer_method(loaded)(x), peers.peer_method(model)(x), atol=1e-6)
     # continuing from a loaded peer never ends worse on its validation windows than it started
+    before = peers.peer_method(loaded)(x)
     _, again = peers.train_peer("saits_small", z[:16], z[16:], budget_cpu_s=1e-3, chunk=16, progress=False, model=loaded)
     assert again["best_val_mae"] <= again["start_val_mae"]
+    np.testing.assert_array_equal(peers.peer_method(loaded)(x), before)  # trained a copy, not the caller's model
     (tmp_path / "saits_small.safetensors").write_bytes(b"not a tensor file")
     with pytest.raises(Exception, match="cannot load saits_small weights"):
         peers.load_peer(tmp_path / "saits_small.peer.json")
