@@ -368,8 +368,9 @@ def fill_plot(windows, channel, unit, methods: dict, seed: int, path, n: int = 6
         t = np.arange(lo, hi)
         ax.plot(t, to_unit(channel, windows[i, lo:hi, j]), color="black", lw=1.2, label="observed (hidden in grey)")
         ax.axvspan(s0, s0 + n, color="0.9")
-        for name, method in methods.items():
-            ax.plot(np.arange(s0, s0 + n), to_unit(channel, method(x)[0, s0:s0 + n, j]), lw=1, label=name)
+        for c, (name, method) in enumerate(methods.items()):  # tab20: a colour per method, up to 20
+            ax.plot(np.arange(s0, s0 + n), to_unit(channel, method(x)[0, s0:s0 + n, j]), lw=1, label=name,
+                    color=plt.cm.tab20(c % 20))
         ax.set_ylabel(unit)
     axes[0, 0].legend(fontsize=6, ncol=3, loc="best")
     axes[-1, 0].set_xlabel("minute of the window")
