@@ -82,6 +82,7 @@ def main() -> None:
     from lsm_edge.data.windows import fill_linear, fill_locf, fill_nearest
     from lsm_edge.evaluate import default_tasks, evaluate_generative, mean_fill, model_method
     from lsm_edge.io import atomic_write_text
+    from lsm_edge.bench import machine
     from lsm_edge.report import artifact_method
     from lsm_edge.train import load_run
 
@@ -139,8 +140,9 @@ def main() -> None:
     for name, info in done.items():
         for t, r in info["scores"].items():
             results[t][name] = r[name]  # a peer cached before the points column existed has no POINTS entry
-    meta = {"command": "python " + " ".join(sys.argv), "machine": f"{platform.machine()} {platform.processor()}, "
-            f"torch {torch.__version__}, Python {platform.python_version()}", "budget_cpu_s": budget,
+    cpu = machine()
+    meta = {"command": "python " + " ".join(sys.argv), "machine": f"{cpu['cpu']} ({cpu['cores']} cores), torch {torch.__version__}, "
+            f"Python {platform.python_version()}", "budget_cpu_s": budget,
             "student_train_s": student_s,
             "windows": {"train": len(z_train), "val": len(z_val), "test": len(z_test)},
             "params": {"teacher": int(teacher.count_params()), "student": int(student.count_params()),
