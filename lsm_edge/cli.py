@@ -310,14 +310,16 @@ def evaluate_cmd(task, run, data_dir, split, windows, horizons, seed, others, co
               help="A fine-tuned teacher's classifier run of the same task: distil its softened logits too.")
 @click.option("--kd-temperature", default=2.0, type=click.FloatRange(min=0.1), help="Softening temperature.")
 @click.option("--kd-alpha", default=0.5, type=click.FloatRange(0, 1), help="Weight of the labels (1 - of the teacher).")
+@click.option("--pool", default="mean", type=click.Choice(["mean", "stats"]),
+              help="Linear / full heads: the pooled embedding, or its mean, max and std over tokens.")
 def finetune_cmd(teacher, data_dir, task, head, out, shots, epochs, full_epochs, seed, kd_from, kd_temperature,
-                 kd_alpha):
+                 kd_alpha, pool):
     """Train a classification head on a teacher or student run (exercise or 8-class activity)."""
     from .finetune import FinetuneConfig, finetune
 
     m = finetune(teacher, data_dir, task, head, out, FinetuneConfig(
         shots=shots, epochs=epochs, full_epochs=full_epochs, seed=seed, kd_temperature=kd_temperature,
-        kd_alpha=kd_alpha), kd_from=kd_from)
+        kd_alpha=kd_alpha, pool=pool), kd_from=kd_from)
     click.echo(f"{task} / {head}: accuracy {100 * m['accuracy']:.1f}%  mAP {100 * m['mAP']:.1f}%  "
                f"({m['n']} held-out windows) -> {out}")
 

@@ -151,7 +151,7 @@ def _rebind(clf, model):
     """The classifier's head on ``model``'s encoder (same weights, one copy)."""
     from .finetune import TaskModel
 
-    t = TaskModel(model, clf.head_kind, clf.n_classes, clf.dropout)
+    t = TaskModel(model, clf.head_kind, clf.n_classes, clf.dropout, clf.pool)
     t.head.set_weights(clf.head.get_weights())
     return t
 

@@ -63,6 +63,33 @@ def test_heads_and_frozen_encoder():
     np.testing.assert_allclose(p.sum(1), 1.0, rtol=1e-5)
     with pytest.raises(LsmEdgeError, match="unknown head 'mlp'"):
         TaskModel(mae, "mlp", 3)
+    with pytest.raises(LsmEdgeError, match="unknown pool 'median'; expected one of mean, stats"):
+        TaskModel(mae, "linear", 3, pool="median")
+    with pytest.raises(LsmEdgeError, match="conv probe reads the token grid"):
+        TaskModel(mae, "conv", 3, pool="stats")
+
+
+def test_stats_pooling_values_and_reload(tmp_path):
+    """pool="stats": [pooled, max over tokens, std over tokens about the pooled mean], checked in numpy;
+    the choice survives save / load."""
+    from lsm_edge.finetune import pool_tokens
+
+    rng = np.random.default_rng(0)
+    tok = rng.normal(size=(2, 7, 4)).astype("float32")
+    pooled = tok[:, :5].mean(1)  # an encoder's own pooling may skip tokens; the spread is about it
+    got = np.asarray(pool_tokens(tok, pooled, "stats"))
+    want = np.concatenate([pooled, tok.max(1), np.sqrt(((tok - pooled[:, None]) ** 2).mean(1))], -1)
+    np.testing.assert_allclose(got, want, rtol=1e-5)
+    np.testing.assert_array_equal(np.asarray(pool_tokens(tok, pooled, "mean")), pooled)
+    mae = build_mae("nano")
+    m = TaskModel(mae, "linear", 3, pool="stats")
+    assert m.head.out.kernel.shape == (3 * mae.embed_dim, 3)
+    m.save(tmp_path / "m.keras")
+    back = keras.models.load_model(tmp_path / "m.keras", safe_mode=True)
+    assert back.pool == "stats"
+    z = rng.normal(size=(2, 300, 26)).astype("float32")
+    miss = np.zeros_like(z)
+    np.testing.assert_allclose(np.asarray(back.classify(z, miss)), np.asarray(m.classify(z, miss)), atol=1e-6)
 
 
 def test_finetune_run_folder_and_reload(teacher, tmp_path):
@@ -102,7 +129,8 @@ def test_convert_with_classify_signatures(teacher, tmp_path):
     from lsm_edge.train import load_run, model_inputs
 
     finetune(teacher / "t", teacher / "data", "activity", "conv", tmp_path / "act", FinetuneConfig(epochs=1))
-    finetune(teacher / "t", teacher / "data", "exercise", "full", tmp_path / "ex", FinetuneConfig(full_epochs=1))
+    finetune(teacher / "t", teacher / "data", "exercise", "full", tmp_path / "ex",
+             FinetuneConfig(full_epochs=1, pool="stats"))  # the stats pooling goes through conversion too
     plain = conv.convert(teacher / "t", tmp_path / "plain.tflite")
     meta = conv.convert(teacher / "t", tmp_path / "m.tflite", classifiers=[tmp_path / "act", tmp_path / "ex"])
     assert meta["signatures"] == ["impute", "forecast", "embed", "classify_exercise", "classify_activity"]
