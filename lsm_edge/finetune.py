@@ -324,6 +324,10 @@ def finetune(teacher_run, data_dir, task: str, head: str, out_dir, cfg: Finetune
         kd = teacher_logits(kd_from, kstats.normalize(xtr[idx]))
     fit_head(model, stats.normalize(xtr[idx]), ytr[idx], cfg, progress=progress, teacher_logits=kd)
     m = metrics(yte, predict_proba(model, stats.normalize(xte)), n)
+    xva, yva = labelled(ds, task, "val")
+    if len(yva):  # where heads, pooling or epochs are chosen: never on the test subjects
+        v = metrics(yva, predict_proba(model, stats.normalize(xva)), n)
+        m["val"] = {"accuracy": v["accuracy"], "mAP": v["mAP"], "n": v["n"]}
     out.mkdir(parents=True, exist_ok=True)
     with atomic_path(out / "model.keras") as tmp:
         # an uncompiled copy: the training loss is a closure over class priors that no file should carry

@@ -96,6 +96,8 @@ def test_finetune_run_folder_and_reload(teacher, tmp_path):
     m = finetune(teacher / "t", teacher / "data", "exercise", "conv", tmp_path / "c",
                  FinetuneConfig(epochs=2))
     assert 0 <= m["accuracy"] <= 1 and sum(map(sum, m["confusion"])) == m["n"]
+    ds = __import__("lsm_edge.data.dataset", fromlist=["Dataset"]).Dataset(teacher / "data")
+    assert m["val"]["n"] == len(labelled(ds, "exercise", "val")[1]) > 0  # chosen on these, scored on test
     for f in ("model.keras", "stats.json", "config.json", "metrics.json", "confusion.png", "manifest.json"):
         assert (tmp_path / "c" / f).is_file()
     tm = keras.models.load_model(tmp_path / "c" / "model.keras", safe_mode=True)
