@@ -3,7 +3,7 @@
 # without the teacher (same data, steps, masks); generative evaluation on the teacher's windows and
 # masks; activity recognition by full fine-tuning, distilled from the fine-tuned teacher's logits.
 # Needs benchmarks/teacher_reference.sh first.  Writes benchmarks/results/distill/.
-#   bash benchmarks/distill_reference.sh      (about 90 min on 2 cores)
+#   bash benchmarks/distill_reference.sh      (about 2 h on 2 cores)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${BIN:-.venv/bin}
@@ -12,7 +12,7 @@ RES=benchmarks/results/distill
 mkdir -p "$RES"
 quiet() { tr '\r' '\n' | grep -v "^fine-tuning\|^distilling" | grep -v "^[IW]0000\|^WARNING: All log\|^To enable\|rebuild TensorFlow" || true; }
 [ -f "$OUT/clf/activity_teacher/model.keras" ] || $BIN/lsm-edge finetune --teacher "$OUT/teacher" --data "$OUT/data" \
-  --task activity --head full --out "$OUT/clf/activity_teacher" 2>&1 | quiet
+  --task activity --head full --full-epochs 8 --out "$OUT/clf/activity_teacher" 2>&1 | quiet  # the students' KD source
 [ -f "$OUT/clf/activity_teacher_e30/model.keras" ] || $BIN/lsm-edge finetune --teacher "$OUT/teacher" --data "$OUT/data" \
   --task activity --head full --full-epochs 30 --out "$OUT/clf/activity_teacher_e30" 2>&1 | quiet
 for s in vit_pico conv64; do
@@ -28,6 +28,10 @@ for s in vit_pico conv64; do
         --data "$OUT/data" --task activity --head full --full-epochs $e --out "$OUT/clf/activity_${s}_$mode$sfx" $kd \
         2>&1 | quiet
     done
+    # the head reading the tokens' mean, max and std (--pool stats); edge_suite.sh picks per model on val
+    [ -f "$OUT/clf/activity_${s}_${mode}_stats_e30/model.keras" ] || $BIN/lsm-edge finetune --teacher "$run" \
+      --data "$OUT/data" --task activity --head full --full-epochs 30 --pool stats \
+      --out "$OUT/clf/activity_${s}_${mode}_stats_e30" $kd 2>&1 | quiet
   done
 done
 $BIN/python benchmarks/retention.py --teacher-eval benchmarks/results/teacher/generative.json --runs "$OUT" \

@@ -21,15 +21,30 @@ convert() {  # run, artifact name prefix, classifier run, variants
       --out "$ART/${name}_$q.tflite" 2>&1 | quiet || echo "$name $q: not converted"
   done
 }
-# the classifiers: the better of the teacher's 8- and 30-epoch fine-tunes; the students' 30-epoch ones
-TCLF=$($BIN/python -c "
-import json, sys; r = sys.argv[1]
-print(max((json.load(open(f'{r}/clf/{n}/metrics.json'))['accuracy'], f'{r}/clf/{n}') for n in ('activity_teacher', 'activity_teacher_e30'))[1])" "$REF")
+# the classifiers: per model, the candidate with the best accuracy on the validation subjects
+# (benchmarks/choose_classifier.py; the comparison goes to suite/classifiers.md)
+rm -f "$RES/classifiers.md"
+choose() { $BIN/python benchmarks/choose_classifier.py --data "$REF/data" --record "$RES/classifiers.md" "$@" 2>&1 | quiet | tail -1; }
+fresh() {  # drop a model's cached artifacts that carry another classifier than the one chosen
+  $BIN/python -c "
+import sys, pathlib
+from lsm_edge.runtime import read_metadata
+art, name, clf = sys.argv[1:]
+for f in pathlib.Path(art).glob(name + '_*.tflite'):
+    if read_metadata(f.read_bytes()).get('classifiers', {}).get('activity', {}).get('path') != clf:
+        print('stale, reconverting:', f); f.unlink()" "$ART" "$1" "$2"
+}
+TCLF=$(choose "$REF/clf/activity_teacher" "$REF/clf/activity_teacher_e30")
 echo "teacher classifier: $TCLF"
+fresh teacher "$TCLF"
 convert "$REF/teacher" teacher "$TCLF" float32 float16 dynamic wo-int8 int8 int4
 for s in vit_pico_distilled vit_pico_alone conv64_distilled conv64_alone; do
-  clf="$REF/clf/activity_${s}_e30"
-  [ -f "$REF/students/$s/model.keras" ] && [ -f "$clf/model.keras" ] || { echo "skip $s (not trained)"; continue; }
+  cands=()
+  for c in "$REF/clf/activity_${s}_e30" "$REF/clf/activity_${s}_stats_e30"; do [ -f "$c/model.keras" ] && cands+=("$c"); done
+  [ -f "$REF/students/$s/model.keras" ] && [ ${#cands[@]} -gt 0 ] || { echo "skip $s (not trained)"; continue; }
+  clf=$(choose "${cands[@]}")
+  echo "$s classifier: $clf"
+  fresh "$s" "$clf"
   convert "$REF/students/$s" "$s" "$clf" float32 dynamic wo-int8 int8
 done
 $BIN/lsm-edge bench "$ART"/*.tflite --threads 1,2,4 --runs 100 --warmup 10 --json "$RES/bench.json" \
