@@ -334,11 +334,14 @@ def finetune_cmd(teacher, data_dir, task, head, out, shots, epochs, full_epochs,
 @click.option("--batch", default=1, type=click.IntRange(1), help="Static batch size of every signature.")
 @click.option("--calibration-windows", default=100, type=click.IntRange(1),
               help="Training windows used to calibrate int8 / int16x8.")
+@click.option("--calibration", default="observed", type=click.Choice(["observed", "masked"]),
+              help="Calibrate int8 / int16x8 on the windows as recorded, or with the gaps imputation fills "
+                   "(random 80%, interpolation, extrapolation, sensor) hidden in turn.")
 @click.option("--data", "data_dir", default=None, type=click.Path(file_okay=False),
               help="Dataset with the run's training windows (default: the one in the run's manifest).")
 @click.option("--classifier", "classifiers", multiple=True, type=click.Path(exists=True, file_okay=False),
               help="A classifier run from `lsm-edge finetune` (repeatable, one per task): adds classify_<task>.")
-def convert_cmd(run, quant, out, horizon, batch, calibration_windows, data_dir, classifiers):
+def convert_cmd(run, quant, out, horizon, batch, calibration_windows, calibration, data_dir, classifiers):
     """Convert a run to .tflite: named signatures (impute, forecast, embed, classify_*), metadata, builtin ops only."""
     from pathlib import Path
 
@@ -356,7 +359,7 @@ def convert_cmd(run, quant, out, horizon, batch, calibration_windows, data_dir, 
     failed = []
     for q, path in targets:
         try:
-            convert(run, path, q, horizon, batch, calibration_windows, data_dir, classifiers)
+            convert(run, path, q, horizon, batch, calibration_windows, data_dir, classifiers, calibration)
             click.echo(f"{q:8s} -> {path} ({path.stat().st_size / 1e3:,.0f} KB)")
         except LsmEdgeError as e:
             if not several:

@@ -156,16 +156,34 @@ def _rebind(clf, model):
     return t
 
 
-def representative(z: np.ndarray, n: int, signatures, seed: int = 0):
-    """Calibration data for int8 / int16x8: normalised training windows, filled and flagged as the runtime does."""
+# What a calibration window is hidden by under ``calibration="masked"``, in turn: nothing, or the gaps
+# the model is asked to fill (the evaluation tasks at a random horizon).
+CALIBRATION_MASKS = ("none", "random", "interpolation", "extrapolation", "sensor")
+CALIBRATIONS = ("observed", "masked")
+
+
+def representative(z: np.ndarray, n: int, signatures, seed: int = 0, calibration: str = "observed"):
+    """Calibration data for int8 / int16x8: normalised training windows, filled and flagged as the runtime does.
+
+    ``observed``: the windows as recorded.  ``masked``: each window also gets one of CALIBRATION_MASKS in
+    turn, so activation ranges are measured on inputs with the long filled gaps that imputation sees.
+    """
+    from .data import masks
     from .data.windows import fill_linear
 
+    if calibration not in CALIBRATIONS:
+        raise LsmEdgeError(f"unknown calibration {calibration!r}; expected one of {', '.join(CALIBRATIONS)}")
     rng = np.random.default_rng(seed)
     idx = rng.choice(len(z), min(n, len(z)), replace=False)
+    hidden = []
+    for j in range(len(idx)):
+        task = CALIBRATION_MASKS[j % len(CALIBRATION_MASKS)] if calibration == "masked" else "none"
+        hidden.append(None if task == "none" else masks.make_mask(
+            task, rng, 1, None if task == "random" else int(rng.choice(masks.HORIZONS)))[0])
 
     def gen():
-        for i in idx:
-            v = z[i:i + 1]
+        for i, hide in zip(idx, hidden):
+            v = z[i:i + 1] if hide is None else np.where(hide[None], np.nan, z[i:i + 1])
             inputs = {"values": fill_linear(v), "missing": np.isnan(v).astype(np.float32)}
             for sig in signatures:
                 yield sig, inputs
@@ -174,7 +192,7 @@ def representative(z: np.ndarray, n: int, signatures, seed: int = 0):
 
 
 def convert(run_dir, out_file, quant: str = "float32", horizon: int = DEFAULT_HORIZON, batch: int = 1,
-            calibration_windows: int = 100, data_dir=None, classifiers=()) -> dict:
+            calibration_windows: int = 100, data_dir=None, classifiers=(), calibration: str = "observed") -> dict:
     """Convert a run to ``out_file``; returns the embedded metadata."""
     import tensorflow as tf
 
@@ -199,7 +217,8 @@ def convert(run_dir, out_file, quant: str = "float32", horizon: int = DEFAULT_HO
     elif quant in ("int8", "int16x8"):
         raw = _calibration_windows(run, data_dir)
         conv.optimizations = [tf.lite.Optimize.DEFAULT]
-        conv.representative_dataset = representative(stats.normalize(raw), calibration_windows, sigs)
+        conv.representative_dataset = representative(stats.normalize(raw), calibration_windows, sigs,
+                                                     calibration=calibration)
         conv.target_spec.supported_ops = (
             [tf.lite.OpsSet.TFLITE_BUILTINS_INT8, tf.lite.OpsSet.TFLITE_BUILTINS] if quant == "int8" else
             [tf.lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8,
@@ -223,6 +242,8 @@ def convert(run_dir, out_file, quant: str = "float32", horizon: int = DEFAULT_HO
         "model": {**{k: v for k, v in cfg["model"].items() if k not in ("trainable", "dtype")},
                   "name": run_name(cfg), "kind": cfg.get("kind", "teacher"), "params": cfg["params"]},
         "quantization": quant, "batch": batch, "forecast_minutes": horizon,
+        **({"calibration": {"windows": calibration_windows, "inputs": calibration}}
+           if quant in ("int8", "int16x8") else {}),
         "window_minutes": schema.WINDOW_MINUTES, "patch": [schema.PATCH_MINUTES, schema.PATCH_FEATURES],
         "features": [{"name": f.name, "unit": f.unit, "group": f.group, "valid_min": f.valid_min,
                       "valid_max": f.valid_max} for f in schema.FEATURES],

@@ -71,6 +71,29 @@ def test_quantized_variant_error_is_measured(small_run):
     assert (small_run / "dyn.tflite").stat().st_size < 0.7 * (small_run / "f32.tflite").stat().st_size
 
 
+def test_calibration_inputs_observed_and_masked():
+    rng = np.random.default_rng(0)
+    z = rng.normal(size=(40, 300, 26)).astype(np.float32)
+    z[:, :5, 3] = np.nan  # recorded gaps
+    observed = list(conv.representative(z, 10, ["impute"])())
+    assert len(observed) == 10 and all(sig == "impute" for sig, _ in observed)
+    for _, x in observed:  # as recorded: only the recorded gaps are flagged, and they are filled
+        assert x["missing"].sum() == 5 and np.isfinite(x["values"]).all()
+    masked = [x for _, x in conv.representative(z, 10, ["impute", "embed"], calibration="masked")()][::2]
+    frac = [float(x["missing"].mean()) for x in masked]
+    # in turn: nothing hidden, 80 % random patches, interpolation, extrapolation, sensor gaps
+    assert frac[0] == frac[5] == pytest.approx(5 / 7800)
+    assert 0.75 < frac[1] < 0.85 and 0.75 < frac[6] < 0.85
+    for k in (2, 3, 7, 8):  # interpolation / extrapolation: every sensor over one span of 10-120 minutes
+        rows = masked[k]["missing"][0].all(1)
+        assert 10 <= rows.sum() <= 120 and np.diff(rows.astype(int)).clip(0).sum() <= 1
+    assert 0 < masked[4]["missing"].mean() < 0.67 * 120 / 300 + 0.01  # sensor: part of the features
+    assert masked[3]["missing"][0, -1].all()  # extrapolation hides the end
+    assert all(np.isfinite(x["values"]).all() for x in masked)
+    with pytest.raises(LsmEdgeError, match="unknown calibration 'bogus'; expected one of observed, masked"):
+        conv.representative(z, 10, ["impute"], calibration="bogus")
+
+
 def test_conversion_is_atomic_and_refuses_bad_requests(small_run, monkeypatch):
     target = small_run / "f32.tflite"
     before = target.read_bytes()
