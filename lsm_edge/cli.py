@@ -332,8 +332,9 @@ def finetune_cmd(teacher, data_dir, task, head, out, shots, epochs, full_epochs,
               help="The .tflite file to write (a folder with several variants or --quant all).")
 @click.option("--horizon", default=60, type=click.IntRange(1, 299), help="Minutes the forecast signature predicts.")
 @click.option("--batch", default=1, type=click.IntRange(1), help="Static batch size of every signature.")
-@click.option("--calibration-windows", default=100, type=click.IntRange(1),
-              help="Training windows used to calibrate int8 / int16x8.")
+@click.option("--calibration-windows", default=400, type=click.IntRange(1),
+              help="Training windows used to calibrate int8 / int16x8 (400: the same accuracy as 100 on "
+                   "average, a quarter of the spread between draws; benchmarks/results/convert/int8_calibration.md).")
 @click.option("--calibration", default="observed", type=click.Choice(["observed", "masked"]),
               help="Calibrate int8 / int16x8 on the windows as recorded, or with the gaps imputation fills "
                    "(random 80%, interpolation, extrapolation, sensor) hidden in turn.")
