@@ -15,6 +15,9 @@ quiet() { tr '\r' '\n' | grep -v "^fine-tuning\|^distilling" | grep -v "^[IW]000
   --task activity --head full --full-epochs 8 --out "$OUT/clf/activity_teacher" 2>&1 | quiet  # the students' KD source
 [ -f "$OUT/clf/activity_teacher_e30/model.keras" ] || $BIN/lsm-edge finetune --teacher "$OUT/teacher" --data "$OUT/data" \
   --task activity --head full --full-epochs 30 --out "$OUT/clf/activity_teacher_e30" 2>&1 | quiet
+[ -f "$OUT/clf/activity_teacher_stats_e30/model.keras" ] || $BIN/lsm-edge finetune --teacher "$OUT/teacher" \
+  --data "$OUT/data" --task activity --head full --full-epochs 30 --pool stats --out "$OUT/clf/activity_teacher_stats_e30" \
+  2>&1 | quiet
 for s in vit_pico conv64; do
   for mode in distilled alone; do
     run="$OUT/students/${s}_$mode"
@@ -32,6 +35,10 @@ for s in vit_pico conv64; do
     [ -f "$OUT/clf/activity_${s}_${mode}_stats_e30/model.keras" ] || $BIN/lsm-edge finetune --teacher "$run" \
       --data "$OUT/data" --task activity --head full --full-epochs 30 --pool stats \
       --out "$OUT/clf/activity_${s}_${mode}_stats_e30" $kd 2>&1 | quiet
+    # and, for the distilled ones, with the softened logits of the teacher's 30-epoch classifier
+    [ $mode = alone ] || [ -f "$OUT/clf/activity_${s}_${mode}_stats_kde30_e30/model.keras" ] || $BIN/lsm-edge finetune \
+      --teacher "$run" --data "$OUT/data" --task activity --head full --full-epochs 30 --pool stats \
+      --kd-from "$OUT/clf/activity_teacher_e30" --out "$OUT/clf/activity_${s}_${mode}_stats_kde30_e30" 2>&1 | quiet
   done
 done
 $BIN/python benchmarks/retention.py --teacher-eval benchmarks/results/teacher/generative.json --runs "$OUT" \

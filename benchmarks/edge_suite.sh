@@ -34,13 +34,17 @@ for f in pathlib.Path(art).glob(name + '_*.tflite'):
     if read_metadata(f.read_bytes()).get('classifiers', {}).get('activity', {}).get('path') != clf:
         print('stale, reconverting:', f); f.unlink()" "$ART" "$1" "$2"
 }
-TCLF=$(choose "$REF/clf/activity_teacher" "$REF/clf/activity_teacher_e30")
+tc=()
+for c in "$REF/clf/activity_teacher" "$REF/clf/activity_teacher_e30" "$REF/clf/activity_teacher_stats_e30"; do
+  [ -f "$c/model.keras" ] && tc+=("$c"); done
+TCLF=$(choose "${tc[@]}")
 echo "teacher classifier: $TCLF"
 fresh teacher "$TCLF"
 convert "$REF/teacher" teacher "$TCLF" float32 float16 dynamic wo-int8 int8 int4
 for s in vit_pico_distilled vit_pico_alone conv64_distilled conv64_alone; do
   cands=()
-  for c in "$REF/clf/activity_${s}_e30" "$REF/clf/activity_${s}_stats_e30"; do [ -f "$c/model.keras" ] && cands+=("$c"); done
+  for c in "$REF/clf/activity_${s}_e30" "$REF/clf/activity_${s}_stats_e30" "$REF/clf/activity_${s}_stats_kde30_e30"; do
+    [ -f "$c/model.keras" ] && cands+=("$c"); done
   [ -f "$REF/students/$s/model.keras" ] && [ ${#cands[@]} -gt 0 ] || { echo "skip $s (not trained)"; continue; }
   clf=$(choose "${cands[@]}")
   echo "$s classifier: $clf"
