@@ -24,7 +24,7 @@ convert() {  # run, artifact name prefix, classifier run, variants
 # the classifiers: per model, the candidate with the best accuracy on the validation subjects
 # (benchmarks/choose_classifier.py; the comparison goes to suite/classifiers.md)
 rm -f "$RES/classifiers.md"
-choose() { $BIN/python benchmarks/choose_classifier.py --data "$REF/data" --record "$RES/classifiers.md" "$@" 2>&1 | quiet | tail -1; }
+choose() { $BIN/python benchmarks/choose_classifier.py --record "$RES/classifiers.md" "$@"; }
 fresh() {  # drop a model's cached artifacts that carry another classifier than the one chosen
   $BIN/python -c "
 import sys, pathlib
@@ -34,19 +34,13 @@ for f in pathlib.Path(art).glob(name + '_*.tflite'):
     if read_metadata(f.read_bytes()).get('classifiers', {}).get('activity', {}).get('path') != clf:
         print('stale, reconverting:', f); f.unlink()" "$ART" "$1" "$2"
 }
-tc=()
-for c in "$REF/clf/activity_teacher" "$REF/clf/activity_teacher_e30" "$REF/clf/activity_teacher_stats_e30"; do
-  [ -f "$c/model.keras" ] && tc+=("$c"); done
-TCLF=$(choose "${tc[@]}")
+TCLF=$(choose "$REF/clf/activity_teacher" "$REF/clf/activity_teacher_e30" "$REF/clf/activity_teacher_stats_e30")
 echo "teacher classifier: $TCLF"
 fresh teacher "$TCLF"
 convert "$REF/teacher" teacher "$TCLF" float32 float16 dynamic wo-int8 int8 int4
 for s in vit_pico_distilled vit_pico_alone conv64_distilled conv64_alone; do
-  cands=()
-  for c in "$REF/clf/activity_${s}_e30" "$REF/clf/activity_${s}_stats_e30" "$REF/clf/activity_${s}_stats_kde30_e30"; do
-    [ -f "$c/model.keras" ] && cands+=("$c"); done
-  [ -f "$REF/students/$s/model.keras" ] && [ ${#cands[@]} -gt 0 ] || { echo "skip $s (not trained)"; continue; }
-  clf=$(choose "${cands[@]}")
+  [ -f "$REF/students/$s/model.keras" ] && clf=$(choose "$REF/clf/activity_${s}_e30" "$REF/clf/activity_${s}_stats_e30" \
+    "$REF/clf/activity_${s}_stats_kde30_e30") || { echo "skip $s (not trained)"; continue; }
   echo "$s classifier: $clf"
   fresh "$s" "$clf"
   convert "$REF/students/$s" "$s" "$clf" float32 dynamic wo-int8 int8
