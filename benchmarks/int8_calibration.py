@@ -21,6 +21,8 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 sys.path.insert(0, str(Path(__file__).parent))
 
+import numpy as np  # noqa: E402
+
 from machine import machine  # noqa: E402
 
 TASKS = ("interpolation 60 min", "extrapolation 60 min", "sensor 60 min", "interpolation 120 min", "random 80%")
@@ -85,8 +87,6 @@ def main():
         lines.append(f"| {r['file']} | {r['calibration'] or '-'} | {r['calibration_windows'] or '-'} | "
                      f"{'-' if r['seed'] is None else r['seed']} | "
                      f"{r['bytes'] / 1e3:,.0f} | " + " | ".join(cells) + " |")
-    import numpy as np
-
     lines += ["", "Spread over the calibration draws (seeds): gain over linear interpolation, mean ± std (min – max):", "",
               "| calibration | windows | " + " | ".join(t.label for t in tasks) + " |", "|---|---|" + "---|" * len(tasks)]
     for n in sorted({r["calibration_windows"] for r in rows[1:]}):

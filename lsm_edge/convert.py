@@ -162,6 +162,11 @@ CALIBRATION_MASKS = ("none", "random", "interpolation", "extrapolation", "sensor
 CALIBRATIONS = ("observed", "masked")
 
 
+def _check_calibration(calibration: str) -> None:
+    if calibration not in CALIBRATIONS:
+        raise LsmEdgeError(f"unknown calibration {calibration!r}; expected one of {', '.join(CALIBRATIONS)}")
+
+
 def representative(z: np.ndarray, n: int, signatures, seed: int = 0, calibration: str = "observed"):
     """Calibration data for int8 / int16x8: normalised training windows, filled and flagged as the runtime does.
 
@@ -174,8 +179,7 @@ def representative(z: np.ndarray, n: int, signatures, seed: int = 0, calibration
     from .data import masks
     from .data.windows import fill_linear
 
-    if calibration not in CALIBRATIONS:
-        raise LsmEdgeError(f"unknown calibration {calibration!r}; expected one of {', '.join(CALIBRATIONS)}")
+    _check_calibration(calibration)
     rng = np.random.default_rng(seed)
     idx = rng.choice(len(z), min(n, len(z)), replace=False)
     hidden = []
@@ -204,6 +208,7 @@ def convert(run_dir, out_file, quant: str = "float32", horizon: int = DEFAULT_HO
 
     if quant not in VARIANTS:
         raise LsmEdgeError(f"unknown quantization {quant!r}; expected one of {', '.join(VARIANTS)}")
+    _check_calibration(calibration)
     run = Path(run_dir)
     model, stats, cfg = load_run(run)
     heads, heads_info = load_classifiers(classifiers, model, stats)

@@ -109,6 +109,8 @@ def test_conversion_is_atomic_and_refuses_bad_requests(small_run, monkeypatch):
     monkeypatch.undo()
     with pytest.raises(LsmEdgeError, match="unknown quantization 'int3'"):
         conv.convert(small_run / "run", small_run / "x.tflite", "int3")
+    with pytest.raises(LsmEdgeError, match="unknown calibration 'bogus'"):  # refused for any variant
+        conv.convert(small_run / "run", small_run / "x.tflite", "float32", calibration="bogus")
     with pytest.raises(LsmEdgeError, match="not a finished lsm-edge run"):
         conv.convert(small_run / "data", small_run / "x.tflite")
 
