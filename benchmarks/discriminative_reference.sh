@@ -2,15 +2,18 @@
 # Discriminative tasks on the reference teacher (issue 4): linear probe, conv probe, full fine-tune,
 # the same ViT trained from scratch, random forest and logistic regression; full data and few-shot.
 # Needs the reference teacher of benchmarks/teacher_reference.sh.  Writes benchmarks/results/discriminative/.
-#   bash benchmarks/discriminative_reference.sh     (about 40 min on 2 cores)
+#   TASKS=activity bash benchmarks/discriminative_reference.sh     (about 40 min on 2 cores)
+# POOL: what the linear probe, the fine-tuned teacher and the supervised ViT read; "stats" is what the
+# validation subjects chose for the teacher (benchmarks/results/suite/classifiers.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${BIN:-.venv/bin}
 OUT=${OUT:-runs/ref}
-RES=benchmarks/results/discriminative
+RES=${RES:-benchmarks/results/discriminative}
+POOL=${POOL:-stats}
 mkdir -p "$RES"
 for task in ${TASKS:-activity exercise}; do
   /usr/bin/time -f "$task: %e s wall" $BIN/lsm-edge evaluate --task "$task" --teacher "$OUT/teacher" \
-    --data "$OUT/data" --out "$RES" 2>&1 | grep -v "^[IW]0000\|^WARNING: All log\|^To enable\|rebuild TensorFlow"
+    --data "$OUT/data" --pool "$POOL" --out "$RES" 2>&1 | grep -v "^[IW]0000\|^WARNING: All log\|^To enable\|rebuild TensorFlow"
 done
 $BIN/python benchmarks/machine.py > "$RES/machine.txt"

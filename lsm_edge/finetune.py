@@ -376,6 +376,7 @@ def evaluate_discriminative(teacher_run, data_dir, task: str, cfg: FinetuneConfi
     idx = subsample(ytr, None, cfg.max_train_windows, cfg.seed)
     res["train_windows"] = int(len(idx))
     res["epochs"] = {"probe": cfg.epochs, "full": cfg.full_epochs}
+    res["pool"] = cfg.pool
     jobs = [(m, None) for m in methods] + [("classical", None)]
     for s in shots_list:
         jobs += [("linear", s), ("conv", s), ("classical", s)]
@@ -405,7 +406,8 @@ def evaluate_discriminative(teacher_run, data_dir, task: str, cfg: FinetuneConfi
 def discriminative_markdown(res: dict) -> str:
     lines = [f"## {res['task']} ({len(res['classes'])} classes): accuracy / mAP (%) on {res['test_windows']} "
              f"held-out windows of {res['test_subjects']} test subjects; {res['train_windows']} training windows"
-             + (f"; {res['epochs']['probe']} probe / {res['epochs']['full']} fine-tune epochs" if "epochs" in res else ""),
+             + (f"; {res['epochs']['probe']} probe / {res['epochs']['full']} fine-tune epochs" if "epochs" in res else "")
+             + (f"; {res['pool']} pooling (linear probe, fine-tune, supervised)" if "pool" in res else ""),
              "",
              "| method | accuracy | mAP |", "|---|---|---|"]
     for name, m in res["full_data"].items():

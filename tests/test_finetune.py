@@ -184,3 +184,34 @@ def test_kd_loss_values():
         got = np.asarray(kd_loss(ce, T, alpha, 3)(y, s))
         np.testing.assert_allclose(got, alpha * want_ce + (1 - alpha) * T ** 2 * kl, rtol=1e-4, atol=1e-5)
     assert np.asarray(kd_loss(ce, T, 0.0, 3)(np.concatenate([labels[:, None], s], 1).astype("float32"), s)).max() < 1e-5
+
+
+def test_evaluate_discriminative_table(teacher, tmp_path):
+    """The Table 3(b)/(c) run: every requested row on the same test windows, the classical rows equal
+    to the baselines fitted directly, the pooling recorded, JSON and Markdown agreeing."""
+    import json
+
+    from lsm_edge.data.dataset import Dataset
+    from lsm_edge.finetune import discriminative_markdown, evaluate_discriminative
+
+    cfg = FinetuneConfig(epochs=1, full_epochs=1, pool="stats")
+    res = evaluate_discriminative(teacher / "t", teacher / "data", "exercise", cfg, tmp_path / "ev",
+                                  shots_list=(5,), methods=("linear", "full"), progress=False)
+    assert res["pool"] == "stats" and res["epochs"] == {"probe": 1, "full": 1}
+    assert list(res["full_data"]) == ["LSM linear probe", "LSM fine-tune", "random forest", "logistic regression"]
+    assert list(res["few_shot"]["5-shot"]) == ["LSM linear probe", "LSM conv probe", "random forest",
+                                               "logistic regression"]
+    ds = Dataset(teacher / "data")
+    xtr, ytr = labelled(ds, "exercise", "train")
+    xte, yte = labelled(ds, "exercise", "test")
+    idx = subsample(ytr, None, cfg.max_train_windows, cfg.seed)
+    rf = classical_baselines(xtr[idx], ytr[idx], xte, 2, cfg.seed)["random forest"]
+    assert res["full_data"]["random forest"]["accuracy"] == metrics(yte, rf, 2)["accuracy"]
+    for m in res["full_data"].values():
+        assert m["n"] == len(yte) == res["test_windows"] and sum(map(sum, m["confusion"])) == m["n"]
+    assert json.loads((tmp_path / "ev" / "exercise.json").read_text()) == json.loads(json.dumps(res))
+    md = (tmp_path / "ev" / "exercise.md").read_text()
+    assert md == discriminative_markdown(res) and "stats pooling" in md
+    acc = 100 * res["full_data"]["LSM fine-tune"]["accuracy"]
+    assert f"| LSM fine-tune | {acc:.1f} |" in md
+    assert (tmp_path / "ev" / "exercise_confusion_random_forest.png").is_file()
