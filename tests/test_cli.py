@@ -83,3 +83,13 @@ def test_evaluate_real_peers_without_the_extra_names_it(tmp_path, monkeypatch):
             "--out", str(tmp_path / "o"))
     assert r.exit_code == 1 and "Traceback" not in r.output
     assert 'pip install "lsm-edge[peers]"' in r.output and not (tmp_path / "o").exists()
+
+
+def test_finetune_from_scratch_needs_full_head(tmp_path):
+    r = run("finetune", "--teacher", str(tmp_path), "--data", str(tmp_path), "--task", "activity", "--head", "conv",
+            "--from-scratch", "--out", str(tmp_path / "o"))
+    assert r.exit_code == 2 and "got --head conv, expected --head full" in r.output and "Traceback" not in r.output
+    r = run("finetune", "--teacher", str(tmp_path), "--data", str(tmp_path), "--task", "activity", "--full-lr", "0",
+            "--out", str(tmp_path / "o"))
+    assert r.exit_code == 2 and "--full-lr" in r.output
+    assert not (tmp_path / "o").exists()

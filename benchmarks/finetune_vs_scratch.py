@@ -1,0 +1,78 @@
+"""Fine-tuned teacher vs the same ViT trained from scratch (issue 4), each given the same learning-rate
+choice, picked on the validation subjects and then scored on the test subjects.
+
+    .venv/bin/python benchmarks/finetune_vs_scratch.py --teacher runs/ref/teacher --data runs/ref/data \
+        --runs runs/ft_lr --lrs 3e-4,1e-4 --out benchmarks/results/discriminative/finetune_vs_scratch.md
+
+Every candidate is one ``lsm-edge finetune --head full --pool stats [--from-scratch] --full-lr LR`` run
+(30 epochs, seed 0) under ``--runs``; a run folder that already holds a model is read, not retrained, so
+an interrupted sweep continues where it stopped.  ``--reuse NAME=RUN`` takes an existing classifier run
+for a candidate (e.g. ``teacher_lr0.0003=runs/ref/clf/activity_teacher_stats_e30``) after checking that
+its recorded configuration is the candidate's.
+"""
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+sys.path.insert(0, str(Path(__file__).parent))
+
+from machine import machine  # noqa: E402
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--teacher", required=True)
+    ap.add_argument("--data", required=True)
+    ap.add_argument("--task", default="activity")
+    ap.add_argument("--runs", required=True, help="folder for the candidates' classifier runs")
+    ap.add_argument("--lrs", default="3e-4,1e-4")
+    ap.add_argument("--reuse", action="append", default=[], help="NAME=RUN: an existing run for candidate NAME")
+    ap.add_argument("--out", required=True, help="Markdown report (a .json beside it)")
+    a = ap.parse_args()
+
+    from lsm_edge.finetune import FinetuneConfig, finetune
+
+    reuse = dict(r.split("=", 1) for r in a.reuse)
+    rows = []
+    for method, scratch in (("teacher", False), ("scratch", True)):
+        for lr in (float(x) for x in a.lrs.split(",")):
+            name = f"{method}_lr{lr:g}"
+            cfg = FinetuneConfig(pool="stats", full_lr=lr)
+            run = Path(reuse.get(name, Path(a.runs) / name))
+            if (run / "model.keras").is_file():
+                rec = json.loads((run / "config.json").read_text())
+                if rec["from_scratch"] != scratch or rec["finetune"] != json.loads(json.dumps(vars(cfg))):
+                    sys.exit(f"{run} was not trained as candidate {name} (config differs)")
+                m = json.loads((run / "metrics.json").read_text())
+            else:
+                print(f"training {name} -> {run}", flush=True)
+                m = finetune(a.teacher, a.data, a.task, "full", run, cfg, from_scratch=scratch)
+            rows.append({"method": method, "lr": lr, "run": str(run), "val_accuracy": m["val"]["accuracy"],
+                         "val_mAP": m["val"]["mAP"], "accuracy": m["accuracy"], "mAP": m["mAP"],
+                         "val_n": m["val"]["n"], "n": m["n"]})
+    for method in ("teacher", "scratch"):
+        mine = [r for r in rows if r["method"] == method]
+        max(mine, key=lambda r: r["val_accuracy"])["chosen"] = True  # first of equals
+    cmd = "python benchmarks/finetune_vs_scratch.py " + " ".join(sys.argv[1:])
+    md = [f"# Fine-tuned teacher vs supervised from scratch ({a.task})", "",
+          f"Command: `{cmd}`  ", f"Machine: {machine()}", "",
+          "Full fine-tuning, stats pooling, 30 epochs, seed 0; the learning rate of each method is chosen on the "
+          f"validation subjects ({rows[0]['val_n']} windows), then scored on the test subjects ({rows[0]['n']}).", "",
+          "| method | peak lr | val accuracy | val mAP | test accuracy | test mAP | chosen on val |",
+          "|---|---|---|---|---|---|---|"]
+    md += [f"| {'fine-tuned teacher' if r['method'] == 'teacher' else 'supervised from scratch'} | {r['lr']:g} | "
+           f"{100 * r['val_accuracy']:.1f} | {100 * r['val_mAP']:.1f} | {100 * r['accuracy']:.1f} | "
+           f"{100 * r['mAP']:.1f} | {'yes' if r.get('chosen') else ''} |" for r in rows]
+    out = Path(a.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text("\n".join(md) + "\n")
+    out.with_suffix(".json").write_text(json.dumps({"command": cmd, "machine": machine(), "rows": rows}, indent=1))
+    print("\n".join(md))
+
+
+if __name__ == "__main__":
+    main()
