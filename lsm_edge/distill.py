@@ -181,14 +181,15 @@ def distill(teacher_run, data_dir, out_dir, cfg: DistillConfig, resume: bool = F
             raise LsmEdgeError(f"cannot resume {out}: its config differs from this one")
         done = state["segments_done"]
         model = keras.models.load_model(ckpt, safe_mode=True)
+        model.jit_compile = cfg.xla
     else:
         keras.utils.set_random_seed(cfg.seed)
         model = Distiller(build_student(cfg), teacher.embed_dim, asdict(cfg))
-        model.compile(optimizer=_optimizer(cfg), jit_compile=True)
+        model.compile(optimizer=_optimizer(cfg), jit_compile=cfg.xla)
         stats.save(out / "stats.json")
         (out / "log.csv").unlink(missing_ok=True)
     targets = TeacherTargets(teacher)
-    targets.compile(jit_compile=True)
+    targets.compile(jit_compile=cfg.xla)
     student = model.student
     atomic_write_text(out / "config.json", json.dumps({
         "kind": "student", "name": _name(cfg), "distill": asdict(cfg), "model": student.get_config(),

@@ -180,12 +180,13 @@ def train(data_dir, out_dir, cfg: TrainConfig, resume: bool = False, progress: b
             done_segments = state["segments_done"]
             with topo.scope():
                 model = keras.models.load_model(ckpt, safe_mode=True)
-                if topo.strategy is not None:
+                if topo.strategy is not None or not cfg.xla:
                     model.jit_compile = False
         else:
             keras.utils.set_random_seed(cfg.seed)
             with topo.scope():
-                model = new_model(cfg, lr=cfg.scaled_lr(replicas), jit_compile=topo.strategy is None, init=init)
+                model = new_model(cfg, lr=cfg.scaled_lr(replicas), jit_compile=cfg.xla and topo.strategy is None,
+                                  init=init)
             if topo.is_chief:
                 stats.save(out / "stats.json")
                 origin = {"init": {"run": str(init), "model_sha256": sha256_file(Path(init) / "model.keras")}} if init else {}

@@ -35,7 +35,7 @@ def small_run(tmp_path_factory):
     root = tmp_path_factory.mktemp("conv")
     write_simulated(root / "data", 10, 3, seed=0, progress=False)
     train(root / "data", root / "run", TrainConfig(size="nano", steps=6, batch_size=16, checkpoint_every=6,
-                                                   warmup_steps=2, val_windows=16), progress=False)
+                                                   warmup_steps=2, val_windows=16, xla=False), progress=False)
     conv.convert(root / "run", root / "f32.tflite", "float32")
     return root
 

@@ -14,7 +14,7 @@ from lsm_edge.models.conv import ConvStudent
 from lsm_edge.recipe import DistillConfig
 from lsm_edge.train import TrainConfig, load_run, train
 
-FAST = dict(steps=4, batch_size=8, checkpoint_every=2, warmup_steps=1)
+FAST = dict(steps=4, batch_size=8, checkpoint_every=2, warmup_steps=1, xla=False)
 
 
 @pytest.fixture(scope="module")
@@ -22,7 +22,7 @@ def teacher(tmp_path_factory):
     root = tmp_path_factory.mktemp("distill")
     write_simulated(root / "data", 20, 4, seed=3, progress=False)
     train(root / "data", root / "t", TrainConfig(size="nano", steps=4, batch_size=16, checkpoint_every=4,
-                                                 warmup_steps=1, val_windows=16, fill_gate=True, loss="l1"),
+                                                 warmup_steps=1, val_windows=16, fill_gate=True, loss="l1", xla=False),
           progress=False)
     return root
 

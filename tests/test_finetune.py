@@ -15,7 +15,7 @@ def teacher(tmp_path_factory):
     root = tmp_path_factory.mktemp("ft")
     write_simulated(root / "data", 20, 4, seed=2, progress=False)
     train(root / "data", root / "t", TrainConfig(size="nano", steps=4, batch_size=16, checkpoint_every=4,
-                                                 warmup_steps=1, val_windows=16), progress=False)
+                                                 warmup_steps=1, val_windows=16, xla=False), progress=False)
     return root
 
 

@@ -14,7 +14,8 @@ from lsm_edge.errors import LsmEdgeError
 from lsm_edge.evaluate import baseline_methods, evaluate_generative, gain, model_method, Task
 from lsm_edge.train import TrainConfig, augment, load_run, mae_batch, task_batch, train
 
-CFG = dict(size="nano", steps=12, batch_size=16, checkpoint_every=4, warmup_steps=2, val_windows=32)
+CFG = dict(size="nano", steps=12, batch_size=16, checkpoint_every=4, warmup_steps=2, val_windows=32,
+           xla=False)  # three short runs: compiling would cost more than it saves (the CLI test keeps XLA on)
 
 
 @pytest.fixture(scope="module")
@@ -84,6 +85,7 @@ def test_train_resume_after_kill_loses_nothing(data, tmp_path):
         np.testing.assert_allclose(wa, wb, rtol=1e-4, atol=1e-5)
     log = (part / "log.csv").read_text().splitlines()
     assert [r.split(",")[0] for r in log[1:]] == ["4", "8", "12"]  # each segment once
+    assert json.loads((part / "config.json").read_text())["train"]["xla"] is False
     m = json.loads((full / "manifest.json").read_text())
     assert len(m["files"]["model.keras"]) == 64 and m["data"]["dataset_json_sha256"]
 
@@ -139,7 +141,8 @@ def test_train_init_adapts_a_teacher_to_imported_real_data(small_run, real_dir, 
     tls, _ = read_any(real_dir / "actigraphy")
     write_dataset(tls, tmp_path / "real", {"kind": "test"}, split_key=split_key)
     base = small_run / "run"
-    cfg = TrainConfig(size="micro", steps=4, batch_size=8, checkpoint_every=2, warmup_steps=1, val_windows=8)
+    cfg = TrainConfig(size="micro", steps=4, batch_size=8, checkpoint_every=2, warmup_steps=1, val_windows=8,
+                      xla=False)
     run = train(tmp_path / "real", tmp_path / "adapted", cfg, progress=False, init=base)
     c = json.loads((run / "config.json").read_text())
     assert c["name"] == "nano" and c["train"]["size"] == "nano"  # the size is the init run's, not the recipe's
