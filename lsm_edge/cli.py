@@ -240,11 +240,16 @@ def distill_cmd(teacher, recipe, data_dir, out, resume, quiet, **overrides):
               help="Discriminative: epochs of full fine-tuning and of the supervised-from-scratch ViT.")
 @click.option("--few-shot", default="5,10,15,20", help="Discriminative: labelled windows per class of the "
               "few-shot rows, comma-separated ('' for none).")
+@click.option("--methods", default="linear,conv,full,supervised",
+              help="Discriminative: neural rows of the full-data table, comma-separated ('' for none).")
+@click.option("--few-shot-methods", default="linear,conv",
+              help="Discriminative: neural rows of the few-shot table (full and supervised train the whole ViT "
+              "on the few windows).")
 @click.option("--pool", default="mean", type=click.Choice(["mean", "stats"]),
               help="Discriminative: what the linear probe, the fine-tuned teacher and the supervised ViT read: "
               "the pooled embedding (the paper's), or its mean, max and std over tokens.")
 def evaluate_cmd(task, run, data_dir, split, windows, horizons, seed, others, compare_hidden, out, epochs,
-                 full_epochs, few_shot, pool):
+                 full_epochs, few_shot, methods, few_shot_methods, pool):
     """Generative (vs mean / nearest / linear / MICE) or discriminative (probes, fine-tune, baselines) evaluation."""
     from pathlib import Path
 
@@ -257,7 +262,9 @@ def evaluate_cmd(task, run, data_dir, split, windows, horizons, seed, others, co
             raise click.BadParameter(f"{few_shot!r} is not a comma-separated list of counts", param_hint="--few-shot")
         cfg = FinetuneConfig(seed=seed, epochs=epochs, full_epochs=full_epochs, pool=pool)
         res = evaluate_discriminative(run, data_dir, task, cfg, Path(out) if out else Path(run) / "eval",
-                                      shots_list=shots)
+                                      shots_list=shots, methods=tuple(m.strip() for m in methods.split(",") if m.strip()),
+                                      few_shot_methods=tuple(m.strip() for m in few_shot_methods.split(",")
+                                                             if m.strip()))
         click.echo(discriminative_markdown(res))
         return
 

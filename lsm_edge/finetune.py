@@ -172,7 +172,8 @@ def fit_head(model: TaskModel, z_train, y_train, cfg: FinetuneConfig, progress: 
         y_train = np.concatenate([y_train[:, None].astype(np.float32), teacher_logits.astype(np.float32)], 1)
     rng = np.random.default_rng(cfg.seed)
     if model.head_kind == "full":
-        steps = cfg.full_epochs * max(1, len(z_train) // cfg.batch_size)
+        bs = min(cfg.batch_size, len(z_train))  # few-shot sets can be smaller than one batch
+        steps = cfg.full_epochs * (len(z_train) // bs)
         model.compile(optimizer=keras.optimizers.AdamW(_schedule(cfg.full_lr, steps, cfg.warmup_frac),
                                                        weight_decay=cfg.weight_decay, beta_1=0.9, beta_2=0.95,
                                                        global_clipnorm=1.0), loss=loss,
@@ -180,8 +181,8 @@ def fit_head(model: TaskModel, z_train, y_train, cfg: FinetuneConfig, progress: 
         bar = tqdm(total=steps, desc="fine-tuning", unit="step", disable=not progress, leave=False)
         for _ in range(cfg.full_epochs):
             order = rng.permutation(len(z_train))
-            for i in range(0, len(order) - cfg.batch_size + 1, cfg.batch_size):
-                b = order[i:i + cfg.batch_size]
+            for i in range(0, len(order) - bs + 1, bs):
+                b = order[i:i + bs]
                 zb = z_train[b] + rng.normal(0, cfg.noise_std, z_train[b].shape).astype(np.float32)
                 bar.set_postfix(loss=f"{float(model.train_on_batch(model_inputs(zb), y_train[b])):.3f}")
                 bar.update(1)
@@ -349,10 +350,20 @@ def finetune(teacher_run, data_dir, task: str, head: str, out_dir, cfg: Finetune
     return m
 
 
+NEURAL_ROWS = {"linear": "LSM linear probe", "conv": "LSM conv probe", "full": "LSM fine-tune",
+               "supervised": "supervised ViT"}
+
+
 def evaluate_discriminative(teacher_run, data_dir, task: str, cfg: FinetuneConfig, out_dir,
                             shots_list=(5, 10, 15, 20), methods=("linear", "conv", "full", "supervised"),
-                            progress: bool = True) -> dict:
-    """Every method on the same held-out subjects -> {"full_data": {method: metrics}, "few_shot": ...}."""
+                            few_shot_methods=("linear", "conv"), progress: bool = True) -> dict:
+    """Every method on the same held-out subjects -> {"full_data": {method: metrics}, "few_shot": ...}.
+
+    ``methods`` / ``few_shot_methods``: the neural rows of the full-data / few-shot tables (any of
+    linear, conv, full, supervised); the random forest and logistic regression are in both."""
+    for m in (*methods, *few_shot_methods):
+        if m not in NEURAL_ROWS:
+            raise LsmEdgeError(f"unknown method {m!r}; expected some of {', '.join(NEURAL_ROWS)}")
 
     out = Path(out_dir)
     mae, stats, tcfg = load_run(teacher_run)
@@ -379,7 +390,7 @@ def evaluate_discriminative(teacher_run, data_dir, task: str, cfg: FinetuneConfi
     res["pool"] = cfg.pool
     jobs = [(m, None) for m in methods] + [("classical", None)]
     for s in shots_list:
-        jobs += [("linear", s), ("conv", s), ("classical", s)]
+        jobs += [(m, s) for m in few_shot_methods] + [("classical", s)]
     for method, shots in tqdm(jobs, desc=f"{task} methods", disable=not progress):
         sel = idx if shots is None else subsample(ytr, shots, cfg.max_train_windows, cfg.seed)
         key = "full_data" if shots is None else f"{shots}-shot"
@@ -388,10 +399,9 @@ def evaluate_discriminative(teacher_run, data_dir, task: str, cfg: FinetuneConfi
             for name, p in classical_baselines(xtr[sel], ytr[sel], xte, n, cfg.seed).items():
                 bucket[name] = metrics(yte, p, n)
         elif method == "supervised":
-            bucket["supervised ViT"] = metrics(yte, neural("full", sel, scratch=True), n)
+            bucket[NEURAL_ROWS[method]] = metrics(yte, neural("full", sel, scratch=True), n)
         else:
-            label = {"linear": "LSM linear probe", "conv": "LSM conv probe", "full": "LSM fine-tune"}[method]
-            bucket[label] = metrics(yte, neural(method, sel), n)
+            bucket[NEURAL_ROWS[method]] = metrics(yte, neural(method, sel), n)
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out / f"{task}.json", json.dumps(res, indent=1))
     best = max(res["full_data"], key=lambda k: res["full_data"][k]["accuracy"])
