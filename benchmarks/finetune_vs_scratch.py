@@ -45,7 +45,8 @@ def main():
             run = Path(reuse.get(name, Path(a.runs) / name))
             if (run / "model.keras").is_file():
                 rec = json.loads((run / "config.json").read_text())
-                if rec["from_scratch"] != scratch or rec["finetune"] != json.loads(json.dumps(vars(cfg))):
+                want = {k: v for k, v in json.loads(json.dumps(vars(cfg))).items() if k != "xla"}  # how, not what
+                if rec["from_scratch"] != scratch or {k: v for k, v in rec["finetune"].items() if k != "xla"} != want:
                     sys.exit(f"{run} was not trained as candidate {name} (config differs)")
                 m = json.loads((run / "metrics.json").read_text())
             else:

@@ -57,7 +57,7 @@ def test_heads_and_frozen_encoder():
         for a, b in zip(before, mae.get_weights()):
             np.testing.assert_array_equal(a, b)  # probes never touch the encoder
     m = TaskModel(mae, "full", 3)
-    fit_head(m, z, y, FinetuneConfig(full_epochs=2))  # 32 windows, fewer than one batch of 64: still trains
+    fit_head(m, z, y, FinetuneConfig(full_epochs=2, xla=False))  # 32 windows < one batch of 64: still trains
     assert any(not np.array_equal(a, b) for a, b in zip(before, mae.get_weights()))
     p = np.asarray(m.classify(np.zeros((2, 300, 26), "float32"), np.zeros((2, 300, 26), "float32")))
     np.testing.assert_allclose(p.sum(1), 1.0, rtol=1e-5)
@@ -132,7 +132,7 @@ def test_convert_with_classify_signatures(teacher, tmp_path):
 
     finetune(teacher / "t", teacher / "data", "activity", "conv", tmp_path / "act", FinetuneConfig(epochs=1))
     finetune(teacher / "t", teacher / "data", "exercise", "full", tmp_path / "ex",
-             FinetuneConfig(full_epochs=1, pool="stats"))  # the stats pooling goes through conversion too
+             FinetuneConfig(full_epochs=1, pool="stats", xla=False))  # the stats pooling goes through conversion too
     plain = conv.convert(teacher / "t", tmp_path / "plain.tflite")
     meta = conv.convert(teacher / "t", tmp_path / "m.tflite", classifiers=[tmp_path / "act", tmp_path / "ex"])
     assert meta["signatures"] == ["impute", "forecast", "embed", "classify_exercise", "classify_activity"]
@@ -194,18 +194,16 @@ def test_evaluate_discriminative_table(teacher, tmp_path):
     from lsm_edge.data.dataset import Dataset
     from lsm_edge.finetune import discriminative_markdown, evaluate_discriminative
 
-    cfg = FinetuneConfig(epochs=1, full_epochs=1, pool="stats")
+    cfg = FinetuneConfig(epochs=1, full_epochs=1, pool="stats", xla=False)
     with pytest.raises(LsmEdgeError, match="unknown method 'mlp'; expected some of linear, conv, full, supervised"):
         evaluate_discriminative(teacher / "t", teacher / "data", "exercise", cfg, tmp_path / "ev",
                                 few_shot_methods=("mlp",), progress=False)
     res = evaluate_discriminative(teacher / "t", teacher / "data", "exercise", cfg, tmp_path / "ev",
-                                  shots_list=(5,), methods=("linear", "full"), few_shot_methods=("conv", "full"),
-                                  progress=False)
+                                  shots_list=(5,), methods=("linear", "full"), few_shot_methods=("conv",),
+                                  progress=False)  # few-shot "full" is the same path (small sets: heads test)
     assert res["pool"] == "stats" and res["epochs"] == {"probe": 1, "full": 1}
     assert list(res["full_data"]) == ["LSM linear probe", "LSM fine-tune", "random forest", "logistic regression"]
-    assert list(res["few_shot"]["5-shot"]) == ["LSM conv probe", "LSM fine-tune", "random forest",
-                                               "logistic regression"]
-    assert res["few_shot"]["5-shot"]["LSM fine-tune"]["n"] == res["test_windows"]
+    assert list(res["few_shot"]["5-shot"]) == ["LSM conv probe", "random forest", "logistic regression"]
     ds = Dataset(teacher / "data")
     xtr, ytr = labelled(ds, "exercise", "train")
     xte, yte = labelled(ds, "exercise", "test")
