@@ -15,12 +15,18 @@ import argparse
 import json
 import os
 import sys
+from dataclasses import asdict
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 sys.path.insert(0, str(Path(__file__).parent))
 
 from machine import machine  # noqa: E402
+
+
+def learned(finetune_config: dict) -> dict:
+    """What a recorded fine-tuning configuration decides about the model: all but ``xla`` (how it ran)."""
+    return {k: v for k, v in finetune_config.items() if k != "xla"}
 
 
 def main():
@@ -45,8 +51,7 @@ def main():
             run = Path(reuse.get(name, Path(a.runs) / name))
             if (run / "model.keras").is_file():
                 rec = json.loads((run / "config.json").read_text())
-                want = {k: v for k, v in json.loads(json.dumps(vars(cfg))).items() if k != "xla"}  # how, not what
-                if rec["from_scratch"] != scratch or {k: v for k, v in rec["finetune"].items() if k != "xla"} != want:
+                if rec["from_scratch"] != scratch or learned(rec["finetune"]) != learned(asdict(cfg)):
                     sys.exit(f"{run} was not trained as candidate {name} (config differs)")
                 m = json.loads((run / "metrics.json").read_text())
             else:

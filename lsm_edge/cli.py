@@ -151,6 +151,11 @@ def data_schema():
     click.echo(describe_schema())
 
 
+def _names(text: str) -> tuple[str, ...]:
+    """A comma-separated option ("linear, conv") -> its non-empty names, stripped."""
+    return tuple(n.strip() for n in text.split(",") if n.strip())
+
+
 def _recipe_options(config_class):
     """One --option per field of a recipe dataclass (default: the recipe's value, else the field's default)."""
     from dataclasses import fields
@@ -262,9 +267,8 @@ def evaluate_cmd(task, run, data_dir, split, windows, horizons, seed, others, co
             raise click.BadParameter(f"{few_shot!r} is not a comma-separated list of counts", param_hint="--few-shot")
         cfg = FinetuneConfig(seed=seed, epochs=epochs, full_epochs=full_epochs, pool=pool)
         res = evaluate_discriminative(run, data_dir, task, cfg, Path(out) if out else Path(run) / "eval",
-                                      shots_list=shots, methods=tuple(m.strip() for m in methods.split(",") if m.strip()),
-                                      few_shot_methods=tuple(m.strip() for m in few_shot_methods.split(",")
-                                                             if m.strip()))
+                                      shots_list=shots, methods=_names(methods),
+                                      few_shot_methods=_names(few_shot_methods))
         click.echo(discriminative_markdown(res))
         return
 
@@ -366,7 +370,7 @@ def convert_cmd(run, quant, out, horizon, batch, calibration_windows, calibratio
     from .convert import VARIANTS, convert
     from .errors import LsmEdgeError
 
-    wanted = list(VARIANTS) if quant == "all" else [q.strip() for q in quant.split(",") if q.strip()]
+    wanted = list(VARIANTS) if quant == "all" else list(_names(quant))
     unknown = [q for q in wanted if q not in VARIANTS]
     if unknown or not wanted:
         raise LsmEdgeError(f"unknown --quant {', '.join(map(repr, unknown)) or repr(quant)}; expected one of "
@@ -516,7 +520,7 @@ def report_cmd(teacher, artifacts, data_dir, out, windows, horizons, bench_json,
     write_report(rep, out, command="lsm-edge " + " ".join(sys.argv[1:]))
     click.echo(to_markdown(rep))
     if min_retention is not None:
-        failures = gate(rep, min_retention, tuple(m.strip() for m in gate_metrics.split(",") if m.strip()))
+        failures = gate(rep, min_retention, _names(gate_metrics))
         if failures:
             raise LsmEdgeError(f"{len(failures)} below the retention gate:\n  " + "\n  ".join(failures))
         click.echo(f"retention gate {min_retention:.0%}: every artifact passes")

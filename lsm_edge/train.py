@@ -172,6 +172,7 @@ def train(data_dir, out_dir, cfg: TrainConfig, resume: bool = False, progress: b
     try:
         out.mkdir(parents=True, exist_ok=True)
         done_segments = 0
+        xla = cfg.xla and topo.strategy is None  # one XLA cluster cannot reach tf.distribute's per-device variables
         if resume:
             state = json.loads(state_path.read_text())
             if _learning(state["config"]) != cfg.learning():
@@ -180,13 +181,11 @@ def train(data_dir, out_dir, cfg: TrainConfig, resume: bool = False, progress: b
             done_segments = state["segments_done"]
             with topo.scope():
                 model = keras.models.load_model(ckpt, safe_mode=True)
-                if topo.strategy is not None or not cfg.xla:
-                    model.jit_compile = False
+                model.jit_compile = xla  # placement: a resumed run may turn it on or off
         else:
             keras.utils.set_random_seed(cfg.seed)
             with topo.scope():
-                model = new_model(cfg, lr=cfg.scaled_lr(replicas), jit_compile=cfg.xla and topo.strategy is None,
-                                  init=init)
+                model = new_model(cfg, lr=cfg.scaled_lr(replicas), jit_compile=xla, init=init)
             if topo.is_chief:
                 stats.save(out / "stats.json")
                 origin = {"init": {"run": str(init), "model_sha256": sha256_file(Path(init) / "model.keras")}} if init else {}
