@@ -114,3 +114,23 @@ def test_subject_is_independent_of_others():
     b = simulate_subject(0, 5, 2)
     np.testing.assert_array_equal(a.values, b.values)
     assert a.subject == "sim-000005"
+
+
+def test_noise_scales_keep_the_subject_and_drop_only_the_noise():
+    """benchmarks/teacher_headroom.py's oracles: same states and missingness, no per-minute noise."""
+    noisy = simulate_subject(0, 7, 2)
+    same = simulate_subject(0, 7, 2, iid_noise=1.0, fast_noise=1.0)
+    np.testing.assert_array_equal(noisy.values, same.values)
+    clean = simulate_subject(0, 7, 2, iid_noise=0.0, fast_noise=0.0)
+    np.testing.assert_array_equal(np.isnan(clean.values), np.isnan(noisy.values))
+    np.testing.assert_array_equal(clean.labels["state"], noisy.labels["state"])
+    ok = ~np.isnan(noisy.values[:, I["heart_rate"]])
+    ok[1:] &= ok[:-1]
+    jump = {k: np.nanmedian(np.abs(np.diff(t.values[:, I["heart_rate"]]))[ok[1:]]) for k, t in
+            (("noisy", noisy), ("clean", clean))}
+    assert jump["clean"] < 0.2 * jump["noisy"], jump  # minute-to-minute jitter is the noise
+    # an independent draw's scale: kurtosis is profile * lognormal noise, so clean = the profile's
+    # value, constant within a sleep night
+    sleep = (clean.labels["state"] == SLEEP) & ~np.isnan(clean.values[:, I["kurtosis"]])
+    assert np.ptp(clean.values[sleep, I["kurtosis"]]) == 0.0
+    assert np.ptp(noisy.values[sleep, I["kurtosis"]]) > 1.0

@@ -221,8 +221,16 @@ def _lag(x: np.ndarray, tau: float) -> np.ndarray:
     return y
 
 
-def simulate_subject(seed: int, index: int, days: int) -> Timeline:
-    """One subject's timeline: values [days*1440, 26] (NaN = missing) and per-minute activity labels."""
+def simulate_subject(seed: int, index: int, days: int, iid_noise: float = 1.0, fast_noise: float = 1.0) -> Timeline:
+    """One subject's timeline: values [days*1440, 26] (NaN = missing) and per-minute activity labels.
+
+    ``iid_noise`` scales every independent per-minute draw and ``fast_noise`` every AR(1) fluctuation
+    that forgets within ~10 minutes (phi <= 0.9).  Both are 1 in every dataset; at 0 they give the
+    same subject, states, bouts and missingness without those fluctuations, which is what
+    benchmarks/teacher_headroom.py uses to tell how much of an imputation error is unpredictable.
+    Every draw is made whatever the scales, so the rest of the subject does not change with them.
+    """
+    a, f = iid_noise, fast_noise
     subj = draw_subject(seed, index)
     rng = np.random.default_rng([seed, index, 1])
     T = days * DAY
@@ -237,51 +245,51 @@ def simulate_subject(seed: int, index: int, days: int) -> Timeline:
     asleep = state == SLEEP
 
     # intensity and heart rate (fast rise ~1 min, slow recovery ~4 min: max of two kinetics)
-    intensity = np.clip(p["intensity"] / subj.fitness * mod + _ar1(rng, T, 0.9, 0.03), 0, 1.1)
+    intensity = np.clip(p["intensity"] / subj.fitness * mod + f * _ar1(rng, T, 0.9, 0.03), 0, 1.1)
     target = subj.rest_hr + intensity * (subj.max_hr - subj.rest_hr) + 3 * circ - 6 * asleep
     hr = np.maximum(_lag(target, 1.0), _lag(target, 4.0))
-    hr = hr + _ar1(rng, T, 0.85, 2.0) + rng.normal(0, 1.2 + 2.0 * intensity)
+    hr = hr + f * _ar1(rng, T, 0.85, 2.0) + a * rng.normal(0, 1.2 + 2.0 * intensity)
     hr = np.clip(hr, 35, 220)
 
     # HRV from HR and the subject's baseline; RR from HR
     eff = np.clip((hr - subj.rest_hr) / (subj.max_hr - subj.rest_hr), 0, 1)
-    rmssd = subj.rmssd_base * np.exp(-2.8 * eff) * np.where(asleep, 1.3, 1.0) * np.exp(_ar1(rng, T, 0.8, 0.18))
-    sdnn = rmssd * 1.25 + 8 * np.exp(_ar1(rng, T, 0.8, 0.2))
+    rmssd = subj.rmssd_base * np.exp(-2.8 * eff) * np.where(asleep, 1.3, 1.0) * np.exp(f * _ar1(rng, T, 0.8, 0.18))
+    sdnn = rmssd * 1.25 + 8 * np.exp(f * _ar1(rng, T, 0.8, 0.2))
     rr_mean = 60000.0 / hr
-    rr_median = rr_mean + rng.normal(0, 4, T)
+    rr_median = rr_mean + a * rng.normal(0, 4, T)
     spread = 0.55 * sdnn
-    pnn30 = 100 / (1 + np.exp(-(rmssd - 28) / 9)) + rng.normal(0, 3, T)
+    pnn30 = 100 / (1 + np.exp(-(rmssd - 28) / 9)) + a * rng.normal(0, 3, T)
     motion = p["motion"] * mod
-    ppg_valid = 100 / (1 + np.exp(-(3.5 - 4.5 * motion))) + rng.normal(0, 4, T)
+    ppg_valid = 100 / (1 + np.exp(-(3.5 - 4.5 * motion))) + a * rng.normal(0, 4, T)
 
     # accelerometer
-    e_noise = _ar1(rng, T, 0.7, 0.35)
+    e_noise = f * _ar1(rng, T, 0.7, 0.35)
     log_energy = p["log_energy"] + 0.9 * np.log(np.maximum(mod, 0.2)) + e_noise
-    steps = p["cadence"] * mod * (1 + _ar1(rng, T, 0.6, 0.06))
-    steps = np.where(state == SEDENTARY, rng.poisson(1.5, T) * (rng.random(T) < 0.3), steps)
-    steps = np.where(asleep, 0, np.round(np.clip(steps + rng.normal(0, 2, T), 0, 250)))
-    periodicity = np.clip(p["periodicity"] * np.minimum(mod, 1.1) + rng.normal(0, 0.08, T), -1, 1)
-    zc_mean = p["zc_mean"] * np.exp(rng.normal(0, 0.15, T))
-    zc_std = 0.4 * zc_mean * np.exp(rng.normal(0, 0.25, T)) / np.maximum(p["periodicity"], 0.3)
-    tilt = np.clip(p["tilt"] + subj.tilt_offset + _ar1(rng, T, 0.8, 10), -90, 90)
-    kurt = p["kurtosis"] * np.exp(rng.normal(0, 0.35, T))
-    cond = 10 ** (p["log10_cond"] + rng.normal(0, 0.15, T))
-    eratio = p["energy_ratio"] + 0.3 * (mod - 1) + rng.normal(0, 0.3, T)
-    sleep_coef = np.clip(25 * np.exp(-(log_energy - 0.6)) + rng.normal(0, 1, T), 0, 100)
+    steps = p["cadence"] * mod * (1 + f * _ar1(rng, T, 0.6, 0.06))
+    steps = np.where(state == SEDENTARY, a * rng.poisson(1.5, T) * (rng.random(T) < 0.3), steps)
+    steps = np.where(asleep, 0, np.round(np.clip(steps + a * rng.normal(0, 2, T), 0, 250)))
+    periodicity = np.clip(p["periodicity"] * np.minimum(mod, 1.1) + a * rng.normal(0, 0.08, T), -1, 1)
+    zc_mean = p["zc_mean"] * np.exp(a * rng.normal(0, 0.15, T))
+    zc_std = 0.4 * zc_mean * np.exp(a * rng.normal(0, 0.25, T)) / np.maximum(p["periodicity"], 0.3)
+    tilt = np.clip(p["tilt"] + subj.tilt_offset + f * _ar1(rng, T, 0.8, 10), -90, 90)
+    kurt = p["kurtosis"] * np.exp(a * rng.normal(0, 0.35, T))
+    cond = 10 ** (p["log10_cond"] + a * rng.normal(0, 0.15, T))
+    eratio = p["energy_ratio"] + 0.3 * (mod - 1) + a * rng.normal(0, 0.3, T)
+    sleep_coef = np.clip(25 * np.exp(-(log_energy - 0.6)) + a * rng.normal(0, 1, T), 0, 100)
 
     # skin conductance (slow, lagged sweat response), temperature, altimeter
     scl = subj.scl_base * np.exp(_ar1(rng, T, 0.995, 0.25)) + _lag(4.0 * p["sweat"] * intensity, 8.0)
-    scl = np.clip(scl + rng.normal(0, 0.05, T), 0.05, 60)
+    scl = np.clip(scl + a * rng.normal(0, 0.05, T), 0.05, 60)
     scl_slope = np.diff(scl, prepend=scl[0])
     temp = subj.temp_base + _lag(p["temp_delta"], 15.0) + 0.3 * circ + _ar1(rng, T, 0.95, 0.25)
-    temp = np.clip(temp + rng.normal(0, 0.08, T), 20, 40)
-    alt = p["alt_std"] * np.exp(rng.normal(0, 0.5, T)) + 0.01 + 0.02 * (rng.random(T) < 0.01)
+    temp = np.clip(temp + a * rng.normal(0, 0.08, T), 20, 40)
+    alt = p["alt_std"] * np.exp(a * rng.normal(0, 0.5, T)) + 0.01 + a * 0.02 * (rng.random(T) < 0.01)
 
     v = np.empty((T, schema.N_FEATURES), np.float32)
     cols = {"heart_rate": hr, "rr_percent_valid": np.clip(ppg_valid, 0, 100), "rr_p80": rr_median + 0.84 * spread,
             "rr_p20": rr_median - 0.84 * spread, "rr_median": rr_median, "rr_mean": rr_mean,
-            "rr_entropy": 1.2 + 0.45 * np.log(sdnn) + rng.normal(0, 0.08, T),
-            "rr_diff_entropy": 0.9 + 0.45 * np.log(rmssd) + rng.normal(0, 0.08, T),
+            "rr_entropy": 1.2 + 0.45 * np.log(sdnn) + a * rng.normal(0, 0.08, T),
+            "rr_diff_entropy": 0.9 + 0.45 * np.log(rmssd) + a * rng.normal(0, 0.08, T),
             "pnn30": np.clip(pnn30, 0, 100), "rmssd": rmssd, "sdnn": sdnn, "on_wrist": np.ones(T),
             "jerk_autocorr_ratio": periodicity, "step_count": steps, "log_energy": log_energy,
             "covariance_cond": cond, "log_energy_ratio": eratio, "zero_crossing_std": zc_std,
