@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The reference CPU teacher (issue 3): simulate, pretrain the micro recipe, evaluate against the
 # baselines and the alternative inference path.  Writes benchmarks/results/teacher/.
-#   bash benchmarks/teacher_reference.sh          (about 30 min on 2 cores)
+#   bash benchmarks/teacher_reference.sh          (about 25-30 min on 2 cores)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${BIN:-.venv/bin}
