@@ -27,6 +27,9 @@ from machine import machine  # noqa: E402
 import numpy as np  # noqa: E402
 
 
+LABEL = {"teacher": "fine-tuned teacher", "scratch": "supervised from scratch"}
+
+
 def learned(finetune_config: dict) -> dict:
     """What a recorded fine-tuning configuration decides about the model: all but ``xla`` (how it ran)."""
     return {k: v for k, v in finetune_config.items() if k != "xla"}
@@ -71,11 +74,11 @@ def main():
             rows.append({"method": method, "lr": lr, "seed": seed, "run": str(run), "val_accuracy": m["val"]["accuracy"],
                          "val_mAP": m["val"]["mAP"], "accuracy": m["accuracy"], "mAP": m["mAP"],
                          "val_n": m["val"]["n"], "n": m["n"]})
-    for method in ("teacher", "scratch"):
+    for method in LABEL:
         mine = [r for r in rows if r["method"] == method and r["seed"] == 0]
         max(mine, key=lambda r: r["val_accuracy"])["chosen"] = True  # first of equals
     summary = {}
-    for method in ("teacher", "scratch"):
+    for method in LABEL:
         lr = next(r["lr"] for r in rows if r["method"] == method and r.get("chosen"))
         at = [r for r in rows if r["method"] == method and r["lr"] == lr]
         summary[method] = {"lr": lr, "seeds": [r["seed"] for r in at],
@@ -88,13 +91,13 @@ def main():
           f"validation subjects ({rows[0]['val_n']} windows), then scored on the test subjects ({rows[0]['n']}).", "",
           "| method | peak lr | seed | val accuracy | val mAP | test accuracy | test mAP | chosen on val |",
           "|---|---|---|---|---|---|---|---|"]
-    md += [f"| {'fine-tuned teacher' if r['method'] == 'teacher' else 'supervised from scratch'} | {r['lr']:g} | {r['seed']} | "
+    md += [f"| {LABEL[r['method']]} | {r['lr']:g} | {r['seed']} | "
            f"{100 * r['val_accuracy']:.1f} | {100 * r['val_mAP']:.1f} | {100 * r['accuracy']:.1f} | "
            f"{100 * r['mAP']:.1f} | {'yes' if r.get('chosen') else ''} |" for r in rows]
     if len(seeds) > 1:
         md += ["", "Over the seeds, at each method's chosen rate (test subjects; mean ± population sd):", "",
                "| method | peak lr | seeds | test accuracy | test mAP |", "|---|---|---|---|---|"]
-        md += [f"| {'fine-tuned teacher' if m == 'teacher' else 'supervised from scratch'} | {v['lr']:g} | "
+        md += [f"| {LABEL[m]} | {v['lr']:g} | "
                f"{len(v['seeds'])} | {100 * v['accuracy_mean']:.1f} ± {100 * v['accuracy_sd']:.1f} | "
                f"{100 * v['mAP_mean']:.1f} ± {100 * v['mAP_sd']:.1f} |" for m, v in summary.items()]
     out = Path(a.out)

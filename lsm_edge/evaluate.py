@@ -20,6 +20,7 @@ from typing import Callable
 import numpy as np
 from tqdm import tqdm
 
+from . import schema
 from .data import masks
 from .data.windows import fill_linear, fill_nearest
 from .io import atomic_write_text
@@ -92,8 +93,10 @@ def baseline_methods(z_train: np.ndarray, seed: int = 0) -> dict[str, Method]:
 
 
 def evaluate_generative(z: np.ndarray, methods: dict[str, Method], tasks=None, seed: int = 0,
-                        progress: bool = True) -> dict:
-    """z: [N, 300, 26] normalised test windows (NaN = missing) -> {task label: {method: {mae, mse, cells}}}."""
+                        progress: bool = True, per_feature: bool = False) -> dict:
+    """z: [N, 300, 26] normalised test windows (NaN = missing) -> {task label: {method: {mae, mse, cells}}}.
+
+    ``per_feature`` adds ``mae_per_feature`` {feature name: MAE} (features with a scored cell) to each entry."""
     tasks = tasks or default_tasks()
     observed = ~np.isnan(z)
     results = {}
@@ -103,8 +106,13 @@ def evaluate_generative(z: np.ndarray, methods: dict[str, Method], tasks=None, s
         z_in = np.where(hide, np.nan, z)
         row = {}
         for name, method in methods.items():
-            err = method(z_in)[scored] - z[scored]
+            diff = method(z_in) - z
+            err = diff[scored]
             row[name] = {"mae": float(np.abs(err).mean()), "mse": float((err ** 2).mean()), "cells": int(scored.sum())}
+            if per_feature:
+                total, n = np.where(scored, np.abs(diff), 0.0).sum((0, 1)), scored.sum((0, 1))
+                row[name]["mae_per_feature"] = {f: float(total[j] / n[j])
+                                                for j, f in enumerate(schema.FEATURE_NAMES) if n[j]}
         results[task.label] = row
     return results
 

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from lsm_edge import schema
+from lsm_edge.data import masks
 from lsm_edge.data.simulate import write_simulated
 from lsm_edge.data.windows import fill_linear
 from lsm_edge.errors import LsmEdgeError
@@ -130,6 +131,17 @@ def test_evaluation_scores_only_hidden_observed_cells(data):
     # MICE uses the other features: it beats the mean on sensor imputation, equals it when all are hidden
     assert res["sensor 30 min"]["mice"]["mae"] < res["sensor 30 min"]["mean"]["mae"]
     assert gain(res, "oracle")["interpolation 60 min"] == 1.0
+    # per feature: the same masks (same totals), weighted by each feature's scored cells they give the MAE
+    pf = evaluate_generative(z, {"linear": methods["linear"], "oracle": methods["oracle"]},
+                             [Task("interpolation", 60)], progress=False, per_feature=True)["interpolation 60 min"]
+    assert pf["linear"]["mae"] == res["interpolation 60 min"]["linear"]["mae"]
+    assert set(pf["oracle"]["mae_per_feature"].values()) == {0.0}
+    hide = masks.make_mask("interpolation", np.random.default_rng([0, 0]), len(z), 60) & ~np.isnan(z)
+    n = hide.sum((0, 1))
+    per = pf["linear"]["mae_per_feature"]
+    assert list(per) == [f for j, f in enumerate(schema.FEATURE_NAMES) if n[j]]
+    weighted = sum(per[f] * n[schema.INDEX[f]] for f in per) / n.sum()
+    assert weighted == pytest.approx(pf["linear"]["mae"], rel=1e-5)
 
 
 def test_train_init_adapts_a_teacher_to_imported_real_data(small_run, real_dir, tmp_path):
