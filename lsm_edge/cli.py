@@ -321,6 +321,9 @@ def evaluate_cmd(task, run, data_dir, split, windows, horizons, seed, others, co
 @click.option("--full-epochs", default=30, type=click.IntRange(1), help="Epochs of full fine-tuning.")
 @click.option("--full-lr", default=3e-4, type=click.FloatRange(min=0, min_open=True),
               help="Peak learning rate of full fine-tuning (warm-up, then cosine decay).")
+@click.option("--layer-decay", default=1.0, type=click.FloatRange(min=0, max=1, min_open=True),
+              help="Full fine-tuning: each ViT encoder block's lr is the next one's x this (MAE's recipe: 0.75; "
+                   "1 = one lr for every layer).")
 @click.option("--from-scratch", is_flag=True,
               help="The supervised baseline: the same architecture with fresh weights (needs --head full).")
 @click.option("--seed", default=0, type=int, help="Random seed.")
@@ -330,8 +333,8 @@ def evaluate_cmd(task, run, data_dir, split, windows, horizons, seed, others, co
 @click.option("--kd-alpha", default=0.5, type=click.FloatRange(0, 1), help="Weight of the labels (1 - of the teacher).")
 @click.option("--pool", default="mean", type=click.Choice(["mean", "stats"]),
               help="Linear / full heads: the pooled embedding, or its mean, max and std over tokens.")
-def finetune_cmd(teacher, data_dir, task, head, out, shots, epochs, full_epochs, full_lr, from_scratch, seed,
-                 kd_from, kd_temperature, kd_alpha, pool):
+def finetune_cmd(teacher, data_dir, task, head, out, shots, epochs, full_epochs, full_lr, layer_decay, from_scratch,
+                 seed, kd_from, kd_temperature, kd_alpha, pool):
     """Train a classification head on a teacher or student run (exercise or 8-class activity)."""
     from .finetune import FinetuneConfig, finetune
 
@@ -339,7 +342,7 @@ def finetune_cmd(teacher, data_dir, task, head, out, shots, epochs, full_epochs,
         raise click.BadParameter(f"a model trained from scratch has no pretrained encoder to probe; got --head "
                                  f"{head}, expected --head full", param_hint="--from-scratch")
     m = finetune(teacher, data_dir, task, head, out, FinetuneConfig(
-        shots=shots, epochs=epochs, full_epochs=full_epochs, full_lr=full_lr, seed=seed,
+        shots=shots, epochs=epochs, full_epochs=full_epochs, full_lr=full_lr, layer_decay=layer_decay, seed=seed,
         kd_temperature=kd_temperature, kd_alpha=kd_alpha, pool=pool), from_scratch=from_scratch, kd_from=kd_from)
     click.echo(f"{task} / {head}: accuracy {100 * m['accuracy']:.1f}%  mAP {100 * m['mAP']:.1f}%  "
                f"({m['n']} held-out windows) -> {out}")

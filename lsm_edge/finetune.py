@@ -13,6 +13,7 @@ stats.json, config.json, metrics.json, confusion.png, manifest.json.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -49,6 +50,7 @@ class FinetuneConfig:
     shots: int | None = None  # labelled windows per class (few-shot); None = all
     kd_temperature: float = 2.0  # distillation from a fine-tuned teacher's logits (``kd_from``)
     kd_alpha: float = 0.5  # weight of the labels; 1 - kd_alpha on the teacher's softened logits
+    layer_decay: float = 1.0  # full: lr x decay^(depth below the top) per encoder block (1 = one lr for all)
     pool: str = "mean"  # linear / full heads: "mean" or "stats" (mean, max, std of the tokens)
     seed: int = 0
     xla: bool = True  # XLA-compile full fine-tuning (~20 % faster steps; off for runs of a few steps: tests)
@@ -154,6 +156,60 @@ def _schedule(cfg_lr, steps, warmup_frac):
                                                   warmup_steps=warm)
 
 
+_BLOCK = re.compile(r"(?:^|/)enc_(\d+)/")
+
+
+def layer_scales(model, decay: float) -> dict:
+    """Layer-wise learning-rate decay (BEiT; MAE's fine-tuning recipe): variable path -> lr factor.
+
+    Of a ViT encoder with L blocks ``enc_0 .. enc_{L-1}``: the head and ``enc_norm`` get 1, block i
+    gets ``decay ** (L - i)``, ``patch_embed`` (and anything below the blocks) ``decay ** (L + 1)``.
+    Every other variable (a model without ``enc_i`` blocks, e.g. a conv student) gets 1."""
+    if not 0 < decay <= 1:
+        raise LsmEdgeError(f"layer decay must be in (0, 1]; got {decay}")
+    paths = [v.path for v in model.trainable_variables]
+    blocks = {int(m.group(1)) for p in paths if (m := _BLOCK.search(p))}
+    if decay == 1 or not blocks:
+        return {p: 1.0 for p in paths}
+    depth = max(blocks) + 1
+    scales = {}
+    for p in paths:
+        m = _BLOCK.search(p)
+        scales[p] = (decay ** (depth - int(m.group(1))) if m
+                     else decay ** (depth + 1) if "/patch_embed/" in p or p.endswith("mask_token") else 1.0)
+    return scales
+
+
+class LayerDecayAdamW(keras.optimizers.AdamW):
+    """AdamW whose step (and weight decay) for each variable is the schedule's lr x ``lr_scales[path]``."""
+
+    def __init__(self, *args, lr_scales: dict | None = None, **kw):
+        super().__init__(*args, **kw)
+        self.lr_scales = dict(lr_scales or {})
+
+    def build(self, variables):
+        super().build(variables)
+        # the backend hands update_step its own variable objects (a tf.Variable has no .path): go by index
+        self._factors = [self.lr_scales.get(v.path, 1.0) for v in variables]
+
+    def _factor(self, variable):
+        return self._factors[self._get_variable_index(variable)]
+
+    def update_step(self, gradient, variable, learning_rate):
+        super().update_step(gradient, variable, learning_rate * self._factor(variable))
+
+    def _apply_weight_decay(self, variables):
+        if self.weight_decay is None:
+            return
+        for v in variables:
+            if self._use_weight_decay(v):
+                lr = ops.cast(self.learning_rate, v.dtype) * self._factor(v)
+                v.assign(v - v * ops.cast(self.weight_decay, v.dtype) * lr)
+
+    def get_config(self):
+        return {**super().get_config(), "lr_scales": self.lr_scales}
+
+
 def _log_prior(y, n):
     counts = np.bincount(y, minlength=n).astype(np.float64) + 1.0
     return np.log(counts / counts.sum())
@@ -175,10 +231,10 @@ def fit_head(model: TaskModel, z_train, y_train, cfg: FinetuneConfig, progress: 
     if model.head_kind == "full":
         bs = min(cfg.batch_size, len(z_train))  # few-shot sets can be smaller than one batch
         steps = cfg.full_epochs * (len(z_train) // bs)
-        model.compile(optimizer=keras.optimizers.AdamW(_schedule(cfg.full_lr, steps, cfg.warmup_frac),
-                                                       weight_decay=cfg.weight_decay, beta_1=0.9, beta_2=0.95,
-                                                       global_clipnorm=1.0), loss=loss,
-                      jit_compile=cfg.xla)
+        model.compile(optimizer=LayerDecayAdamW(_schedule(cfg.full_lr, steps, cfg.warmup_frac),
+                                                weight_decay=cfg.weight_decay, beta_1=0.9, beta_2=0.95,
+                                                global_clipnorm=1.0, lr_scales=layer_scales(model, cfg.layer_decay)),
+                      loss=loss, jit_compile=cfg.xla)
         bar = tqdm(total=steps, desc="fine-tuning", unit="step", disable=not progress, leave=False)
         for _ in range(cfg.full_epochs):
             order = rng.permutation(len(z_train))

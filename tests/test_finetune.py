@@ -218,3 +218,40 @@ def test_evaluate_discriminative_table(teacher, tmp_path):
     acc = 100 * res["full_data"]["LSM fine-tune"]["accuracy"]
     assert f"| LSM fine-tune | {acc:.1f} |" in md
     assert (tmp_path / "ev" / "exercise_confusion_random_forest.png").is_file()
+
+
+def test_layer_decay_scales_each_blocks_step():
+    """layer_scales gives block i of L decay^(L - i), patch_embed decay^(L + 1), the head 1; a full
+    fine-tune with a tiny decay moves the head but leaves patch_embed (decay^(L+1) ~ 0) where it was."""
+    from lsm_edge.finetune import fit_head, layer_scales
+
+    mae = build_mae("nano")
+    m = TaskModel(mae, "full", 3)
+    s = layer_scales(m, 0.5)
+    depth = len(mae.enc_blocks)
+    for path, f in s.items():
+        if "/enc_0/" in path:
+            assert f == 0.5 ** depth
+        elif f"/enc_{depth - 1}/" in path:
+            assert f == 0.5
+        elif "/patch_embed/" in path:
+            assert f == 0.5 ** (depth + 1)
+        else:  # enc_norm and the head
+            assert f == 1.0, path
+    assert set(layer_scales(m, 1.0).values()) == {1.0}
+    with pytest.raises(LsmEdgeError, match=r"layer decay must be in \(0, 1\]; got 1.5"):
+        layer_scales(m, 1.5)
+
+    rng = np.random.default_rng(0)
+    z, y = rng.normal(size=(32, 300, 26)).astype("float32"), rng.integers(0, 3, 32)
+    emb = mae.patch_embed.kernel.numpy().copy()
+    top = mae.enc_blocks[-1].weights[2].numpy().copy()
+    head = m.head.weights[0].numpy().copy()
+    fit_head(m, z, y, FinetuneConfig(full_epochs=2, xla=False, weight_decay=0.0, layer_decay=1e-4))
+    assert np.abs(mae.patch_embed.kernel.numpy() - emb).max() < 1e-9  # lr x 1e-4^(L+1): no move
+    assert np.abs(mae.enc_blocks[-1].weights[2].numpy() - top).max() < 1e-6  # lr x 1e-4
+    assert np.abs(m.head.weights[0].numpy() - head).max() > 1e-4  # the full lr
+    m2 = TaskModel(build_mae("nano"), "full", 3)
+    emb2 = m2.mae.patch_embed.kernel.numpy().copy()
+    fit_head(m2, z, y, FinetuneConfig(full_epochs=2, xla=False, weight_decay=0.0))
+    assert np.abs(m2.mae.patch_embed.kernel.numpy() - emb2).max() > 1e-4  # without decay it moves
