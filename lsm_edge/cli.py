@@ -212,14 +212,17 @@ def train_cmd(recipe, data_dir, out, resume, stats_path, init, quiet, **override
 @click.option("--data", "data_dir", required=True, type=click.Path(file_okay=False), help="Dataset folder.")
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Student run folder to write.")
 @click.option("--resume", is_flag=True, help="Continue an interrupted distillation from its last checkpoint.")
+@click.option("--init", default=None, type=click.Path(exists=True, file_okay=False),
+              help="A finished student run to start from (e.g. to adapt it beside a teacher adapted with "
+                   "`train --init`); its architecture replaces the recipe's.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @_recipe_options(DistillConfig)
-def distill_cmd(teacher, recipe, data_dir, out, resume, quiet, **overrides):
+def distill_cmd(teacher, recipe, data_dir, out, resume, init, quiet, **overrides):
     """Distil a teacher into a small student (ViT or conv family) on all imputation tasks."""
     from .distill import distill
 
     cfg = _recipe(DistillConfig, recipe, overrides)
-    run = distill(teacher, data_dir, out, cfg, resume=resume, progress=not quiet)
+    run = distill(teacher, data_dir, out, cfg, resume=resume, progress=not quiet, init=init)
     c = json.loads((run / "config.json").read_text())
     click.echo(f"student {c['name']} ({c['params']:,} params, {c['flops'] / 1e6:.1f} MFLOPs) written to {run}; "
                f"teacher {c['teacher']['params']:,} params, {c['teacher']['flops'] / 1e6:.1f} MFLOPs")

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import keras
@@ -153,10 +153,31 @@ def flops(model, batch: int = 1) -> int:
     return int(tf.compat.v1.profiler.profile(graph=graph, options=opts).total_float_ops)
 
 
+ARCHITECTURE = {"vit": ("family", "size"), "conv": ("family", "dim", "depth", "kernel", "step")}
+
+
+def student_init(init) -> tuple:
+    """A finished student run -> (its model, its recipe as a dict); a clear error for anything else."""
+    path = Path(init) / "config.json"
+    c = json.loads(path.read_text()) if path.is_file() else {}
+    if c.get("kind") != "student" or not (Path(init) / "model.keras").is_file():
+        raise LsmEdgeError(f"--init {init} is not a finished student run (expected model.keras and a config.json "
+                           f"of kind 'student' from lsm-edge distill; found kind {c.get('kind')!r})")
+    return load_run(init)[0], c["distill"]
+
+
 def distill(teacher_run, data_dir, out_dir, cfg: DistillConfig, resume: bool = False, progress: bool = True,
-            stop_after_segments: int | None = None) -> Path:
-    """Distil ``teacher_run`` into a student; returns the student's run folder."""
+            stop_after_segments: int | None = None, init=None) -> Path:
+    """Distil ``teacher_run`` into a student; returns the student's run folder.
+
+    ``init``: a finished student run to continue from instead of fresh weights (adapting a student to a
+    user's data beside its adapted teacher: ``train --init``'s counterpart); its architecture replaces
+    the recipe's, the recipe's training options apply."""
     out = Path(out_dir)
+    start = None
+    if init is not None:
+        start, init_cfg = student_init(init)
+        cfg = replace(cfg, **{k: init_cfg[k] for k in ARCHITECTURE[init_cfg["family"]]})
     ckpt, state_path = out / "checkpoint" / "ckpt.keras", out / "checkpoint" / "state.json"
     if (out / "model.keras").exists():
         if resume:
@@ -184,15 +205,16 @@ def distill(teacher_run, data_dir, out_dir, cfg: DistillConfig, resume: bool = F
         model.jit_compile = cfg.xla
     else:
         keras.utils.set_random_seed(cfg.seed)
-        model = Distiller(build_student(cfg), teacher.embed_dim, asdict(cfg))
+        model = Distiller(start if start is not None else build_student(cfg), teacher.embed_dim, asdict(cfg))
         model.compile(optimizer=_optimizer(cfg), jit_compile=cfg.xla)
         stats.save(out / "stats.json")
         (out / "log.csv").unlink(missing_ok=True)
     targets = TeacherTargets(teacher)
     targets.compile(jit_compile=cfg.xla)
     student = model.student
+    origin = {"init": {"run": str(init), "model_sha256": sha256_file(Path(init) / "model.keras")}} if init else {}
     atomic_write_text(out / "config.json", json.dumps({
-        "kind": "student", "name": _name(cfg), "distill": asdict(cfg), "model": student.get_config(),
+        "kind": "student", "name": _name(cfg), "distill": asdict(cfg), **origin, "model": student.get_config(),
         "params": count_params(student), "flops": flops(student), "teacher": {
             "path": str(teacher_run), "name": tcfg.get("name", tcfg.get("train", {}).get("size")),
             "params": tcfg["params"], "flops": flops(teacher)}}, indent=1))

@@ -123,3 +123,26 @@ def test_distillation_pulls_the_student_toward_the_teacher(teacher):
     for _ in range(40):
         d.train_on_batch(x, y)
     assert gap() < 0.7 * before
+
+
+def test_distill_init_continues_a_finished_student(teacher, tmp_path):
+    """--init: the new run starts from the student's weights and architecture (the recipe's family and
+    sizes are replaced), and records where it came from; a teacher run is refused by name."""
+    base = distill(teacher / "t", teacher / "data", tmp_path / "base", DistillConfig(family="conv", dim=16, depth=2,
+                                                                                  **FAST), progress=False)
+    still = DistillConfig(family="vit", size="pico", **{**FAST, "lr": 1e-12})  # the optimiser barely moves it
+    run = distill(teacher / "t", teacher / "data", tmp_path / "again", still, progress=False, init=base)
+    a = keras.models.load_model(base / "model.keras", safe_mode=True)
+    b = keras.models.load_model(run / "model.keras", safe_mode=True)
+    assert isinstance(b, ConvStudent) and b.get_config()["dim"] == 16
+    for wa, wb in zip(a.get_weights(), b.get_weights()):
+        np.testing.assert_allclose(wa, wb, atol=1e-6)
+    c = json.loads((run / "config.json").read_text())
+    assert c["init"]["run"] == str(base) and c["distill"]["family"] == "conv" and c["distill"]["dim"] == 16
+    fresh = distill(teacher / "t", teacher / "data", tmp_path / "fresh", DistillConfig(family="conv", dim=16, depth=2,
+                                                                                    **{**FAST, "lr": 1e-12}),
+                    progress=False)
+    f = keras.models.load_model(fresh / "model.keras", safe_mode=True)
+    assert any(np.abs(wa - wf).max() > 1e-3 for wa, wf in zip(a.get_weights(), f.get_weights()))  # not the init
+    with pytest.raises(LsmEdgeError, match="is not a finished student run"):
+        distill(teacher / "t", teacher / "data", tmp_path / "bad", still, progress=False, init=teacher / "t")
