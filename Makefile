@@ -5,6 +5,9 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 DEMO   ?= runs/demo
 REAL   ?= ../shared/data/real
+# test files run on this many worker processes (pytest-xdist); a file's tests stay in one process,
+# so its module fixtures are built once.  TEST_WORKERS=0 runs everything in one process.
+TEST_WORKERS ?= 2
 
 .PHONY: demo test clean
 
@@ -35,7 +38,7 @@ demo: $(STAMP)
 	if [ -d $(REAL) ]; then $(BIN)/lsm-edge evaluate-real --data $(REAL) --teacher $(DEMO)/teacher --artifacts $(DEMO)/real_artifacts --adapt-steps 50 --horizons 60 --out $(DEMO)/real; fi
 
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 clean:
 	rm -rf $(VENV) runs
