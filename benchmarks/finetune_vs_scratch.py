@@ -10,7 +10,8 @@ an interrupted sweep continues where it stopped.  ``--reuse NAME=RUN`` takes an 
 for a candidate (e.g. ``teacher_lr0.0003=runs/ref/clf/activity_teacher_stats_e30``) after checking that
 its recorded configuration is the candidate's.  ``--layer-decays 1,0.75`` also tries layer-wise lr
 decay for the fine-tuned teacher (MAE's fine-tuning recipe; meaningless for fresh weights, so the model
-from scratch keeps 1).  ``--seeds 0,1,2`` repeats the candidate seed 0 chose on its validation score with
+from scratch keeps 1), and ``--probe-epochs N`` starts the teacher's fine-tuning from a linear head fitted on
+its frozen encoder (LP-FT).  ``--seeds 0,1,2`` repeats the candidate seed 0 chose on its validation score with
 other seeds (head initialisation, shuffling, dropout), and the report adds each method's mean and spread
 over the seeds at its chosen setting.
 """
@@ -34,8 +35,9 @@ LABEL = {"teacher": "fine-tuned teacher", "scratch": "supervised from scratch"}
 
 def learned(finetune_config: dict) -> dict:
     """What a recorded fine-tuning configuration decides about the model: all but ``xla`` (how it ran).
-    Runs recorded before ``layer_decay`` existed trained with one lr for every layer (1.0)."""
-    return {"layer_decay": 1.0, **{k: v for k, v in finetune_config.items() if k != "xla"}}
+    Runs recorded before ``layer_decay`` / ``probe_epochs`` existed trained with one lr for every layer
+    (1.0) from a random head (0)."""
+    return {"layer_decay": 1.0, "probe_epochs": 0, **{k: v for k, v in finetune_config.items() if k != "xla"}}
 
 
 def main():
@@ -48,6 +50,8 @@ def main():
     ap.add_argument("--seeds", default="0", help="comma-separated; seed 0 chooses the learning rate")
     ap.add_argument("--layer-decays", default="1", help="comma-separated layer-wise lr decays tried for the "
                     "fine-tuned teacher (1 = one lr for all layers); the model from scratch always uses 1")
+    ap.add_argument("--probe-epochs", type=int, default=0, help="LP-FT for the fine-tuned teacher: fit its linear "
+                    "head on the frozen encoder for this many epochs first (meaningless from scratch, which keeps 0)")
     ap.add_argument("--seed-lrs", default=None, help="learning rates run for seeds other than 0 (with every "
                     "layer decay); default: only the candidate seed 0 chose on the validation subjects")
     ap.add_argument("--reuse", action="append", default=[], help="NAME=RUN: an existing run for candidate NAME")
@@ -65,8 +69,10 @@ def main():
     if seeds[0] != 0:
         sys.exit("--seeds must start with 0 (seed 0 chooses the learning rate)")
     def run_one(method, scratch, seed, lr, decay):
-        name = f"{method}_lr{lr:g}" + (f"_ld{decay:g}" if decay != 1 else "") + (f"_seed{seed}" if seed else "")
-        cfg = FinetuneConfig(pool="stats", full_lr=lr, layer_decay=decay, seed=seed)
+        probe = 0 if scratch else a.probe_epochs
+        name = (f"{method}_lr{lr:g}" + (f"_ld{decay:g}" if decay != 1 else "") + (f"_lp{probe}" if probe else "")
+                + (f"_seed{seed}" if seed else ""))
+        cfg = FinetuneConfig(pool="stats", full_lr=lr, layer_decay=decay, probe_epochs=probe, seed=seed)
         run = Path(reuse.get(name, Path(a.runs) / name))
         if (run / "model.keras").is_file():
             rec = json.loads((run / "config.json").read_text())
@@ -76,7 +82,7 @@ def main():
         else:
             print(f"training {name} -> {run}", flush=True)
             m = finetune(a.teacher, a.data, a.task, "full", run, cfg, from_scratch=scratch)
-        return {"method": method, "lr": lr, "layer_decay": decay, "seed": seed, "run": str(run),
+        return {"method": method, "lr": lr, "layer_decay": decay, "probe_epochs": probe, "seed": seed, "run": str(run),
                 "val_accuracy": m["val"]["accuracy"], "val_mAP": m["val"]["mAP"], "accuracy": m["accuracy"],
                 "mAP": m["mAP"], "val_n": m["val"]["n"], "n": m["n"]}
 
@@ -102,9 +108,9 @@ def main():
           "Full fine-tuning, stats pooling, 30 epochs, seed 0; the learning rate (and for the teacher the "
           "layer-wise lr decay) of each method is chosen on the validation subjects "
           f"({rows[0]['val_n']} windows), then scored on the test subjects ({rows[0]['n']}).", "",
-          "| method | peak lr | layer decay | seed | val accuracy | val mAP | test accuracy | test mAP | chosen on val |",
-          "|---|---|---|---|---|---|---|---|---|"]
-    md += [f"| {LABEL[r['method']]} | {r['lr']:g} | {r['layer_decay']:g} | {r['seed']} | "
+          "| method | peak lr | layer decay | LP epochs | seed | val accuracy | val mAP | test accuracy | test mAP | chosen on val |",
+          "|---|---|---|---|---|---|---|---|---|---|"]
+    md += [f"| {LABEL[r['method']]} | {r['lr']:g} | {r['layer_decay']:g} | {r.get('probe_epochs', 0)} | {r['seed']} | "
            f"{100 * r['val_accuracy']:.1f} | {100 * r['val_mAP']:.1f} | {100 * r['accuracy']:.1f} | "
            f"{100 * r['mAP']:.1f} | {'yes' if r.get('chosen') else ''} |" for r in rows]
     if len(seeds) > 1:

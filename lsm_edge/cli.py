@@ -327,6 +327,11 @@ def evaluate_cmd(task, run, data_dir, split, windows, horizons, seed, others, co
 @click.option("--layer-decay", default=1.0, type=click.FloatRange(min=0, max=1, min_open=True),
               help="Full fine-tuning: each ViT encoder block's lr is the next one's x this (MAE's recipe: 0.75; "
                    "1 = one lr for every layer).")
+@click.option("--probe-epochs", default=0, type=click.IntRange(0),
+              help="Full fine-tuning: first fit the linear head on the frozen encoder for this many epochs "
+                   "(LP-FT, at --lr of the probes); 0 = start from a random head.")
+@click.option("--lr", "probe_lr", default=1e-3, type=click.FloatRange(min=0, min_open=True),
+              help="Peak learning rate of a probe head (and of --probe-epochs).")
 @click.option("--from-scratch", is_flag=True,
               help="The supervised baseline: the same architecture with fresh weights (needs --head full).")
 @click.option("--seed", default=0, type=int, help="Random seed.")
@@ -336,17 +341,22 @@ def evaluate_cmd(task, run, data_dir, split, windows, horizons, seed, others, co
 @click.option("--kd-alpha", default=0.5, type=click.FloatRange(0, 1), help="Weight of the labels (1 - of the teacher).")
 @click.option("--pool", default="mean", type=click.Choice(["mean", "stats"]),
               help="Linear / full heads: the pooled embedding, or its mean, max and std over tokens.")
-def finetune_cmd(teacher, data_dir, task, head, out, shots, epochs, full_epochs, full_lr, layer_decay, from_scratch,
-                 seed, kd_from, kd_temperature, kd_alpha, pool):
+def finetune_cmd(teacher, data_dir, task, head, out, shots, epochs, full_epochs, full_lr, layer_decay, probe_epochs,
+                 probe_lr, from_scratch, seed, kd_from, kd_temperature, kd_alpha, pool):
     """Train a classification head on a teacher or student run (exercise or 8-class activity)."""
     from .finetune import FinetuneConfig, finetune
 
     if from_scratch and head != "full":
         raise click.BadParameter(f"a model trained from scratch has no pretrained encoder to probe; got --head "
                                  f"{head}, expected --head full", param_hint="--from-scratch")
+    if probe_epochs and (head != "full" or from_scratch):
+        raise click.BadParameter("fits the head on a pretrained encoder before full fine-tuning: it needs --head full "
+                                 f"without --from-scratch (got --head {head}{' --from-scratch' if from_scratch else ''})",
+                                 param_hint="--probe-epochs")
     m = finetune(teacher, data_dir, task, head, out, FinetuneConfig(
         shots=shots, epochs=epochs, full_epochs=full_epochs, full_lr=full_lr, layer_decay=layer_decay, seed=seed,
-        kd_temperature=kd_temperature, kd_alpha=kd_alpha, pool=pool), from_scratch=from_scratch, kd_from=kd_from)
+        probe_epochs=probe_epochs, lr=probe_lr, kd_temperature=kd_temperature, kd_alpha=kd_alpha, pool=pool),
+        from_scratch=from_scratch, kd_from=kd_from)
     click.echo(f"{task} / {head}: accuracy {100 * m['accuracy']:.1f}%  mAP {100 * m['mAP']:.1f}%  "
                f"({m['n']} held-out windows) -> {out}")
 

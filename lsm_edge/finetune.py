@@ -51,6 +51,7 @@ class FinetuneConfig:
     kd_temperature: float = 2.0  # distillation from a fine-tuned teacher's logits (``kd_from``)
     kd_alpha: float = 0.5  # weight of the labels; 1 - kd_alpha on the teacher's softened logits
     layer_decay: float = 1.0  # full: lr x decay^(depth below the top) per encoder block (1 = one lr for all)
+    probe_epochs: int = 0  # full: first train the linear head on the frozen encoder for this many epochs (LP-FT)
     pool: str = "mean"  # linear / full heads: "mean" or "stats" (mean, max, std of the tokens)
     seed: int = 0
     xla: bool = True  # XLA-compile full fine-tuning (~20 % faster steps; off for runs of a few steps: tests)
@@ -216,7 +217,7 @@ def _log_prior(y, n):
 
 
 def fit_head(model: TaskModel, z_train, y_train, cfg: FinetuneConfig, progress: bool = False,
-             teacher_logits: np.ndarray | None = None) -> TaskModel:
+             teacher_logits: np.ndarray | None = None, from_scratch: bool = False) -> TaskModel:
     """Frozen probes: embed once, train the head on the embeddings.  Full: train the encoder too.
 
     teacher_logits [N, n_classes] (a fine-tuned teacher's, on the same windows): the loss becomes
@@ -229,6 +230,11 @@ def fit_head(model: TaskModel, z_train, y_train, cfg: FinetuneConfig, progress: 
         y_train = np.concatenate([y_train[:, None].astype(np.float32), teacher_logits.astype(np.float32)], 1)
     rng = np.random.default_rng(cfg.seed)
     if model.head_kind == "full":
+        if cfg.probe_epochs:
+            if from_scratch:
+                raise LsmEdgeError("probe_epochs fits the head on a pretrained encoder's features; a model "
+                                   "trained from scratch has none (use probe_epochs=0)")
+            _fit_probe(model, z_train, y_train, loss, cfg, cfg.probe_epochs)
         bs = min(cfg.batch_size, len(z_train))  # few-shot sets can be smaller than one batch
         steps = cfg.full_epochs * (len(z_train) // bs)
         model.compile(optimizer=LayerDecayAdamW(_schedule(cfg.full_lr, steps, cfg.warmup_frac),
@@ -245,14 +251,23 @@ def fit_head(model: TaskModel, z_train, y_train, cfg: FinetuneConfig, progress: 
                 bar.update(1)
         bar.close()
         return model
+    _fit_probe(model, z_train, y_train, loss, cfg, cfg.epochs)
+    return model
+
+
+def _fit_probe(model: TaskModel, z_train, y_train, loss, cfg: FinetuneConfig, epochs: int) -> None:
+    """Train ``model.head`` alone on the frozen encoder's features (embedded once), at ``cfg.lr``.
+
+    The probes' training, and the first stage of LP-FT (Kumar et al. 2022, "Fine-Tuning can Distort
+    Pretrained Features"): full fine-tuning that starts from a fitted head instead of a random one,
+    so the first updates of the encoder follow a head that already reads its features."""
     feats = embed_features(model, z_train)
     probe = keras.Sequential([keras.Input(feats.shape[1:]), model.head])
-    steps = cfg.epochs * max(1, len(feats) // cfg.batch_size)
+    steps = epochs * max(1, len(feats) // cfg.batch_size)
     probe.compile(optimizer=keras.optimizers.AdamW(_schedule(cfg.lr, steps, cfg.warmup_frac),
                                                    weight_decay=cfg.weight_decay, beta_1=0.9, beta_2=0.95),
                   loss=loss)
-    probe.fit(feats, y_train, batch_size=cfg.batch_size, epochs=cfg.epochs, verbose=0, shuffle=True)
-    return model
+    probe.fit(feats, y_train, batch_size=cfg.batch_size, epochs=epochs, verbose=0, shuffle=True)
 
 
 def kd_loss(label_loss, temperature: float, alpha: float, n: int):
@@ -380,7 +395,8 @@ def finetune(teacher_run, data_dir, task: str, head: str, out_dir, cfg: Finetune
             raise LsmEdgeError(f"--kd-from {kd_from} is not a {task} classifier run (its task: {kcfg.get('task')})")
         kstats = NormStats.load(Path(kd_from) / "stats.json")
         kd = teacher_logits(kd_from, kstats.normalize(xtr[idx]))
-    fit_head(model, stats.normalize(xtr[idx]), ytr[idx], cfg, progress=progress, teacher_logits=kd)
+    fit_head(model, stats.normalize(xtr[idx]), ytr[idx], cfg, progress=progress, teacher_logits=kd,
+             from_scratch=from_scratch)
     m = metrics(yte, predict_proba(model, stats.normalize(xte)), n)
     xva, yva = labelled(ds, task, "val")
     if len(yva):  # where heads, pooling or epochs are chosen: never on the test subjects

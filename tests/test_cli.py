@@ -92,4 +92,9 @@ def test_finetune_from_scratch_needs_full_head(tmp_path):
     r = run("finetune", "--teacher", str(tmp_path), "--data", str(tmp_path), "--task", "activity", "--full-lr", "0",
             "--out", str(tmp_path / "o"))
     assert r.exit_code == 2 and "--full-lr" in r.output
+    for extra in (["--head", "linear"], ["--head", "full", "--from-scratch"]):
+        r = run("finetune", "--teacher", str(tmp_path), "--data", str(tmp_path), "--task", "activity",
+                "--probe-epochs", "5", *extra, "--out", str(tmp_path / "o"))
+        assert r.exit_code == 2 and "needs --head full without --from-scratch" in r.output, r.output
+        assert "Traceback" not in r.output
     assert not (tmp_path / "o").exists()

@@ -255,3 +255,27 @@ def test_layer_decay_scales_each_blocks_step():
     emb2 = m2.mae.patch_embed.kernel.numpy().copy()
     fit_head(m2, z, y, FinetuneConfig(full_epochs=2, xla=False, weight_decay=0.0))
     assert np.abs(m2.mae.patch_embed.kernel.numpy() - emb2).max() > 1e-4  # without decay it moves
+
+
+def test_probe_epochs_start_full_fine_tuning_from_a_fitted_head():
+    """LP-FT: with probe_epochs the head is fitted on the frozen encoder before the whole model trains.
+    With a full-fine-tuning lr too small to move anything, only that first stage can teach the model:
+    it then separates classes that differ in one feature's level; a random head does not."""
+    from lsm_edge.finetune import fit_head, predict_proba
+
+    rng = np.random.default_rng(0)
+    y = np.repeat(np.arange(3), 32)
+    z = rng.normal(0, 0.3, (96, 300, 26)).astype("float32")
+    z[:, :, 0] += (y[:, None] - 1.0) * 2.0  # class = the level of heart rate
+    cfg = dict(full_epochs=1, full_lr=1e-12, xla=False, dropout=0.0, batch_size=32)
+    accs = {}
+    for probe_epochs in (0, 40):
+        keras.utils.set_random_seed(0)
+        m = TaskModel(build_mae("nano"), "full", 3, dropout=0.0)
+        enc = m.mae.patch_embed.kernel.numpy().copy()
+        fit_head(m, z, y, FinetuneConfig(probe_epochs=probe_epochs, **cfg))
+        assert np.abs(m.mae.patch_embed.kernel.numpy() - enc).max() < 1e-6  # the encoder stayed frozen in stage 1
+        accs[probe_epochs] = float((predict_proba(m, z).argmax(1) == y).mean())
+    assert accs[40] > 0.65 and accs[0] < 0.45, accs  # measured: 0.77 and 0.33 (chance)
+    with pytest.raises(LsmEdgeError, match="trained from scratch has none"):
+        fit_head(TaskModel(build_mae("nano"), "full", 3), z, y, FinetuneConfig(probe_epochs=1, **cfg), from_scratch=True)
