@@ -110,7 +110,7 @@ def main():
           f"({rows[0]['val_n']} windows), then scored on the test subjects ({rows[0]['n']}).", "",
           "| method | peak lr | layer decay | LP epochs | seed | val accuracy | val mAP | test accuracy | test mAP | chosen on val |",
           "|---|---|---|---|---|---|---|---|---|---|"]
-    md += [f"| {LABEL[r['method']]} | {r['lr']:g} | {r['layer_decay']:g} | {r.get('probe_epochs', 0)} | {r['seed']} | "
+    md += [f"| {LABEL[r['method']]} | {r['lr']:g} | {r['layer_decay']:g} | {r['probe_epochs']} | {r['seed']} | "
            f"{100 * r['val_accuracy']:.1f} | {100 * r['val_mAP']:.1f} | {100 * r['accuracy']:.1f} | "
            f"{100 * r['mAP']:.1f} | {'yes' if r.get('chosen') else ''} |" for r in rows]
     if len(seeds) > 1:

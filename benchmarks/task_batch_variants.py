@@ -14,17 +14,13 @@ Not a library option: none of them measured better (benchmarks/results/teacher/a
 from __future__ import annotations
 
 import argparse
+from functools import partial
 
 import numpy as np
 
 import lsm_edge.train as T
 from lsm_edge.data import masks
 from lsm_edge.recipe import TrainConfig
-
-
-def _batch(z, hide):
-    y = {"target": np.nan_to_num(z).astype(np.float32), "weight": (hide & ~np.isnan(z)).astype(np.float32)}
-    return T.model_inputs(z, hide), y
 
 
 def multigap(z, rng, max_minutes=150):
@@ -34,18 +30,10 @@ def multigap(z, rng, max_minutes=150):
         name = T.TRAIN_TASKS[t]
         for _ in range(1 if name == "extrapolation" else int(rng.integers(1, 4))):
             hide[i] |= masks.make_mask(name, rng, 1, int(rng.integers(5, max_minutes + 1)))[0]
-    return _batch(z, hide)
+    return T.hidden_batch(z, hide)
 
 
-def long_spans(z, rng, max_minutes=150):
-    hide = np.zeros(z.shape, bool)
-    tasks, minutes = rng.integers(0, len(T.TRAIN_TASKS), len(z)), rng.integers(20, max_minutes + 1, len(z))
-    for i in range(len(z)):
-        hide[i] = masks.make_mask(T.TRAIN_TASKS[tasks[i]], rng, 1, int(minutes[i]))[0]
-    return _batch(z, hide)
-
-
-VARIANTS = {"recipe": T.task_batch, "multigap": multigap, "long": long_spans}
+VARIANTS = {"recipe": T.task_batch, "multigap": multigap, "long": partial(T.task_batch, min_minutes=20)}
 
 
 def main(argv=None):

@@ -82,11 +82,11 @@ def mae_batch(z: np.ndarray, rng, mask_ratio: float) -> tuple[dict, dict]:
 TRAIN_TASKS = ("interpolation", "extrapolation", "sensor")
 
 
-def task_batch(z: np.ndarray, rng, max_minutes: int = 150) -> tuple[dict, dict]:
+def task_batch(z: np.ndarray, rng, max_minutes: int = 150, min_minutes: int = 5) -> tuple[dict, dict]:
     """z: [B, 300, 26] -> inference-path inputs and targets under evaluation-style masks.
 
     Each window gets one task (temporal interpolation, extrapolation, or sensor imputation over a
-    random span of 5..``max_minutes`` minutes, not aligned to patches).  Unlike patch masking, these
+    random span of ``min_minutes``..``max_minutes`` minutes, not aligned to patches).  Unlike patch masking, these
     hide cells inside tokens that stay visible, and leave most tokens visible: exactly what the
     model faces when it imputes; with patch masking alone it never learns either (measured:
     worse than linear interpolation on every task, see benchmarks/results/teacher/README.md).
@@ -94,12 +94,17 @@ def task_batch(z: np.ndarray, rng, max_minutes: int = 150) -> tuple[dict, dict]:
     B = len(z)
     hide = np.zeros(z.shape, bool)
     tasks = rng.integers(0, len(TRAIN_TASKS), B)
-    minutes = rng.integers(5, max_minutes + 1, B)
+    minutes = rng.integers(min_minutes, max_minutes + 1, B)
     for i in range(B):
         hide[i] = masks.make_mask(TRAIN_TASKS[tasks[i]], rng, 1, int(minutes[i]))[0]
-    x = model_inputs(z, hide)
+    return hidden_batch(z, hide)
+
+
+def hidden_batch(z: np.ndarray, hide: np.ndarray) -> tuple[dict, dict]:
+    """z: [B, 300, 26], hide: [B, 300, 26] bool -> inference-path inputs with ``hide`` masked, and the
+    targets: every cell of z, weighted 1 where it was hidden and observed."""
     y = {"target": np.nan_to_num(z).astype(np.float32), "weight": (hide & ~np.isnan(z)).astype(np.float32)}
-    return x, y
+    return model_inputs(z, hide), y
 
 
 def model_inputs(z: np.ndarray, hide: np.ndarray | None = None) -> dict:
