@@ -45,10 +45,10 @@ def main() -> None:
 
     import keras
     from sklearn.metrics import accuracy_score, f1_score
-    from sklearn.model_selection import GroupKFold
 
     from lsm_edge.data.autoimport import read_any
-    from lsm_edge.evaluate_real import ACTIVITIES, keras_embed, score_activity, segment_stats, segments
+    from lsm_edge.evaluate_real import (ACTIVITIES, activity_folds, keras_embed, score_activity, segment_stats,
+                                        segments)
     from lsm_edge.finetune import FinetuneConfig, TaskModel, fit_head, fresh_copy, predict_proba
     from lsm_edge.io import atomic_write_text
     from lsm_edge.train import load_run
@@ -57,12 +57,11 @@ def main() -> None:
     x, y, g = segments(read_any(Path(a.data) / "aw_fb")[0])
     teacher, stats, _ = load_run(a.teacher)
     n = len(ACTIVITIES)
-    folds = list(GroupKFold(n_splits=5).split(x, y, g))
+    folds = activity_folds(y, g)
     base, _ = score_activity(x, y, g, {"random forest, segment statistics": (segment_stats(x), "rf"),
                                        "linear probe, pooled embedding (evaluate-real)":
                                            (keras_embed(teacher, stats)(x), "lr")})
-    rows = {k: {"accuracy": [v["accuracy"]], "accuracy_std": v["accuracy_std"], "macro_f1": v["macro_f1"],
-                "macro_f1_std": v["macro_f1_std"]} for k, v in base.items()}
+    rows = {k: {m: v[m] for m in ("accuracy", "accuracy_std", "macro_f1", "macro_f1_std")} for k, v in base.items()}
     cfg = FinetuneConfig(pool="stats", full_lr=3e-4, full_epochs=a.epochs, seed=0)
     z = stats.normalize(x)
     for method in [m for m in a.methods.split(",") if m]:
@@ -79,7 +78,7 @@ def main() -> None:
             acc.append(accuracy_score(y[te], pred))
             f1.append(f1_score(y[te], pred, average="macro", labels=range(n), zero_division=0))
             print(f"  accuracy {100 * acc[-1]:.1f}%  macro-F1 {100 * f1[-1]:.1f}%", flush=True)
-        rows[name] = {"accuracy": [float(np.mean(acc))], "accuracy_std": float(np.std(acc)), "folds_accuracy": acc,
+        rows[name] = {"accuracy": float(np.mean(acc)), "accuracy_std": float(np.std(acc)), "folds_accuracy": acc,
                       "macro_f1": float(np.mean(f1)), "macro_f1_std": float(np.std(f1))}
     wall = time.time() - t0
     lines = ["# aw_fb activity: the teacher fine-tuned on each fold's training participants", "",
@@ -89,7 +88,7 @@ def main() -> None:
              "(no participant in training and test of one fold); mean ± std over folds.", "",
              "| method | accuracy | macro-F1 |", "|---|---|---|"]
     for name, r in rows.items():
-        lines.append(f"| {name} | {100 * r['accuracy'][0]:.1f}% ± {100 * r['accuracy_std']:.1f} | "
+        lines.append(f"| {name} | {100 * r['accuracy']:.1f}% ± {100 * r['accuracy_std']:.1f} | "
                      f"{100 * r['macro_f1']:.1f}% ± {100 * r['macro_f1_std']:.1f} |")
     atomic_write_text(Path(a.out), "\n".join(lines) + "\n")
     atomic_write_text(Path(a.out).with_suffix(".json"), json.dumps(

@@ -28,14 +28,13 @@ def main() -> None:
 
     from sklearn.ensemble import RandomForestClassifier
     from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import GroupKFold
     from sklearn.neural_network import MLPClassifier
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
     from lsm_edge import schema
     from lsm_edge.data.autoimport import read_any
-    from lsm_edge.evaluate_real import segment_stats, segments
+    from lsm_edge.evaluate_real import activity_folds, segment_stats, segments
     from lsm_edge.io import atomic_write_text
     from lsm_edge.train import load_run, model_inputs
 
@@ -54,7 +53,7 @@ def main() -> None:
     grid = enc[:, used].reshape(len(y), -1)
     mx = np.where(valid[:, :, None], enc, -np.inf).max(1)
 
-    folds = list(GroupKFold(n_splits=5).split(x, y, g))
+    folds = activity_folds(y, g)
 
     def lr(c=1.0):
         return lambda: make_pipeline(StandardScaler(), LogisticRegression(C=c, max_iter=3000))

@@ -190,16 +190,23 @@ def segment_stats(x: np.ndarray) -> np.ndarray:
     return np.nan_to_num(np.concatenate(f, 1))
 
 
+def activity_folds(y, groups) -> list:
+    """The participant-grouped folds every aw_fb method is scored on: [(train index, test index)] x 5
+    (fewer with fewer participants); no participant in training and test of one fold."""
+    from sklearn.model_selection import GroupKFold
+
+    return list(GroupKFold(n_splits=min(5, len(set(groups)))).split(y, y, groups))
+
+
 def score_activity(x, y, groups, features: dict, seed: int = 0) -> tuple[dict, dict]:
     """features: {method: (array [n, d], "rf" | "lr")} -> ({method: scores}, {method: confusion})."""
     from sklearn.ensemble import RandomForestClassifier
     from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import accuracy_score, confusion_matrix, f1_score
-    from sklearn.model_selection import GroupKFold
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    folds = list(GroupKFold(n_splits=min(5, len(set(groups)))).split(x, y, groups))
+    folds = activity_folds(y, groups)
     res, conf = {}, {}
     for name, (f, kind) in features.items():
         acc, f1, cm = [], [], np.zeros((len(ACTIVITIES),) * 2, int)
