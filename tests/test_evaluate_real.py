@@ -6,7 +6,8 @@ import pytest
 
 from conftest import shortened_real
 from lsm_edge import schema
-from lsm_edge.evaluate_real import draw_spans, evaluate_real, linear_fill, roles, score_imputation, segments
+from lsm_edge.evaluate_real import (draw_spans, evaluate_real, linear_fill, phase_average, roles,
+                                     score_imputation, segments)
 
 
 def test_roles_never_score_an_adaptation_subject():
@@ -53,7 +54,12 @@ def test_evaluate_real_end_to_end(small_run, real_dir, tmp_path):
     assert r["imputation"]["fitabase"]["subjects"] == ["fitbit-2022484408"]  # alone in its set: scored
     a = r["activity"]
     assert a["participants"] >= 5 and a["scores"]["random forest (segment stats)"]["folds"] == 5
-    assert {"probe: teacher embedding", "probe: teacher_f32 embed"} <= set(a["scores"])
+    assert {f"{kind} probe: {name}" for kind in ("linear", "forest")
+            for name in ("teacher embedding", "adapted teacher embedding", "teacher_f32 embed")} <= set(a["scores"])
+    assert a["best_probe"] in a["scores"] and " probe: " in a["best_probe"]
+    # the .tflite's embed signature = the Keras teacher's embedding: the same features, the same probe
+    assert a["scores"]["linear probe: teacher_f32 embed"]["accuracy"] == pytest.approx(
+        a["scores"]["linear probe: teacher embedding"]["accuracy"], abs=0.02)
     assert (tmp_path / "out" / "activity_confusion.png").stat().st_size > 10_000
     assert (tmp_path / "out" / "fills_actigraphy.png").stat().st_size > 10_000
     md = (tmp_path / "out" / "real.md").read_text()
@@ -73,3 +79,23 @@ def test_segments_place_each_label_run_in_its_own_window():
     assert x.shape == (2, 300, schema.N_FEATURES)
     np.testing.assert_array_equal(x[1, :4, schema.INDEX["heart_rate"]], [66, 67, 68, 69])
     assert np.isnan(x[1, 4:]).all()
+
+
+def test_phase_average_moves_the_segment_through_one_patch():
+    x = np.full((2, 300, schema.N_FEATURES), np.nan, np.float32)
+    j = schema.INDEX["heart_rate"]
+    x[0, :6, j] = [60, 61, 62, 63, 64, 65]
+    x[1, :16, j] = np.arange(16) + 100.0
+    starts, sums = [], []
+
+    def embed(w):  # [n, 300, 26] -> [n, 2]: where the data starts, and the sum of what is there
+        first = np.argmax(~np.isnan(w[:, :, j]), axis=1)
+        starts.append(first)
+        sums.append(np.nansum(w[:, :, j], axis=1))
+        return np.stack([first, np.nansum(w[:, :, j], axis=1)], 1).astype(np.float32)
+
+    out = phase_average(embed, x)
+    assert sorted(np.concatenate(starts)[::2]) == list(range(schema.PATCH_MINUTES))  # every phase once
+    np.testing.assert_allclose(out[:, 0], (schema.PATCH_MINUTES - 1) / 2)
+    np.testing.assert_allclose(np.asarray(sums), [[375, 1720]] * schema.PATCH_MINUTES)  # no minute lost or added
+    np.testing.assert_allclose(out[:, 1], [375, 1720])
