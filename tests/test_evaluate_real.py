@@ -99,3 +99,15 @@ def test_phase_average_moves_the_segment_through_one_patch():
     np.testing.assert_allclose(out[:, 0], (schema.PATCH_MINUTES - 1) / 2)
     np.testing.assert_allclose(np.asarray(sums), [[375, 1720]] * schema.PATCH_MINUTES)  # no minute lost or added
     np.testing.assert_allclose(out[:, 1], [375, 1720])
+
+
+def test_a_label_run_longer_than_a_window_keeps_its_first_300_minutes():
+    from lsm_edge.data.windows import Timeline
+
+    v = np.full((400, schema.N_FEATURES), np.nan, np.float32)
+    v[:, schema.INDEX["step_count"]] = np.arange(400)
+    tl = Timeline("awfb-p01-apple_watch", np.datetime64("2000-01-01T00:00", "m"), v,
+                  labels={"lab_activity": np.full(400, 4, np.int16)})
+    x, y, g = segments([tl])
+    assert x.shape == (1, 300, schema.N_FEATURES) and list(y) == [4]
+    np.testing.assert_array_equal(x[0, :, schema.INDEX["step_count"]], np.arange(300))
