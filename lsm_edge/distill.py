@@ -256,7 +256,7 @@ def distill(teacher_run, data_dir, out_dir, cfg: DistillConfig, resume: bool = F
 def _batches(z, cfg: DistillConfig, seg: int, steps: int):
     from .recipe import TrainConfig
 
-    aug = TrainConfig()  # the teacher's augmentations: flip, stretch, noise
+    aug = TrainConfig(feature_drop_p=cfg.feature_drop_p)  # the teacher's: flip, stretch, noise (+ dropped features)
     for i in range(steps):
         rng = np.random.default_rng([cfg.seed, seg, i])
         zb = augment(z[rng.integers(0, len(z), cfg.batch_size)], rng, aug)

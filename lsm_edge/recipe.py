@@ -33,6 +33,7 @@ class TrainConfig:
     flip_p: float = 0.5
     stretch_max: float = 1.2
     noise_std: float = 0.05
+    feature_drop_p: float = 0.0  # share of windows that keep only some of their features (train.drop_features)
     task_mask_p: float = 0.5  # share of steps trained through the inference path on evaluation-task masks
     loss: str = "mse"  # "mse" (the paper) or "l1" (the metric the evaluation scores)
     fill_gate: bool = False  # blend the output with the input's linear fill through a learned gate (models/mae.py)
@@ -88,6 +89,9 @@ class TrainConfig:
                               ("sampling", SAMPLINGS)):
             if getattr(cfg, name) not in allowed:
                 raise LsmEdgeError(f"{where}: {name} must be one of {', '.join(allowed)}, got {getattr(cfg, name)!r}")
+        for name in ("feature_drop_p", "task_mask_p", "flip_p"):
+            if not 0 <= getattr(cfg, name) <= 1:
+                raise LsmEdgeError(f"{where}: {name} must be in [0, 1], got {getattr(cfg, name)}")
         if cfg.devices < 1 or cfg.model_parallel < 1 or cfg.devices % cfg.model_parallel:
             raise LsmEdgeError(f"{where}: devices ({cfg.devices}) must be a positive multiple of model_parallel "
                                f"({cfg.model_parallel})")
@@ -125,6 +129,7 @@ class DistillConfig:
     w_truth: float = 1.0
     w_embed: float = 0.1
     random_p: float = 0.25  # share of windows with the paper's 80 % random patch masking; the rest eval-task masks
+    feature_drop_p: float = 0.0  # share of windows that keep only some of their features (train.drop_features)
     checkpoint_every: int = 100
     seed: int = 0
     xla: bool = True  # XLA-compile the step and the teacher's targets (off for runs of a few steps: tests)
@@ -147,6 +152,8 @@ class DistillConfig:
         if unknown:
             raise LsmEdgeError(f"{where}: unknown option(s) {', '.join(unknown)}; expected some of {', '.join(known)}")
         cfg = cls(**d)
+        if not 0 <= cfg.feature_drop_p <= 1:
+            raise LsmEdgeError(f"{where}: feature_drop_p must be in [0, 1], got {cfg.feature_drop_p}")
         if cfg.family not in FAMILIES:
             raise LsmEdgeError(f"{where}: family must be one of {', '.join(FAMILIES)}, got {cfg.family!r}")
         return cfg

@@ -42,6 +42,19 @@ def test_recipes_meet_the_size_bar_and_bad_recipes_are_named(tmp_path):
     (tmp_path / "bad.toml").write_text('[distill]\nwidth = 3\n')
     with pytest.raises(LsmEdgeError, match="unknown option"):
         DistillConfig.from_toml(tmp_path / "bad.toml")
+    (tmp_path / "bad.toml").write_text('[distill]\nfeature_drop_p = -0.1\n')
+    with pytest.raises(LsmEdgeError, match=r"feature_drop_p must be in \[0, 1\], got -0.1"):
+        DistillConfig.from_toml(tmp_path / "bad.toml")
+
+
+def test_distill_batches_drop_features_as_the_recipe_says():
+    from lsm_edge.distill import _batches
+
+    z = np.random.default_rng(0).normal(size=(32, 300, 26)).astype("float32")
+    for p, lacking in ((0.0, False), (1.0, True)):
+        x, _ = next(_batches(z, DistillConfig(batch_size=16, feature_drop_p=p), 0, 1))
+        whole = (x["missing"] > 0).all(1)  # [B, F]: features missing for the whole window
+        assert whole.any(1).all() == lacking and not whole.all(1).any()
 
 
 def test_conv_student_interface():

@@ -13,7 +13,7 @@ from lsm_edge.data.simulate import write_simulated
 from lsm_edge.data.windows import fill_linear
 from lsm_edge.errors import LsmEdgeError
 from lsm_edge.evaluate import baseline_methods, evaluate_generative, gain, model_method, Task
-from lsm_edge.train import TrainConfig, augment, load_run, mae_batch, task_batch, train
+from lsm_edge.train import TrainConfig, augment, drop_features, load_run, mae_batch, task_batch, train
 
 CFG = dict(size="nano", steps=12, batch_size=16, checkpoint_every=4, warmup_steps=2, val_windows=32,
            xla=False)  # three short runs: compiling would cost more than it saves (the CLI test keeps XLA on)
@@ -67,6 +67,38 @@ def test_augment_keeps_shape_and_missingness_count():
     cfg = TrainConfig(noise_std=0.0, stretch_max=1.0, flip_p=1.0)
     out = augment(z, rng, cfg)
     np.testing.assert_array_equal(out, z[:, ::-1])
+
+
+def test_drop_features_leaves_whole_features_missing_for_the_whole_window():
+    rng = np.random.default_rng(1)
+    z = rng.normal(size=(64, 300, 26)).astype("float32")
+    z[:, :, 5] = np.nan  # never observed: not counted among the features a window can keep
+    z[3] = np.nan
+    z[3, :, 7] = 1.0  # one observed feature: nothing to drop
+    out = drop_features(z, np.random.default_rng(2), 1.0)
+    kept = ~np.isnan(out).all(1)  # [B, F] features with data left
+    observed = ~np.isnan(z).all(1)
+    assert np.array_equal(np.isnan(out).any(1), np.isnan(out).all(1))  # a feature goes for all 300 minutes or not at all
+    np.testing.assert_array_equal(out[~np.isnan(out)], z[~np.isnan(out)])  # what stays is untouched
+    others = np.arange(64) != 3
+    assert (kept.sum(1)[others] >= 1).all() and (kept.sum(1)[others] < observed.sum(1)[others]).all()
+    assert len(set(kept.sum(1)[others])) > 10  # from one feature to all but one
+    np.testing.assert_array_equal(out[3], z[3])
+    assert not kept[:, 5].any()
+    _, y = task_batch(out, rng)
+    assert not y["weight"][np.broadcast_to(~kept[:, None, :], out.shape)].any()  # dropped cells are never targets
+    assert drop_features(z, np.random.default_rng(2), 0.0) is z
+    with pytest.raises(LsmEdgeError, match="feature_drop_p must be in"):
+        TrainConfig.from_dict({"feature_drop_p": 1.5})
+
+
+def test_every_recipe_loads():
+    from pathlib import Path
+
+    recipes = sorted(Path(__file__).parent.parent.glob("train/*.toml"))
+    assert len(recipes) >= 5
+    cfgs = {p.stem: TrainConfig.from_toml(p) for p in recipes}
+    assert cfgs["micro"].feature_drop_p == cfgs["nano"].feature_drop_p == 0.25  # the CPU recipes handle missing sensors
 
 
 def test_train_resume_after_kill_loses_nothing(data, tmp_path):
