@@ -14,6 +14,7 @@ windows as the committed tables) and on every test subject simulated.  Nothing i
 """
 
 import argparse
+import json
 import os
 import sys
 from pathlib import Path
@@ -41,7 +42,7 @@ def main():
     from lsm_edge.io import atomic_write_text
     from lsm_edge.schema import ACTIVITIES
 
-    ref = json_of(Path(a.data) / "dataset.json")["source"]
+    ref = json.loads((Path(a.data) / "dataset.json").read_text())["source"]
     more = Path(a.more)
     if not (more / "dataset.json").exists():
         write_simulated(more, a.subjects, ref["days"], seed=ref["seed"], min_observed=ref["min_observed"])
@@ -74,18 +75,11 @@ def main():
     atomic_write_text(Path(a.out), "\n".join(lines) + "\n")
 
 
-def json_of(path):
-    import json
-
-    return json.loads(Path(path).read_text())
-
-
 def split_with_subjects(ds, split):
-    from lsm_edge.finetune import labelled
-
-    x, y = labelled(ds, "activity", split)
+    """-> what ``finetune.labelled(ds, "activity", split)`` gives, and the subject of each window (one load)."""
     w = ds.load(split)
-    return x, y, np.asarray(w.subject)[w.activity >= 0]
+    keep = w.activity >= 0
+    return w.values[keep], w.activity[keep].astype(np.int64), np.asarray(w.subject)[keep]
 
 
 def subject_index(names):
