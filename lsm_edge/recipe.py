@@ -89,9 +89,7 @@ class TrainConfig:
                               ("sampling", SAMPLINGS)):
             if getattr(cfg, name) not in allowed:
                 raise LsmEdgeError(f"{where}: {name} must be one of {', '.join(allowed)}, got {getattr(cfg, name)!r}")
-        for name in ("feature_drop_p", "task_mask_p", "flip_p"):
-            if not 0 <= getattr(cfg, name) <= 1:
-                raise LsmEdgeError(f"{where}: {name} must be in [0, 1], got {getattr(cfg, name)}")
+        _check_shares(cfg, ("feature_drop_p", "task_mask_p", "flip_p"), where)
         if cfg.devices < 1 or cfg.model_parallel < 1 or cfg.devices % cfg.model_parallel:
             raise LsmEdgeError(f"{where}: devices ({cfg.devices}) must be a positive multiple of model_parallel "
                                f"({cfg.model_parallel})")
@@ -99,6 +97,13 @@ class TrainConfig:
             raise LsmEdgeError(f"{where}: batch_size {cfg.batch_size} does not split over "
                                f"{cfg.devices // cfg.model_parallel} data-parallel devices")
         return cfg
+
+
+def _check_shares(cfg, names, where: str) -> None:
+    """Recipe fields that are probabilities: each must lie in [0, 1]."""
+    for name in names:
+        if not 0 <= getattr(cfg, name) <= 1:
+            raise LsmEdgeError(f"{where}: {name} must be in [0, 1], got {getattr(cfg, name)}")
 
 
 BACKENDS = ("tensorflow", "jax")
@@ -152,8 +157,7 @@ class DistillConfig:
         if unknown:
             raise LsmEdgeError(f"{where}: unknown option(s) {', '.join(unknown)}; expected some of {', '.join(known)}")
         cfg = cls(**d)
-        if not 0 <= cfg.feature_drop_p <= 1:
-            raise LsmEdgeError(f"{where}: feature_drop_p must be in [0, 1], got {cfg.feature_drop_p}")
+        _check_shares(cfg, ("feature_drop_p",), where)
         if cfg.family not in FAMILIES:
             raise LsmEdgeError(f"{where}: family must be one of {', '.join(FAMILIES)}, got {cfg.family!r}")
         return cfg
