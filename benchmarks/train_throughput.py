@@ -31,6 +31,9 @@ def main():
     ap.add_argument("--batch-size", type=int, default=64)
     ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--warmup", type=int, default=3)
+    ap.add_argument("--precision", default="float32",
+                    help="comma-separated Keras dtype policies to time, e.g. float32,mixed_bfloat16")
+    ap.add_argument("--xla", default="on", help="on, off or on,off: XLA compilation of the train step")
     ap.add_argument("--out", default=str(Path(__file__).parent / "results"))
     a = ap.parse_args()
 
@@ -42,11 +45,16 @@ def main():
     w = next(simulate(16, 4, seed=0, chunk_subjects=16))
     z = NormStats.fit([w.values]).normalize(w.values)
     rows = []
-    for size in a.sizes.split(","):
-        cfg = TrainConfig(size=size, batch_size=a.batch_size, loss="l1", fill_gate=True)
-        m = new_model(cfg)
+    import keras
+
+    for size, precision, xla in [(s, p, x) for s in a.sizes.split(",") for p in a.precision.split(",")
+                                 for x in a.xla.split(",")]:
+        cfg = TrainConfig(size=size, batch_size=a.batch_size, loss="l1", fill_gate=True, precision=precision)
+        keras.config.set_dtype_policy(precision)
+        m = new_model(cfg, jit_compile=xla == "on")
+        keras.config.set_dtype_policy("float32")
         rng = np.random.default_rng(0)
-        row = {"size": size, "params": count_params(m), "batch_size": a.batch_size}
+        row = {"size": size, "precision": precision, "xla": xla, "params": count_params(m), "batch_size": a.batch_size}
         for kind in ("mae", "task"):
             times = []
             for i in range(a.warmup + a.steps):
@@ -61,7 +69,7 @@ def main():
         mixed = 0.5 * (row["mae_median_step_s"] + row["task_median_step_s"])
         row["mixed_windows_per_s"] = a.batch_size / mixed
         rows.append(row)
-        print(f"{size:6s} {row['params']:>10,d} params  MAE step {row['mae_windows_per_s']:6.1f}  "
+        print(f"{size:6s} {precision:15s} XLA {xla:3s} {row['params']:>10,d} params  MAE step {row['mae_windows_per_s']:6.1f}  "
               f"task step {row['task_windows_per_s']:6.1f}  mixed {row['mixed_windows_per_s']:6.1f} windows/s",
               flush=True)
     out = Path(a.out)
@@ -70,9 +78,9 @@ def main():
     res = {"command": cmd, "machine": machine(), "rows": rows}
     (out / "train_throughput.json").write_text(json.dumps(res, indent=1))
     md = ["# Pretraining throughput", "", f"Command: `{cmd}`  ", f"Machine: {res['machine']}", "",
-          "| size | params | batch | MAE step: s / windows/s | task step: s / windows/s | 50/50 mix windows/s |",
-          "|---|---|---|---|---|---|"]
-    md += [f"| {r['size']} | {r['params']:,} | {r['batch_size']} | {r['mae_median_step_s']:.3f} / "
+          "| size | precision | XLA | params | batch | MAE step: s / windows/s | task step: s / windows/s | 50/50 mix windows/s |",
+          "|---|---|---|---|---|---|---|---|"]
+    md += [f"| {r['size']} | {r['precision']} | {r['xla']} | {r['params']:,} | {r['batch_size']} | {r['mae_median_step_s']:.3f} / "
            f"{r['mae_windows_per_s']:.1f} | {r['task_median_step_s']:.3f} / {r['task_windows_per_s']:.1f} | "
            f"{r['mixed_windows_per_s']:.1f} |" for r in rows]
     (out / "train_throughput.md").write_text("\n".join(md) + "\n")
