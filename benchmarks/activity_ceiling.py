@@ -38,7 +38,7 @@ def main():
 
     from lsm_edge.data.dataset import Dataset
     from lsm_edge.data.simulate import write_simulated
-    from lsm_edge.finetune import classical_baselines, labelled, metrics
+    from lsm_edge.finetune import classical_baselines, metrics
     from lsm_edge.io import atomic_write_text
     from lsm_edge.schema import ACTIVITIES
 
@@ -48,13 +48,8 @@ def main():
         write_simulated(more, a.subjects, ref["days"], seed=ref["seed"], min_observed=ref["min_observed"])
     big = Dataset(more)
     x_tr, y_tr, s_tr = split_with_subjects(big, "train")
-    x_all, y_all, s_all = split_with_subjects(big, "test")
-    x_ref, y_ref = labelled(Dataset(a.data), "activity", "test")
-    n_ref = int(ref["subjects"])
-    ref_test = subject_index(s_all) < n_ref
-    if (ref_test.sum() != len(y_ref) or not np.array_equal(y_all[ref_test], y_ref)
-            or not np.array_equal(x_all[ref_test], x_ref, equal_nan=True)):
-        raise SystemExit("the larger simulation's first subjects do not reproduce the reference test windows")
+    x_all, y_all, ref_test = larger_test(a.data, big)
+    y_ref, n_ref = y_all[ref_test], int(ref["subjects"])
 
     lines = ["# Activity: the random forest with more labelled subjects (issue 4, diagnosis)", "",
              f"Command: `python {' '.join(sys.argv)}`  ", f"Machine: {machine()}", "",
@@ -73,6 +68,22 @@ def main():
         lines.append(f"| {n} | {int(use.sum()):,} | {fmt(cells['ref'])} | {fmt(cells['all'])} |")
         print(lines[-1], flush=True)
     atomic_write_text(Path(a.out), "\n".join(lines) + "\n")
+
+
+def larger_test(data, big):
+    """-> (windows, activity labels, mask of the reference subjects' windows) of every labelled test window
+    of the larger simulation ``big`` (a Dataset), after checking that its first subjects reproduce the
+    labelled test windows of the reference dataset ``data`` exactly."""
+    from lsm_edge.data.dataset import Dataset
+    from lsm_edge.finetune import labelled
+
+    x, y, s = split_with_subjects(big, "test")
+    x_ref, y_ref = labelled(Dataset(data), "activity", "test")
+    n_ref = int(json.loads((Path(data) / "dataset.json").read_text())["source"]["subjects"])
+    ref = subject_index(s) < n_ref
+    if ref.sum() != len(y_ref) or not np.array_equal(y[ref], y_ref) or not np.array_equal(x[ref], x_ref, equal_nan=True):
+        raise SystemExit(f"the larger simulation's first {n_ref} subjects do not reproduce the test windows of {data}")
+    return x, y, ref
 
 
 def split_with_subjects(ds, split):

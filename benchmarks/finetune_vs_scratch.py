@@ -93,7 +93,7 @@ def main():
                "val_accuracy": m["val"]["accuracy"], "val_mAP": m["val"]["mAP"], "accuracy": m["accuracy"],
                "mAP": m["mAP"], "val_n": m["val"]["n"], "n": m["n"]}
         if extra is not None:
-            row.update(score_extra(run, *extra))
+            row.update(score_extra(run, *extra[:2]))
         return row
 
     for method, scratch in (("teacher", False), ("scratch", True)):
@@ -152,24 +152,18 @@ def main():
 
 
 def extra_test(data, more, task):
-    """-> (windows, labels, reference subject count) of every labelled test window of ``more``, after
-    checking that its first subjects reproduce the reference test windows of ``data``."""
-    from activity_ceiling import split_with_subjects, subject_index
+    """-> (windows, labels, reference subject count) of every labelled test window of ``more``, checked
+    against the reference test windows of ``data`` (``activity_ceiling.larger_test``)."""
+    from activity_ceiling import larger_test
     from lsm_edge.data.dataset import Dataset
-    from lsm_edge.finetune import labelled
 
     if task != "activity":
         sys.exit("--extra-test is written for --task activity")
-    x, y, s = split_with_subjects(Dataset(more), "test")
-    x_ref, y_ref = labelled(Dataset(data), task, "test")
-    n_ref = int(json.loads((Path(data) / "dataset.json").read_text())["source"]["subjects"])
-    ref = subject_index(s) < n_ref
-    if ref.sum() != len(y_ref) or not np.array_equal(y[ref], y_ref) or not np.array_equal(x[ref], x_ref, equal_nan=True):
-        sys.exit(f"{more}'s first {n_ref} subjects do not reproduce the test windows of {data}")
-    return x, y, n_ref
+    x, y, _ = larger_test(data, Dataset(more))
+    return x, y, int(json.loads((Path(data) / "dataset.json").read_text())["source"]["subjects"])
 
 
-def score_extra(run, x, y, n_ref):
+def score_extra(run, x, y):
     from lsm_edge.finetune import TASKS, metrics, predict_proba
     from lsm_edge.train import load_run
 
