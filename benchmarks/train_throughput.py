@@ -40,19 +40,16 @@ def main():
     from lsm_edge.data.simulate import simulate
     from lsm_edge.data.stats import NormStats
     from lsm_edge.models.mae import count_params
-    from lsm_edge.train import TrainConfig, augment, mae_batch, new_model, task_batch
+    from lsm_edge.train import TrainConfig, _policy, augment, mae_batch, new_model, task_batch
 
     w = next(simulate(16, 4, seed=0, chunk_subjects=16))
     z = NormStats.fit([w.values]).normalize(w.values)
     rows = []
-    import keras
-
     for size, precision, xla in [(s, p, x) for s in a.sizes.split(",") for p in a.precision.split(",")
                                  for x in a.xla.split(",")]:
         cfg = TrainConfig(size=size, batch_size=a.batch_size, loss="l1", fill_gate=True, precision=precision)
-        keras.config.set_dtype_policy(precision)
-        m = new_model(cfg, jit_compile=xla == "on")
-        keras.config.set_dtype_policy("float32")
+        with _policy(precision):  # the trainer's own switch of the global dtype policy
+            m = new_model(cfg, jit_compile=xla == "on")
         rng = np.random.default_rng(0)
         row = {"size": size, "precision": precision, "xla": xla, "params": count_params(m), "batch_size": a.batch_size}
         for kind in ("mae", "task"):
