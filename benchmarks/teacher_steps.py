@@ -20,7 +20,7 @@ import numpy as np
 
 from lsm_edge.data.dataset import Dataset
 from lsm_edge.data.windows import fill_linear
-from lsm_edge.evaluate import default_tasks, evaluate_generative, gain, model_method
+from lsm_edge.evaluate import default_tasks, evaluate_generative, model_method, to_markdown
 from lsm_edge.io import atomic_write_text
 from lsm_edge.train import load_run
 
@@ -37,23 +37,18 @@ def main(data_dir, runs, windows, out):
     models, stats0 = {}, None
     for name, folder in named:
         model, stats, _ = load_run(folder)
-        if stats0 is not None and not np.allclose(stats.mean, stats0.mean):
+        if stats0 is not None and not (np.allclose(stats.mean, stats0.mean) and np.allclose(stats.std, stats0.std)):
             raise click.UsageError(f"{folder}: normalisation statistics differ from the first run's")
         stats0 = stats0 or stats
         models[name] = model_method(model)
     z = stats0.normalize(Dataset(data_dir).load("test").values[:windows])
     res = evaluate_generative(z, {"linear": lambda x: fill_linear(x), **models}, default_tasks(), seed=0)
-    gains = {name: gain(res, name) for name in models}
-    lines = [f"# Teacher runs vs linear interpolation ({len(z)} test windows of {data_dir}, masks of `lsm-edge evaluate`)",
-             "", "MAE in z-units on hidden, observed cells (gain over linear interpolation).", "",
-             "| task | linear | " + " | ".join(models) + " |", "|---" * (2 + len(models)) + "|"]
-    for task, row in res.items():
-        cells = [f"{row[n]['mae']:.3f} ({100 * gains[n][task]:+.1f} %)" for n in models]
-        lines.append(f"| {task} | {row['linear']['mae']:.3f} | " + " | ".join(cells) + " |")
+    text = (f"# Teacher runs vs linear interpolation ({len(z)} test windows of {data_dir}, masks of `lsm-edge evaluate`)"
+            "\n\n" + to_markdown(res))
     Path(out).parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(Path(out), "\n".join(lines) + "\n")
+    atomic_write_text(Path(out), text + "\n")
     atomic_write_text(Path(out).with_suffix(".json"), json.dumps(res, indent=1))
-    click.echo("\n".join(lines))
+    click.echo(text)
 
 
 if __name__ == "__main__":
