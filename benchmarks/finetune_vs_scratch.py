@@ -10,7 +10,8 @@ an interrupted sweep continues where it stopped.  ``--reuse NAME=RUN`` takes an 
 for a candidate (e.g. ``teacher_lr0.0003=runs/ref/clf/activity_teacher_stats_e30``) after checking that
 its recorded configuration is the candidate's.  ``--layer-decays 1,0.75`` also tries layer-wise lr
 decay for the fine-tuned teacher (MAE's fine-tuning recipe; meaningless for fresh weights, so the model
-from scratch keeps 1), and ``--probe-epochs N`` starts the teacher's fine-tuning from a linear head fitted on
+from scratch keeps 1), ``--methods teacher`` runs only the fine-tuned teacher (to compare another teacher
+with scratch runs already reported), and ``--probe-epochs N`` starts the teacher's fine-tuning from a linear head fitted on
 its frozen encoder (LP-FT).  ``--seeds 0,1,2`` repeats the candidate seed 0 chose on its validation score with
 other seeds (head initialisation, shuffling, dropout), and the report adds each method's mean and spread
 over the seeds at its chosen setting.  ``--extra-test DATA`` also scores every run (and the random forest
@@ -61,8 +62,13 @@ def main():
     ap.add_argument("--reuse", action="append", default=[], help="NAME=RUN: an existing run for candidate NAME")
     ap.add_argument("--extra-test", default=None, help="a larger simulation with the reference seed: also score "
                     "on all its test subjects (see activity_ceiling.py)")
+    ap.add_argument("--methods", default="teacher,scratch", help="comma-separated subset of teacher,scratch: "
+                    "e.g. only 'teacher' to compare another pretrained teacher with scratch runs already reported")
     ap.add_argument("--out", required=True, help="Markdown report (a .json beside it)")
     a = ap.parse_args()
+    methods = a.methods.split(",")
+    if not methods or set(methods) - set(LABEL):
+        sys.exit(f"--methods must be a comma-separated subset of {','.join(LABEL)}, got {a.methods!r}")
     extra = extra_test(a.data, a.extra_test, a.task) if a.extra_test else None
 
     from lsm_edge.finetune import FinetuneConfig, finetune
@@ -97,6 +103,8 @@ def main():
         return row
 
     for method, scratch in (("teacher", False), ("scratch", True)):
+        if method not in methods:
+            continue
         grid = [(lr, d) for lr in lrs for d in ([1.0] if scratch else decays)]
         mine = [run_one(method, scratch, 0, lr, d) for lr, d in grid]
         chosen = max(mine, key=lambda r: r["val_accuracy"])  # first of equals
@@ -106,7 +114,7 @@ def main():
                  else [(chosen["lr"], chosen["layer_decay"])])
         rows += [run_one(method, scratch, sd, lr, d) for sd in seeds[1:] for lr, d in again]
     summary = {}
-    for method in LABEL:
+    for method in methods:
         c = next(r for r in rows if r["method"] == method and r.get("chosen"))
         at = [r for r in rows if r["method"] == method and (r["lr"], r["layer_decay"]) == (c["lr"], c["layer_decay"])]
         keys = ("accuracy", "mAP") + (("extra_accuracy", "extra_mAP") if extra is not None else ())
