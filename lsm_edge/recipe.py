@@ -25,6 +25,8 @@ class TrainConfig:
     batch_size: int = 64
     lr: float = 1e-3
     warmup_steps: int = 30
+    decay_steps: int = 0  # the cosine's length, warm-up included (0 = steps: it reaches 0 at the last step);
+    # longer than steps stops the run part-way down a longer cosine (benchmarks/results/teacher/steps_4800/)
     weight_decay: float = 1e-4
     beta_1: float = 0.9
     beta_2: float = 0.95
@@ -90,6 +92,9 @@ class TrainConfig:
             if getattr(cfg, name) not in allowed:
                 raise LsmEdgeError(f"{where}: {name} must be one of {', '.join(allowed)}, got {getattr(cfg, name)!r}")
         _check_shares(cfg, ("feature_drop_p", "task_mask_p", "flip_p"), where)
+        if cfg.decay_steps and cfg.decay_steps < cfg.steps:
+            raise LsmEdgeError(f"{where}: decay_steps must be 0 (= steps) or at least steps ({cfg.steps}), got "
+                               f"{cfg.decay_steps}: a shorter cosine would leave the last steps at learning rate 0")
         if cfg.devices < 1 or cfg.model_parallel < 1 or cfg.devices % cfg.model_parallel:
             raise LsmEdgeError(f"{where}: devices ({cfg.devices}) must be a positive multiple of model_parallel "
                                f"({cfg.model_parallel})")

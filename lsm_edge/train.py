@@ -1,7 +1,8 @@
 """Pretraining (``lsm-edge train``): masked autoencoding with the LSM paper's recipe.
 
 80 % random patch masking, MSE (or L1: ``loss``) on hidden cells that were observed, AdamW
-(0.9, 0.95, weight decay 1e-4), linear warm-up then cosine decay to 0, global gradient clipping
+(0.9, 0.95, weight decay 1e-4), linear warm-up then cosine decay to 0 (at ``decay_steps`` when a
+run should stop part-way down a longer cosine), global gradient clipping
 1.0, augmentations flip / stretch / noise.  Batch size and steps come from a recipe (train/*.toml).
 The reference recipe (train/micro.toml) uses L1 and the fill gate: each measured better on the
 MAE-scored tasks than the paper's MSE and plain head (benchmarks/results/teacher/README.md).
@@ -328,12 +329,16 @@ def new_model(cfg: TrainConfig, lr: float | None = None, jit_compile: bool = Tru
     return model
 
 
+def lr_schedule(cfg: TrainConfig, lr: float):
+    """Linear warm-up to ``lr``, then cosine decay that reaches 0 at step ``decay_steps`` (``steps`` when 0)."""
+    decay = max((cfg.decay_steps or cfg.steps) - cfg.warmup_steps, 1)
+    return keras.optimizers.schedules.CosineDecay(0.0, decay, alpha=0.0, warmup_target=lr,
+                                                  warmup_steps=cfg.warmup_steps)
+
+
 def _optimizer(cfg: TrainConfig, lr: float):
-    decay = max(cfg.steps - cfg.warmup_steps, 1)
-    sched = keras.optimizers.schedules.CosineDecay(0.0, decay, alpha=0.0, warmup_target=lr,
-                                                   warmup_steps=cfg.warmup_steps)
-    return keras.optimizers.AdamW(sched, weight_decay=cfg.weight_decay, beta_1=cfg.beta_1, beta_2=cfg.beta_2,
-                                  global_clipnorm=cfg.clipnorm, use_ema=cfg.ema > 0,
+    return keras.optimizers.AdamW(lr_schedule(cfg, lr), weight_decay=cfg.weight_decay, beta_1=cfg.beta_1,
+                                  beta_2=cfg.beta_2, global_clipnorm=cfg.clipnorm, use_ema=cfg.ema > 0,
                                   ema_momentum=cfg.ema or 0.99)
 
 

@@ -4,6 +4,7 @@ import subprocess
 import sys
 import time
 
+import keras
 import numpy as np
 import pytest
 
@@ -92,6 +93,23 @@ def test_drop_features_leaves_whole_features_missing_for_the_whole_window():
         TrainConfig.from_dict({"feature_drop_p": 1.5})
 
 
+def test_decay_steps_stops_the_run_part_way_down_a_longer_cosine():
+    from lsm_edge.train import lr_schedule
+
+    def lr_at(cfg, step):
+        return float(lr_schedule(cfg, 1e-3)(step))
+
+    base = TrainConfig(steps=100, warmup_steps=10)
+    longer = TrainConfig(steps=100, warmup_steps=10, decay_steps=190)
+    assert lr_at(base, 10) == pytest.approx(1e-3) and lr_at(longer, 10) == pytest.approx(1e-3)
+    assert lr_at(base, 100) == pytest.approx(0.0, abs=1e-9)  # default: 0 at the run's last step, as before
+    assert lr_at(longer, 100) == pytest.approx(0.5e-3)  # halfway down a cosine of 180 decay steps
+    assert lr_at(longer, 190) == pytest.approx(0.0, abs=1e-9)
+    assert lr_at(base, 40) < lr_at(longer, 40) < 1e-3
+    with pytest.raises(LsmEdgeError, match=r"decay_steps must be 0 \(= steps\) or at least steps \(100\), got 50"):
+        TrainConfig.from_dict({"steps": 100, "decay_steps": 50})
+
+
 def test_every_recipe_loads():
     from pathlib import Path
 
@@ -111,6 +129,12 @@ def test_train_resume_after_kill_loses_nothing(data, tmp_path):
         train(data, part, cfg, progress=False)
     with pytest.raises(LsmEdgeError, match="config differs"):
         train(data, part, TrainConfig(**{**CFG, "lr": 0.5}), resume=True, progress=False)
+    # decay_steps: a 4-step run on the 12-step cosine is the killed run's first segment (batches depend on
+    # the step, not on the run's length), not a run whose cosine reaches 0 at step 4
+    cut = train(data, tmp_path / "cut", TrainConfig(**{**CFG, "steps": 4, "decay_steps": 12}), progress=False)
+    first = keras.models.load_model(part / "checkpoint" / "ckpt.keras", safe_mode=True)
+    for wa, wb in zip(first.get_weights(), load_run(cut)[0].get_weights()):
+        np.testing.assert_allclose(wa, wb, rtol=1e-4, atol=1e-5)
     train(data, part, cfg, resume=True, progress=False)
     a, _, _ = load_run(full)
     b, _, _ = load_run(part)
