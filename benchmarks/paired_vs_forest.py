@@ -55,27 +55,23 @@ def main():
         forest = classical_baselines(xtr, ytr, x, n_classes, seed=seed)["random forest"]
         pairs.append((predict_proba(model, stats.normalize(x)), forest))
 
-    def diffs(idx):
-        """-> mean over the pairs of (classifier - forest) [accuracy, mAP] on windows ``idx``."""
-        d = []
-        for p, f in pairs:
-            mp, mf = metrics(y[idx], p[idx], n_classes), metrics(y[idx], f[idx], n_classes)
-            d.append([mp["accuracy"] - mf["accuracy"], mp["mAP"] - mf["mAP"]])
-        return np.mean(d, 0)
-
-    def diffs_one(p, f):
-        mp, mf = metrics(y, p, n_classes), metrics(y, f, n_classes)
-        return mp["accuracy"] - mf["accuracy"], mp["mAP"] - mf["mAP"]
+    def pair_diff(p, f, idx):
+        """-> [accuracy, mAP] of classifier probabilities ``p`` minus the forest's ``f`` on windows ``idx``."""
+        mp, mf = metrics(y[idx], p[idx], n_classes), metrics(y[idx], f[idx], n_classes)
+        return [mp["accuracy"] - mf["accuracy"], mp["mAP"] - mf["mAP"]]
 
     names = np.unique(subjects)
     rows = [np.flatnonzero(subjects == s) for s in names]
     rng = np.random.default_rng(0)
-    point = diffs(np.arange(len(y)))
-    boot = np.array([diffs(np.concatenate([rows[i] for i in rng.integers(0, len(names), len(names))]))
-                     for _ in tqdm(range(a.resamples), desc="bootstrap", unit="resample")])
+    each = [pair_diff(p, f, np.arange(len(y))) for p, f in pairs]
+    point = np.mean(each, 0)
+    boot = []
+    for _ in tqdm(range(a.resamples), desc="bootstrap", unit="resample"):
+        idx = np.concatenate([rows[i] for i in rng.integers(0, len(names), len(names))])
+        boot.append(np.mean([pair_diff(p, f, idx) for p, f in pairs], 0))
     lo, hi = np.percentile(boot, [2.5, 97.5], axis=0)
-    ahead = (boot > 0).mean(0)
-    each = [dict(zip(("accuracy", "mAP"), map(float, diffs_one(p, f)))) for p, f in pairs]
+    ahead = (np.array(boot) > 0).mean(0)
+    each = [dict(zip(("accuracy", "mAP"), map(float, e))) for e in each]
 
     cmd = "python benchmarks/paired_vs_forest.py " + " ".join(sys.argv[1:])
     md = ["# Fine-tuned classifier vs random forest, paired by window, resampled by subject", "",
