@@ -48,7 +48,7 @@ def main():
         write_simulated(more, a.subjects, ref["days"], seed=ref["seed"], min_observed=ref["min_observed"])
     big = Dataset(more)
     x_tr, y_tr, s_tr = split_with_subjects(big, "train")
-    x_all, y_all, ref_test = larger_test(a.data, big)
+    x_all, y_all, ref_test, _ = larger_test(a.data, big)
     y_ref, n_ref = y_all[ref_test], int(ref["subjects"])
 
     lines = ["# Activity: the random forest with more labelled subjects (issue 4, diagnosis)", "",
@@ -71,9 +71,9 @@ def main():
 
 
 def larger_test(data, big):
-    """-> (windows, activity labels, mask of the reference subjects' windows) of every labelled test window
-    of the larger simulation ``big`` (a Dataset), after checking that its first subjects reproduce the
-    labelled test windows of the reference dataset ``data`` exactly."""
+    """-> (windows, activity labels, mask of the reference subjects' windows, subject of each window) of every
+    labelled test window of the larger simulation ``big`` (a Dataset), after checking that its first subjects
+    reproduce the labelled test windows of the reference dataset ``data`` exactly."""
     from lsm_edge.data.dataset import Dataset
     from lsm_edge.finetune import labelled
 
@@ -83,7 +83,7 @@ def larger_test(data, big):
     ref = subject_index(s) < n_ref
     if ref.sum() != len(y_ref) or not np.array_equal(y[ref], y_ref) or not np.array_equal(x[ref], x_ref, equal_nan=True):
         raise SystemExit(f"the larger simulation's first {n_ref} subjects do not reproduce the test windows of {data}")
-    return x, y, ref
+    return x, y, ref, s
 
 
 def split_with_subjects(ds, split):

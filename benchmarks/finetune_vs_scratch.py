@@ -167,7 +167,7 @@ def extra_test(data, more, task):
 
     if task != "activity":
         sys.exit("--extra-test is written for --task activity")
-    x, y, _ = larger_test(data, Dataset(more))
+    x, y, _, _ = larger_test(data, Dataset(more))
     return x, y, int(json.loads((Path(data) / "dataset.json").read_text())["source"]["subjects"])
 
 

@@ -38,14 +38,13 @@ def main():
     ap.add_argument("--out", required=True, help="Markdown report (a .json beside it)")
     a = ap.parse_args()
 
-    from activity_ceiling import larger_test, split_with_subjects
+    from activity_ceiling import larger_test
     from lsm_edge.data.dataset import Dataset
     from lsm_edge.finetune import TASKS, classical_baselines, labelled, metrics, predict_proba
     from lsm_edge.train import load_run
 
     n_classes = len(TASKS["activity"])
-    x, y, _ = larger_test(a.data, Dataset(a.extra_test))
-    subjects = split_with_subjects(Dataset(a.extra_test), "test")[2]
+    x, y, _, subjects = larger_test(a.data, Dataset(a.extra_test))
     xtr, ytr = labelled(Dataset(a.data), "activity", "train")
     pairs = []
     for seed, run in enumerate(tqdm(a.run, desc="scoring pairs", unit="pair")):
