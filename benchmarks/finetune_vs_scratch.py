@@ -42,7 +42,8 @@ def learned(finetune_config: dict) -> dict:
     """What a recorded fine-tuning configuration decides about the model: all but ``xla`` (how it ran).
     Runs recorded before ``layer_decay`` / ``probe_epochs`` existed trained with one lr for every layer
     (1.0) from a random head (0)."""
-    return {"layer_decay": 1.0, "probe_epochs": 0, **{k: v for k, v in finetune_config.items() if k != "xla"}}
+    return {"layer_decay": 1.0, "probe_epochs": 0, "flip_p": 0.0, "hide_p": 0.0,
+            **{k: v for k, v in finetune_config.items() if k != "xla"}}
 
 
 def main():
@@ -57,6 +58,10 @@ def main():
                     "fine-tuned teacher (1 = one lr for all layers); the model from scratch always uses 1")
     ap.add_argument("--probe-epochs", type=int, default=0, help="LP-FT for the fine-tuned teacher: fit its linear "
                     "head on the frozen encoder for this many epochs first (meaningless from scratch, which keeps 0)")
+    ap.add_argument("--flip-p", type=float, default=0.0, help="augmentation of every candidate (teacher and "
+                    "scratch alike): fraction of training windows reversed in time")
+    ap.add_argument("--hide-p", type=float, default=0.0, help="augmentation of every candidate: fraction of "
+                    "training windows with one 5-60 minute span hidden (finetune.augment_batch)")
     ap.add_argument("--seed-lrs", default=None, help="learning rates run for seeds other than 0 (with every "
                     "layer decay); default: only the candidate seed 0 chose on the validation subjects")
     ap.add_argument("--reuse", action="append", default=[], help="NAME=RUN: an existing run for candidate NAME")
@@ -84,8 +89,10 @@ def main():
     def run_one(method, scratch, seed, lr, decay):
         probe = 0 if scratch else a.probe_epochs
         name = (f"{method}_lr{lr:g}" + (f"_ld{decay:g}" if decay != 1 else "") + (f"_lp{probe}" if probe else "")
+                + (f"_flip{a.flip_p:g}" if a.flip_p else "") + (f"_hide{a.hide_p:g}" if a.hide_p else "")
                 + (f"_seed{seed}" if seed else ""))
-        cfg = FinetuneConfig(pool="stats", full_lr=lr, layer_decay=decay, probe_epochs=probe, seed=seed)
+        cfg = FinetuneConfig(pool="stats", full_lr=lr, layer_decay=decay, probe_epochs=probe, seed=seed,
+                             flip_p=a.flip_p, hide_p=a.hide_p)
         run = Path(reuse.get(name, Path(a.runs) / name))
         if (run / "model.keras").is_file():
             rec = json.loads((run / "config.json").read_text())
@@ -128,7 +135,10 @@ def main():
           f"Command: `{cmd}`  ", f"Machine: {machine()}", "",
           "Full fine-tuning, stats pooling, 30 epochs, seed 0; the learning rate (and for the teacher the "
           "layer-wise lr decay) of each method is chosen on the validation subjects "
-          f"({rows[0]['val_n']} windows), then scored on the test subjects ({rows[0]['n']}).", "",
+          f"({rows[0]['val_n']} windows), then scored on the test subjects ({rows[0]['n']})."
+          + (f" Augmentation of every run: {a.flip_p:g} of the training windows reversed in time, {a.hide_p:g} "
+             "with one 5-60 minute span hidden (`lsm-edge finetune --flip-p --hide-p`)." if a.flip_p or a.hide_p
+             else ""), "",
           "| method | peak lr | layer decay | LP epochs | seed | val accuracy | val mAP | test accuracy | test mAP | chosen on val |",
           "|---|---|---|---|---|---|---|---|---|---|"]
     md += [f"| {LABEL[r['method']]} | {r['lr']:g} | {r['layer_decay']:g} | {r['probe_epochs']} | {r['seed']} | "

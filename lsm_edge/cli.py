@@ -341,8 +341,13 @@ def evaluate_cmd(task, run, data_dir, split, windows, horizons, seed, others, co
 @click.option("--kd-alpha", default=0.5, type=click.FloatRange(0, 1), help="Weight of the labels (1 - of the teacher).")
 @click.option("--pool", default="mean", type=click.Choice(["mean", "stats"]),
               help="Linear / full heads: the pooled embedding, or its mean, max and std over tokens.")
+@click.option("--flip-p", default=0.0, type=click.FloatRange(0, 1),
+              help="Full fine-tuning: fraction of training windows shown reversed in time (augmentation).")
+@click.option("--hide-p", default=0.0, type=click.FloatRange(0, 1),
+              help="Full fine-tuning: fraction of training windows with one 5-60 minute span hidden "
+                   "(a temporal gap or 67 %% of the sensors), seen as missing (augmentation).")
 def finetune_cmd(teacher, data_dir, task, head, out, shots, epochs, full_epochs, full_lr, layer_decay, probe_epochs,
-                 probe_lr, from_scratch, seed, kd_from, kd_temperature, kd_alpha, pool):
+                 probe_lr, from_scratch, seed, kd_from, kd_temperature, kd_alpha, pool, flip_p, hide_p):
     """Train a classification head on a teacher or student run (exercise or 8-class activity)."""
     from .finetune import FinetuneConfig, finetune
 
@@ -353,9 +358,13 @@ def finetune_cmd(teacher, data_dir, task, head, out, shots, epochs, full_epochs,
         raise click.BadParameter("fits the head on a pretrained encoder before full fine-tuning: it needs --head full "
                                  f"without --from-scratch (got --head {head}{' --from-scratch' if from_scratch else ''})",
                                  param_hint="--probe-epochs")
+    if (flip_p or hide_p) and head != "full":
+        raise click.BadParameter(f"augments full fine-tuning; a {head} probe trains on embeddings computed once "
+                                 f"(got --head {head}, expected --head full)", param_hint="--flip-p / --hide-p")
     m = finetune(teacher, data_dir, task, head, out, FinetuneConfig(
         shots=shots, epochs=epochs, full_epochs=full_epochs, full_lr=full_lr, layer_decay=layer_decay, seed=seed,
-        probe_epochs=probe_epochs, lr=probe_lr, kd_temperature=kd_temperature, kd_alpha=kd_alpha, pool=pool),
+        probe_epochs=probe_epochs, lr=probe_lr, kd_temperature=kd_temperature, kd_alpha=kd_alpha, pool=pool,
+        flip_p=flip_p, hide_p=hide_p),
         from_scratch=from_scratch, kd_from=kd_from)
     click.echo(f"{task} / {head}: accuracy {100 * m['accuracy']:.1f}%  mAP {100 * m['mAP']:.1f}%  "
                f"({m['n']} held-out windows) -> {out}")

@@ -30,7 +30,7 @@ from .errors import LsmEdgeError
 from .io import atomic_path, atomic_write_text, sha256_file
 from .models.heads import HEADS, ConvProbe, LinearProbe, balanced_softmax_loss
 from .models.mae import MaskedAutoencoder
-from .train import load_run, model_inputs
+from .train import load_run, model_inputs, task_masks
 
 TASKS = {"exercise": schema.EXERCISE_LABELS, "activity": schema.ACTIVITIES}
 
@@ -53,6 +53,8 @@ class FinetuneConfig:
     layer_decay: float = 1.0  # full: lr x decay^(depth below the top) per encoder block (1 = one lr for all)
     probe_epochs: int = 0  # full: first train the linear head on the frozen encoder for this many epochs (LP-FT)
     pool: str = "mean"  # linear / full heads: "mean" or "stats" (mean, max, std of the tokens)
+    flip_p: float = 0.0  # full: fraction of training windows shown reversed in time (``augment_batch``)
+    hide_p: float = 0.0  # full: fraction of training windows with one 5-60 minute span hidden
     seed: int = 0
     xla: bool = True  # XLA-compile full fine-tuning (~20 % faster steps; off for runs of a few steps: tests)
 
@@ -246,13 +248,35 @@ def fit_head(model: TaskModel, z_train, y_train, cfg: FinetuneConfig, progress: 
             order = rng.permutation(len(z_train))
             for i in range(0, len(order) - bs + 1, bs):
                 b = order[i:i + bs]
-                zb = z_train[b] + rng.normal(0, cfg.noise_std, z_train[b].shape).astype(np.float32)
-                bar.set_postfix(loss=f"{float(model.train_on_batch(model_inputs(zb), y_train[b])):.3f}")
+                bar.set_postfix(loss=f"{float(model.train_on_batch(augment_batch(z_train[b], rng, cfg), y_train[b])):.3f}")
                 bar.update(1)
         bar.close()
         return model
     _fit_probe(model, z_train, y_train, loss, cfg, cfg.epochs)
     return model
+
+
+HIDE_MINUTES = (5, 60)  # span of ``hide_p``: short enough that the window keeps the bout that labels it
+
+
+def augment_batch(z: np.ndarray, rng, cfg: FinetuneConfig) -> dict:
+    """Model inputs of one fine-tuning batch.  z: [B, 300, 26] normalised, NaN = missing.
+
+    Gaussian noise (``noise_std``) on every window; with probability ``flip_p`` a window is reversed in
+    time; with probability ``hide_p`` one span of 5-60 minutes (temporal interpolation, extrapolation or
+    67 % of the sensors, as pretraining hides them: train.TRAIN_TASKS) is hidden, and the model sees it
+    as missing.  With both at 0 the random stream is the one plain noise draws (earlier runs reproduce).
+    """
+    z = z + rng.normal(0, cfg.noise_std, z.shape).astype(np.float32)
+    if cfg.flip_p:
+        flip = rng.random(len(z)) < cfg.flip_p
+        z = np.where(flip[:, None, None], z[:, ::-1], z)
+    hide = None
+    if cfg.hide_p:
+        hide = np.zeros(z.shape, bool)
+        some = rng.random(len(z)) < cfg.hide_p
+        hide[some] = task_masks(int(some.sum()), rng, *HIDE_MINUTES)
+    return model_inputs(z, hide)
 
 
 def _fit_probe(model: TaskModel, z_train, y_train, loss, cfg: FinetuneConfig, epochs: int) -> None:
@@ -375,6 +399,9 @@ def finetune(teacher_run, data_dir, task: str, head: str, out_dir, cfg: Finetune
     out = Path(out_dir)
     if (out / "model.keras").exists():
         raise LsmEdgeError(f"{out} already holds a classifier; choose another --out")
+    if head != "full" and (cfg.flip_p or cfg.hide_p):
+        raise LsmEdgeError(f"flip_p / hide_p augment full fine-tuning; a {head} probe trains on embeddings computed "
+                           f"once (got flip_p={cfg.flip_p}, hide_p={cfg.hide_p} with head {head!r}, expected 0)")
     mae, stats, tcfg = load_run(teacher_run)
     if from_scratch:  # the supervised baseline: same architecture, fresh weights
         keras.utils.set_random_seed(cfg.seed)

@@ -34,7 +34,7 @@ import numpy as np
 from tqdm import tqdm
 
 from .data import masks
-from . import distributed
+from . import distributed, schema
 from .data.dataset import Dataset
 from .data.sharding import batch_indices
 from .data.stats import NormStats
@@ -117,13 +117,17 @@ def task_batch(z: np.ndarray, rng, max_minutes: int = 150, min_minutes: int = 5)
     model faces when it imputes; with patch masking alone it never learns either (measured:
     worse than linear interpolation on every task, see benchmarks/results/teacher/README.md).
     """
-    B = len(z)
-    hide = np.zeros(z.shape, bool)
-    tasks = rng.integers(0, len(TRAIN_TASKS), B)
-    minutes = rng.integers(min_minutes, max_minutes + 1, B)
-    for i in range(B):
+    return hidden_batch(z, task_masks(len(z), rng, min_minutes, max_minutes))
+
+
+def task_masks(n: int, rng, min_minutes: int, max_minutes: int) -> np.ndarray:
+    """-> hide [n, 300, 26] bool: per window one of TRAIN_TASKS over a span of min..max minutes."""
+    hide = np.zeros((n, schema.WINDOW_MINUTES, schema.N_FEATURES), bool)
+    tasks = rng.integers(0, len(TRAIN_TASKS), n)
+    minutes = rng.integers(min_minutes, max_minutes + 1, n)
+    for i in range(n):
         hide[i] = masks.make_mask(TRAIN_TASKS[tasks[i]], rng, 1, int(minutes[i]))[0]
-    return hidden_batch(z, hide)
+    return hide
 
 
 def hidden_batch(z: np.ndarray, hide: np.ndarray) -> tuple[dict, dict]:

@@ -97,4 +97,10 @@ def test_finetune_from_scratch_needs_full_head(tmp_path):
                 "--probe-epochs", "5", *extra, "--out", str(tmp_path / "o"))
         assert r.exit_code == 2 and "needs --head full without --from-scratch" in r.output, r.output
         assert "Traceback" not in r.output
+    r = run("finetune", "--teacher", str(tmp_path), "--data", str(tmp_path), "--task", "activity", "--head", "conv",
+            "--hide-p", "0.5", "--out", str(tmp_path / "o"))
+    assert r.exit_code == 2 and "got --head conv, expected --head full" in r.output and "Traceback" not in r.output
+    r = run("finetune", "--teacher", str(tmp_path), "--data", str(tmp_path), "--task", "activity", "--head", "full",
+            "--flip-p", "1.5", "--out", str(tmp_path / "o"))
+    assert r.exit_code == 2 and "--flip-p" in r.output
     assert not (tmp_path / "o").exists()

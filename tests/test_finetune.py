@@ -4,10 +4,10 @@ import pytest
 
 from lsm_edge.data.simulate import write_simulated
 from lsm_edge.errors import LsmEdgeError
-from lsm_edge.finetune import FinetuneConfig, TaskModel, classical_baselines, finetune, labelled, metrics, subsample
+from lsm_edge.finetune import FinetuneConfig, TaskModel, augment_batch, classical_baselines, finetune, labelled, metrics, subsample
 from lsm_edge.models.heads import balanced_softmax_loss
 from lsm_edge.models.mae import build_mae
-from lsm_edge.train import TrainConfig, train
+from lsm_edge.train import TrainConfig, model_inputs, train
 
 
 @pytest.fixture(scope="module")
@@ -108,6 +108,31 @@ def test_finetune_run_folder_and_reload(teacher, tmp_path):
         labelled(__import__("lsm_edge.data.dataset", fromlist=["Dataset"]).Dataset(teacher / "data"), "sleep", "train")
 
 
+def test_augment_batch_flips_hides_and_keeps_the_plain_stream():
+    rng = np.random.default_rng(0)
+    z = rng.normal(size=(6, 300, 26)).astype(np.float32)
+    z[:, 100:110, 3] = np.nan  # missing stays missing under every view
+    plain = augment_batch(z, np.random.default_rng(1), FinetuneConfig())
+    noise = np.random.default_rng(1).normal(0, 0.05, z.shape).astype(np.float32)
+    np.testing.assert_allclose(plain["values"][:, :100], (z + noise)[:, :100], rtol=1e-6)  # noise only, as before
+    assert plain["missing"].sum() == 6 * 10
+
+    flipped = augment_batch(z, np.random.default_rng(1), FinetuneConfig(noise_std=0.0, flip_p=1.0))
+    np.testing.assert_array_equal(flipped["values"][:, :150], z[:, ::-1][:, :150])
+    assert flipped["missing"][:, 190:200, 3].all() and flipped["missing"].sum() == 6 * 10
+
+    full = np.nan_to_num(z)
+    hidden = augment_batch(full, np.random.default_rng(1), FinetuneConfig(noise_std=0.0, hide_p=1.0))
+    for w in hidden["missing"].astype(bool):  # every window: one span of 5-60 minutes, all or 67 % of the features
+        minutes = np.flatnonzero(w.any(1))
+        assert 5 <= len(minutes) <= 60 and minutes[-1] - minutes[0] + 1 == len(minutes)
+        assert w.any(0).sum() in (26, 17)
+    none = augment_batch(z, np.random.default_rng(1), FinetuneConfig(noise_std=0.0, hide_p=1e-9, flip_p=1e-9))
+    np.testing.assert_array_equal(none["values"], model_inputs(z)["values"])  # p ~ 0: the window as it was
+    with pytest.raises(LsmEdgeError, match="expected 0"):
+        finetune("unused", "unused", "activity", "conv", "unused", FinetuneConfig(hide_p=0.5))
+
+
 def test_classical_baselines_probabilities():
     rng = np.random.default_rng(0)
     x = rng.normal(size=(40, 300, 26)).astype("float32")
@@ -132,7 +157,9 @@ def test_convert_with_classify_signatures(teacher, tmp_path):
 
     finetune(teacher / "t", teacher / "data", "activity", "conv", tmp_path / "act", FinetuneConfig(epochs=1))
     finetune(teacher / "t", teacher / "data", "exercise", "full", tmp_path / "ex",
-             FinetuneConfig(full_epochs=1, pool="stats", xla=False))  # the stats pooling goes through conversion too
+             FinetuneConfig(full_epochs=1, pool="stats", xla=False, flip_p=0.5, hide_p=0.5))  # stats pooling converts too
+    rec = __import__("json").loads((tmp_path / "ex" / "config.json").read_text())["finetune"]
+    assert (rec["flip_p"], rec["hide_p"]) == (0.5, 0.5)  # the augmentation is recorded with the run
     plain = conv.convert(teacher / "t", tmp_path / "plain.tflite")
     meta = conv.convert(teacher / "t", tmp_path / "m.tflite", classifiers=[tmp_path / "act", tmp_path / "ex"])
     assert meta["signatures"] == ["impute", "forecast", "embed", "classify_exercise", "classify_activity"]
