@@ -30,7 +30,7 @@ from .errors import LsmEdgeError
 from .io import atomic_path, atomic_write_text, sha256_file
 from .models.heads import HEADS, ConvProbe, LinearProbe, balanced_softmax_loss
 from .models.mae import MaskedAutoencoder
-from .train import load_run, model_inputs, task_masks
+from .train import flip_time, load_run, model_inputs, task_masks
 
 TASKS = {"exercise": schema.EXERCISE_LABELS, "activity": schema.ACTIVITIES}
 
@@ -269,8 +269,7 @@ def augment_batch(z: np.ndarray, rng, cfg: FinetuneConfig) -> dict:
     """
     z = z + rng.normal(0, cfg.noise_std, z.shape).astype(np.float32)
     if cfg.flip_p:
-        flip = rng.random(len(z)) < cfg.flip_p
-        z = np.where(flip[:, None, None], z[:, ::-1], z)
+        z = flip_time(z, rng, cfg.flip_p)
     hide = None
     if cfg.hide_p:
         hide = np.zeros(z.shape, bool)

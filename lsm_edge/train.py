@@ -52,14 +52,19 @@ def augment(z: np.ndarray, rng, cfg: TrainConfig) -> np.ndarray:
     if cfg.feature_drop_p > 0:
         z = drop_features(z, rng, cfg.feature_drop_p)
     B, T, _ = z.shape
-    flip = rng.random(B) < cfg.flip_p
-    z = np.where(flip[:, None, None], z[:, ::-1], z)
+    z = flip_time(z, rng, cfg.flip_p)
     if cfg.stretch_max > 1:
         f = rng.uniform(1.0, cfg.stretch_max, B)
         off = rng.uniform(0, 1, B) * (T * f - T)
         src = np.floor((np.arange(T)[None, :] + off[:, None]) / f[:, None]).astype(int).clip(0, T - 1)
         z = np.take_along_axis(z, src[:, :, None], axis=1)
     return (z + rng.normal(0, cfg.noise_std, z.shape)).astype(np.float32)
+
+
+def flip_time(z: np.ndarray, rng, p: float) -> np.ndarray:
+    """Each window of z [B, 300, 26] reversed in time with probability ``p`` (one draw per window)."""
+    flip = rng.random(len(z)) < p
+    return np.where(flip[:, None, None], z[:, ::-1], z)
 
 
 def drop_features(z: np.ndarray, rng, p: float) -> np.ndarray:

@@ -1,3 +1,5 @@
+import json
+
 import keras
 import numpy as np
 import pytest
@@ -158,7 +160,7 @@ def test_convert_with_classify_signatures(teacher, tmp_path):
     finetune(teacher / "t", teacher / "data", "activity", "conv", tmp_path / "act", FinetuneConfig(epochs=1))
     finetune(teacher / "t", teacher / "data", "exercise", "full", tmp_path / "ex",
              FinetuneConfig(full_epochs=1, pool="stats", xla=False, flip_p=0.5, hide_p=0.5))  # stats pooling converts too
-    rec = __import__("json").loads((tmp_path / "ex" / "config.json").read_text())["finetune"]
+    rec = json.loads((tmp_path / "ex" / "config.json").read_text())["finetune"]
     assert (rec["flip_p"], rec["hide_p"]) == (0.5, 0.5)  # the augmentation is recorded with the run
     plain = conv.convert(teacher / "t", tmp_path / "plain.tflite")
     meta = conv.convert(teacher / "t", tmp_path / "m.tflite", classifiers=[tmp_path / "act", tmp_path / "ex"])
@@ -216,7 +218,6 @@ def test_kd_loss_values():
 def test_evaluate_discriminative_table(teacher, tmp_path):
     """The Table 3(b)/(c) run: every requested row on the same test windows, the classical rows equal
     to the baselines fitted directly, the pooling recorded, JSON and Markdown agreeing."""
-    import json
 
     from lsm_edge.data.dataset import Dataset
     from lsm_edge.finetune import discriminative_markdown, evaluate_discriminative
