@@ -256,8 +256,14 @@ def distill_cmd(teacher, recipe, data_dir, out, resume, init, quiet, **overrides
 @click.option("--pool", default="mean", type=click.Choice(["mean", "stats"]),
               help="Discriminative: what the linear probe, the fine-tuned teacher and the supervised ViT read: "
               "the pooled embedding (the paper's), or its mean, max and std over tokens.")
+@click.option("--flip-p", default=0.0, type=click.FloatRange(0, 1),
+              help="Discriminative: fraction of training windows reversed in time, for the rows that train the whole "
+              "ViT (fine-tune, supervised); the probes train on embeddings and are not augmented.")
+@click.option("--hide-p", default=0.0, type=click.FloatRange(0, 1),
+              help="Discriminative: fraction of training windows with one 5-60 minute span hidden, for the rows that "
+              "train the whole ViT.")
 def evaluate_cmd(task, run, data_dir, split, windows, horizons, seed, others, compare_hidden, out, epochs,
-                 full_epochs, few_shot, methods, few_shot_methods, pool):
+                 full_epochs, few_shot, methods, few_shot_methods, pool, flip_p, hide_p):
     """Generative (vs mean / nearest / linear / MICE) or discriminative (probes, fine-tune, baselines) evaluation."""
     from pathlib import Path
 
@@ -268,13 +274,16 @@ def evaluate_cmd(task, run, data_dir, split, windows, horizons, seed, others, co
             shots = tuple(int(s) for s in few_shot.split(",") if s.strip())
         except ValueError:
             raise click.BadParameter(f"{few_shot!r} is not a comma-separated list of counts", param_hint="--few-shot")
-        cfg = FinetuneConfig(seed=seed, epochs=epochs, full_epochs=full_epochs, pool=pool)
+        cfg = FinetuneConfig(seed=seed, epochs=epochs, full_epochs=full_epochs, pool=pool, flip_p=flip_p, hide_p=hide_p)
         res = evaluate_discriminative(run, data_dir, task, cfg, Path(out) if out else Path(run) / "eval",
                                       shots_list=shots, methods=_names(methods),
                                       few_shot_methods=_names(few_shot_methods))
         click.echo(discriminative_markdown(res))
         return
 
+    if flip_p or hide_p:
+        raise click.BadParameter(f"augments classifier training; --task generative trains nothing (got --flip-p {flip_p} "
+                                 f"--hide-p {hide_p}, expected 0)", param_hint="--flip-p / --hide-p")
     import numpy as np
 
     from .data.dataset import Dataset

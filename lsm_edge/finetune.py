@@ -459,7 +459,9 @@ def evaluate_discriminative(teacher_run, data_dir, task: str, cfg: FinetuneConfi
     """Every method on the same held-out subjects -> {"full_data": {method: metrics}, "few_shot": ...}.
 
     ``methods`` / ``few_shot_methods``: the neural rows of the full-data / few-shot tables (any of
-    linear, conv, full, supervised); the random forest and logistic regression are in both."""
+    linear, conv, full, supervised); the random forest and logistic regression are in both.
+    ``cfg.flip_p`` / ``cfg.hide_p`` augment the rows that train the whole ViT (full, supervised), so the two
+    stay comparable; the probes train on embeddings computed once and are not augmented."""
     for m in (*methods, *few_shot_methods):
         if m not in NEURAL_ROWS:
             raise LsmEdgeError(f"unknown method {m!r}; expected some of {', '.join(NEURAL_ROWS)}")
@@ -487,6 +489,7 @@ def evaluate_discriminative(teacher_run, data_dir, task: str, cfg: FinetuneConfi
     res["train_windows"] = int(len(idx))
     res["epochs"] = {"probe": cfg.epochs, "full": cfg.full_epochs}
     res["pool"] = cfg.pool
+    res["augment"] = {"flip_p": cfg.flip_p, "hide_p": cfg.hide_p}  # of the rows that train the whole ViT
     jobs = [(m, None) for m in methods] + [("classical", None)]
     for s in shots_list:
         jobs += [(m, s) for m in few_shot_methods] + [("classical", s)]
@@ -516,7 +519,10 @@ def discriminative_markdown(res: dict) -> str:
     lines = [f"## {res['task']} ({len(res['classes'])} classes): accuracy / mAP (%) on {res['test_windows']} "
              f"held-out windows of {res['test_subjects']} test subjects; {res['train_windows']} training windows"
              + (f"; {res['epochs']['probe']} probe / {res['epochs']['full']} fine-tune epochs" if "epochs" in res else "")
-             + (f"; {res['pool']} pooling (linear probe, fine-tune, supervised)" if "pool" in res else ""),
+             + (f"; {res['pool']} pooling (linear probe, fine-tune, supervised)" if "pool" in res else "")
+             + ("; fine-tune and supervised trained with {} reversed in time, {} with a span hidden".format(
+                 f"{res['augment']['flip_p']:.0%}", f"{res['augment']['hide_p']:.0%}")
+                if any(res.get("augment", {}).values()) else ""),
              "",
              "| method | accuracy | mAP |", "|---|---|---|"]
     for name, m in res["full_data"].items():

@@ -60,6 +60,12 @@ def test_data_verbs_do_not_start_tensorflow(tmp_path):
     assert r.returncode == 0, r.stderr[-2000:]
 
 
+def test_evaluate_refuses_augmentation_for_generative(tmp_path):
+    r = run("evaluate", "--teacher", str(tmp_path), "--data", str(tmp_path), "--flip-p", "0.5")
+    assert r.exit_code == 2 and "--task generative trains nothing" in r.output and "expected 0" in r.output
+    assert "Traceback" not in r.output
+
+
 def test_evaluate_real_rejects_unknown_horizons(tmp_path):
     for bad, msg in (("60,45", "spans must be among (10, 30, 60, 120), got (60, 45)"), ("sixty", "'sixty' is not")):
         r = run("evaluate-real", "--data", str(tmp_path), "--teacher", str(tmp_path), "--horizons", bad,

@@ -1,3 +1,4 @@
+import dataclasses
 import json
 
 import keras
@@ -246,6 +247,15 @@ def test_evaluate_discriminative_table(teacher, tmp_path):
     acc = 100 * res["full_data"]["LSM fine-tune"]["accuracy"]
     assert f"| LSM fine-tune | {acc:.1f} |" in md
     assert (tmp_path / "ev" / "exercise_confusion_random_forest.png").is_file()
+    assert res["augment"] == {"flip_p": 0.0, "hide_p": 0.0} and "reversed in time" not in md
+
+    # augmentation reaches the rows that train the whole ViT only: the probe row is unchanged
+    aug = evaluate_discriminative(teacher / "t", teacher / "data", "exercise",
+                                  dataclasses.replace(cfg, flip_p=1.0, hide_p=0.5), tmp_path / "aug",
+                                  shots_list=(), methods=("linear",), progress=False)
+    assert aug["augment"] == {"flip_p": 1.0, "hide_p": 0.5}
+    assert aug["full_data"]["LSM linear probe"] == res["full_data"]["LSM linear probe"]
+    assert "100% reversed in time, 50% with a span hidden" in (tmp_path / "aug" / "exercise.md").read_text()
 
 
 def test_layer_decay_scales_each_blocks_step():
