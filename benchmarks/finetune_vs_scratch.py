@@ -42,7 +42,7 @@ def learned(finetune_config: dict) -> dict:
     """What a recorded fine-tuning configuration decides about the model: all but ``xla`` (how it ran).
     Runs recorded before ``layer_decay`` / ``probe_epochs`` existed trained with one lr for every layer
     (1.0) from a random head (0)."""
-    return {"layer_decay": 1.0, "probe_epochs": 0, "flip_p": 0.0, "hide_p": 0.0,
+    return {"layer_decay": 1.0, "probe_epochs": 0, "flip_p": 0.0, "hide_p": 0.0, "epoch_windows": None,
             **{k: v for k, v in finetune_config.items() if k != "xla"}}
 
 

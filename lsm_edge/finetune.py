@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import keras
@@ -48,6 +48,9 @@ class FinetuneConfig:
     full_lr: float = 3e-4
     max_train_windows: int = 4000
     shots: int | None = None  # labelled windows per class (few-shot); None = all
+    # epochs count this many windows (few-shot: the full training set's), so a head fitted on 40 windows
+    # takes as many optimizer steps as one fitted on all of them (30 epochs of 40 = 30 steps: untrained)
+    epoch_windows: int | None = None
     kd_temperature: float = 2.0  # distillation from a fine-tuned teacher's logits (``kd_from``)
     kd_alpha: float = 0.5  # weight of the labels; 1 - kd_alpha on the teacher's softened logits
     layer_decay: float = 1.0  # full: lr x decay^(depth below the top) per encoder block (1 = one lr for all)
@@ -238,18 +241,21 @@ def fit_head(model: TaskModel, z_train, y_train, cfg: FinetuneConfig, progress: 
                                    "trained from scratch has none (use probe_epochs=0)")
             _fit_probe(model, z_train, y_train, loss, cfg, cfg.probe_epochs)
         bs = min(cfg.batch_size, len(z_train))  # few-shot sets can be smaller than one batch
-        steps = cfg.full_epochs * (len(z_train) // bs)
+        per_pass = len(z_train) // bs
+        steps = cfg.full_epochs * (max(1, cfg.epoch_windows // cfg.batch_size) if cfg.epoch_windows else per_pass)
         model.compile(optimizer=LayerDecayAdamW(_schedule(cfg.full_lr, steps, cfg.warmup_frac),
                                                 weight_decay=cfg.weight_decay, beta_1=0.9, beta_2=0.95,
                                                 global_clipnorm=1.0, lr_scales=layer_scales(model, cfg.layer_decay)),
                       loss=loss, jit_compile=cfg.xla)
         bar = tqdm(total=steps, desc="fine-tuning", unit="step", disable=not progress, leave=False)
-        for _ in range(cfg.full_epochs):
+        done = 0
+        for _ in range(-(-steps // per_pass)):  # = full_epochs passes unless epoch_windows is set
             order = rng.permutation(len(z_train))
-            for i in range(0, len(order) - bs + 1, bs):
+            for i in range(0, min(len(order) - bs + 1, (steps - done) * bs), bs):
                 b = order[i:i + bs]
                 bar.set_postfix(loss=f"{float(model.train_on_batch(augment_batch(z_train[b], rng, cfg), y_train[b])):.3f}")
                 bar.update(1)
+                done += 1
         bar.close()
         return model
     _fit_probe(model, z_train, y_train, loss, cfg, cfg.epochs)
@@ -286,7 +292,9 @@ def _fit_probe(model: TaskModel, z_train, y_train, loss, cfg: FinetuneConfig, ep
     so the first updates of the encoder follow a head that already reads its features."""
     feats = embed_features(model, z_train)
     probe = keras.Sequential([keras.Input(feats.shape[1:]), model.head])
-    steps = epochs * max(1, len(feats) // cfg.batch_size)
+    steps = epochs * max(1, (cfg.epoch_windows or len(feats)) // cfg.batch_size)
+    if cfg.epoch_windows:  # Keras counts a pass as ceil(n / batch) steps
+        epochs = -(-steps // -(-len(feats) // cfg.batch_size))
     probe.compile(optimizer=keras.optimizers.AdamW(_schedule(cfg.lr, steps, cfg.warmup_frac),
                                                    weight_decay=cfg.weight_decay, beta_1=0.9, beta_2=0.95),
                   loss=loss)
@@ -411,6 +419,8 @@ def finetune(teacher_run, data_dir, task: str, head: str, out_dir, cfg: Finetune
     if len(np.unique(ytr)) < 2 or len(yte) == 0:
         raise LsmEdgeError(f"{data_dir} lacks labelled {task} windows in train or test")
     idx = subsample(ytr, cfg.shots, cfg.max_train_windows, cfg.seed)
+    if cfg.shots and cfg.epoch_windows is None:  # as many steps as on the full training set
+        cfg = replace(cfg, epoch_windows=len(subsample(ytr, None, cfg.max_train_windows, cfg.seed)))
     n = len(TASKS[task])
     keras.utils.set_random_seed(cfg.seed)
     model = TaskModel(mae, head, n, cfg.dropout, cfg.pool)
@@ -495,15 +505,16 @@ def evaluate_discriminative(teacher_run, data_dir, task: str, cfg: FinetuneConfi
         jobs += [(m, s) for m in few_shot_methods] + [("classical", s)]
     for method, shots in tqdm(jobs, desc=f"{task} methods", disable=not progress):
         sel = idx if shots is None else subsample(ytr, shots, cfg.max_train_windows, cfg.seed)
+        c = cfg if shots is None else replace(cfg, epoch_windows=len(idx))  # the full-data rows' step count
         key = "full_data" if shots is None else f"{shots}-shot"
         bucket = res["full_data"] if shots is None else res["few_shot"].setdefault(key, {})
         if method == "classical":
             for name, p in classical_baselines(xtr[sel], ytr[sel], xte, n, cfg.seed).items():
                 bucket[name] = metrics(yte, p, n)
         elif method == "supervised":
-            bucket[NEURAL_ROWS[method]] = metrics(yte, neural("full", sel, scratch=True), n)
+            bucket[NEURAL_ROWS[method]] = metrics(yte, neural("full", sel, scratch=True, c=c), n)
         else:
-            bucket[NEURAL_ROWS[method]] = metrics(yte, neural(method, sel), n)
+            bucket[NEURAL_ROWS[method]] = metrics(yte, neural(method, sel, c=c), n)
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out / f"{task}.json", json.dumps(res, indent=1))
     best = max(res["full_data"], key=lambda k: res["full_data"][k]["accuracy"])

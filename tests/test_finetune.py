@@ -72,6 +72,27 @@ def test_heads_and_frozen_encoder():
         TaskModel(mae, "conv", 3, pool="stats")
 
 
+def test_epoch_windows_gives_few_shot_heads_the_full_data_step_count(monkeypatch):
+    """30 epochs of 40 windows are 30 steps: a head left near its random start. With epoch_windows an
+    epoch counts that many windows, so the few-shot head takes the full-data number of steps."""
+    from lsm_edge.finetune import fit_head
+
+    rng = np.random.default_rng(0)
+    z = rng.normal(size=(10, 300, 26)).astype("float32")
+    y = rng.integers(0, 3, 10)
+    for windows, want in ((None, 2 * (10 // 4)), (40, 2 * (40 // 4))):
+        m = TaskModel(build_mae("nano"), "full", 3)
+        fit_head(m, z, y, FinetuneConfig(full_epochs=2, batch_size=4, xla=False, epoch_windows=windows))
+        assert int(m.optimizer.iterations) == want  # 20 steps = 10 passes of 2 batches, stopped at the budget
+    passes = []
+    fit = keras.Model.fit
+    monkeypatch.setattr(keras.Model, "fit", lambda self, *a, **k: passes.append(k["epochs"]) or fit(self, *a, **k))
+    for windows in (None, 64):
+        fit_head(TaskModel(build_mae("nano"), "linear", 3), z, y,
+                 FinetuneConfig(epochs=3, batch_size=4, epoch_windows=windows))
+    assert passes == [3, 3 * (64 // 4) // 3 + (3 * (64 // 4) % 3 > 0)]  # 48 steps = 16 passes of ceil(10 / 4)
+
+
 def test_stats_pooling_values_and_reload(tmp_path):
     """pool="stats": [pooled, max over tokens, std over tokens about the pooled mean], checked in numpy;
     the choice survives save / load."""
