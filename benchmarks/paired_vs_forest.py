@@ -83,8 +83,8 @@ def main():
         rows = [np.flatnonzero(keep & (subjects == s)) for s in names]
         rng = np.random.default_rng(0)
         whole = np.flatnonzero(keep)
-        each = [pair_diff(p, f, whole) for p, f in pairs]
         sides = [[metrics(y[whole], q[whole], n_classes) for q in pf] for pf in pairs]
+        each = [[mp[k] - mf[k] for k in ("accuracy", "mAP")] for mp, mf in sides]
         means = {side: {k: float(np.mean([s[i][k] for s in sides])) for k in ("accuracy", "mAP")}
                  for i, side in enumerate(("classifier", other))}
         boot = []

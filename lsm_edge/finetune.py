@@ -242,7 +242,7 @@ def fit_head(model: TaskModel, z_train, y_train, cfg: FinetuneConfig, progress: 
             _fit_probe(model, z_train, y_train, loss, cfg, cfg.probe_epochs)
         bs = min(cfg.batch_size, len(z_train))  # few-shot sets can be smaller than one batch
         per_pass = len(z_train) // bs
-        steps = cfg.full_epochs * (max(1, cfg.epoch_windows // cfg.batch_size) if cfg.epoch_windows else per_pass)
+        steps = cfg.full_epochs * _epoch_steps(cfg, per_pass)
         model.compile(optimizer=LayerDecayAdamW(_schedule(cfg.full_lr, steps, cfg.warmup_frac),
                                                 weight_decay=cfg.weight_decay, beta_1=0.9, beta_2=0.95,
                                                 global_clipnorm=1.0, lr_scales=layer_scales(model, cfg.layer_decay)),
@@ -260,6 +260,12 @@ def fit_head(model: TaskModel, z_train, y_train, cfg: FinetuneConfig, progress: 
         return model
     _fit_probe(model, z_train, y_train, loss, cfg, cfg.epochs)
     return model
+
+
+def _epoch_steps(cfg: FinetuneConfig, per_pass: int) -> int:
+    """Optimizer steps one epoch is worth: a pass over the training set (``per_pass`` batches), or over
+    ``cfg.epoch_windows`` windows where that is set (few-shot heads get the full-data step count)."""
+    return max(1, cfg.epoch_windows // cfg.batch_size) if cfg.epoch_windows else per_pass
 
 
 HIDE_MINUTES = (5, 60)  # span of ``hide_p``: short enough that the window keeps the bout that labels it
@@ -292,7 +298,7 @@ def _fit_probe(model: TaskModel, z_train, y_train, loss, cfg: FinetuneConfig, ep
     so the first updates of the encoder follow a head that already reads its features."""
     feats = embed_features(model, z_train)
     probe = keras.Sequential([keras.Input(feats.shape[1:]), model.head])
-    steps = epochs * max(1, (cfg.epoch_windows or len(feats)) // cfg.batch_size)
+    steps = epochs * _epoch_steps(cfg, max(1, len(feats) // cfg.batch_size))
     if cfg.epoch_windows:  # Keras counts a pass as ceil(n / batch) steps
         epochs = -(-steps // -(-len(feats) // cfg.batch_size))
     probe.compile(optimizer=keras.optimizers.AdamW(_schedule(cfg.lr, steps, cfg.warmup_frac),
