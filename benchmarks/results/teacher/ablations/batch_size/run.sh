@@ -1,5 +1,6 @@
 set -e
 # run from the repository root; writes runs/bs/b<batch>_s<steps>
+# needs runs/ref/data: lsm-edge data simulate --subjects 150 --days 14 --seed 0 --out runs/ref/data (as benchmarks/teacher_reference.sh)
 for v in "64 600 100" "32 1200 200" "16 2400 400"; do
   set -- $v
   out=runs/bs/b$1_s$2
