@@ -93,14 +93,23 @@ def baseline_methods(z_train: np.ndarray, seed: int = 0) -> dict[str, Method]:
 
 
 def evaluate_generative(z: np.ndarray, methods: dict[str, Method], tasks=None, seed: int = 0,
-                        progress: bool = True, per_feature: bool = False) -> dict:
+                        progress: bool = True, per_feature: bool = False, only=None) -> dict:
     """z: [N, 300, 26] normalised test windows (NaN = missing) -> {task label: {method: {mae, mse, cells}}}.
 
-    ``per_feature`` adds ``mae_per_feature`` {feature name: MAE} (features with a scored cell) to each entry."""
+    A task's masks are drawn from ``(seed, its position in tasks)``.  ``only``: labels of the tasks to
+    score; the others are skipped, and each scored task keeps the masks it has in the full list, so a
+    subset reproduces the full table's rows.  ``per_feature`` adds ``mae_per_feature`` {feature name:
+    MAE} (features with a scored cell) to each entry."""
     tasks = tasks or default_tasks()
+    if only is not None:
+        unknown = set(only) - {t.label for t in tasks}
+        if unknown:
+            raise ValueError(f"unknown task labels {sorted(unknown)}; expected some of {[t.label for t in tasks]}")
     observed = ~np.isnan(z)
     results = {}
     for k, task in enumerate(tqdm(tasks, desc="evaluating", unit="task", disable=not progress)):
+        if only is not None and task.label not in only:
+            continue
         hide = masks.make_mask(task.name, np.random.default_rng([seed, k]), len(z), task.minutes)
         scored = hide & observed
         z_in = np.where(hide, np.nan, z)

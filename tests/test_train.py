@@ -198,6 +198,16 @@ def test_evaluation_scores_only_hidden_observed_cells(data):
     assert list(per) == [f for j, f in enumerate(schema.FEATURE_NAMES) if n[j]]
     weighted = sum(per[f] * n[schema.INDEX[f]] for f in per) / n.sum()
     assert weighted == pytest.approx(pf["linear"]["mae"], rel=1e-5)
+    # only: a subset keeps the masks each task has in the full list (sensor 30 is second there)
+    sub = evaluate_generative(z, {"linear": methods["linear"]}, [Task("interpolation", 60), Task("sensor", 30),
+                              Task("random")], progress=False, only={"sensor 30 min"})
+    assert list(sub) == ["sensor 30 min"]
+    assert sub["sensor 30 min"]["linear"] == res["sensor 30 min"]["linear"]
+    alone = evaluate_generative(z, {"linear": methods["linear"]}, [Task("sensor", 30)], progress=False)
+    assert alone["sensor 30 min"]["linear"]["mae"] != res["sensor 30 min"]["linear"]["mae"]  # another draw
+    with pytest.raises(ValueError, match="sensor 45 min"):
+        evaluate_generative(z, {"linear": methods["linear"]}, [Task("sensor", 30)], progress=False,
+                            only={"sensor 45 min"})
 
 
 def test_train_init_adapts_a_teacher_to_imported_real_data(small_run, real_dir, tmp_path):
