@@ -80,18 +80,18 @@ def data_import_fitbit(folder, out, min_observed, skip_malformed):
               help="Keep a window when at least this share of its minutes has an observed feature.")
 @click.option("--skip-malformed", is_flag=True, help="Drop malformed rows (each is still reported) instead of failing.")
 def data_import(folder, out, min_observed, skip_malformed):
-    """Import every recording in FOLDER (and its sub-folders), recognising each layout by its files and
-    columns: Fitabase export, .AWD actigraphy, aw_fb labelled minutes, long-format tables."""
-    from .data.autoimport import read_any, split_key
-    from .data.awfb import ACTIVITIES
+    """Import every recording in FOLDER (at any depth), recognising each layout by its files and columns:
+    Fitabase exports, MMASH, .AWD actigraphy, aw_fb labelled minutes, covid19 Fitbit minutes, Actiwatch
+    minute counts (Depresjon / Psykose), long-format tables; .csv, .csv.gz or one-file .zip."""
+    from .data.autoimport import LABEL_NAMES, read_any, split_key
     from .data.dataset import Dataset
     from .data.describe import describe, format_description
     from .data.importing import write_dataset
 
     tls, found = read_any(folder, skip_malformed)
     write_dataset(tls, out, {"kind": "import", "path": str(folder), "layouts": found}, min_observed,
-                  split_key=split_key, extra={"label_names": {"lab_activity": list(ACTIVITIES)}})
-    click.echo("layouts: " + ", ".join(f"{k} ({len(v)} file{'s' * (len(v) > 1)})" for k, v in found.items()))
+                  split_key=split_key, extra={"label_names": LABEL_NAMES}, stratified=True)
+    click.echo("layouts: " + ", ".join(f"{k} ({len(v)} file{'s' * (len(v) > 1)})" for k, v in sorted(found.items())))
     click.echo(format_description(describe(Dataset(out))))
 
 

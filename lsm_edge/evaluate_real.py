@@ -1,17 +1,29 @@
 """Score on real recordings (``lsm-edge evaluate-real``).
 
-DIR is laid out like ../shared/data/real/: ``fitabase/`` (heart rate), ``actigraphy/`` (.AWD
-counts) and ``aw_fb/`` (labelled minutes); any may be absent, nothing depends on the files' names.
+DIR is laid out like ../shared/data/real/: every sub-folder is a *set* (``covid19/``, ``fitabase/``,
+``mmash/``, ``depresjon/``, ``actigraphy/``, ``aw_fb/`` ... any may be absent, others may be added);
+its layouts are recognised from the files (``data/autoimport.py``), so nothing depends on file
+or folder names beyond naming the set in the report.
 
-Imputation (fitabase: heart_rate in bpm; actigraphy: activity counts / min, modelled as
-log_energy = ln(1 + count)).  Subjects of a set are ordered by a hash of their id; with n >= 2 the
-first ceil(n / 3) are *adaptation* subjects (the teacher continues pretraining on them:
-``train --init``) and are never scored; the rest are scored.  Every scored subject is cut into
-300-minute windows; in each window, for each span N, one hidden span is drawn from a seeded
-generator among spans whose minutes were mostly observed (interpolation: with observed minutes
-on both sides; extrapolation: the window's last N minutes), and every method fills the same
-spans.  Scores: MAE over hidden cells that were observed, in the channel's own unit and in
-z-units (the channel's std over the scored windows, the same for every method).
+**People.**  Every person is one subject everywhere (a person in two Fitabase exports is one
+timeline) and has one role, from the stratified person split of ``lsm-edge data import``
+(``data.importing.split_people``, over all sets at once): *train* people adapt the teacher
+(``train --init``) and are never scored, *validation* people are kept for choices and never
+scored, *test* people are scored.  A real-pretrained teacher imported from the same folder was
+trained on the same train people, so the scored people are ones no model has seen.
+
+**Imputation** of each channel a set has: ``heart_rate`` (bpm), ``step_count`` (steps / min) and
+activity counts (counts / min, modelled as ``log_energy = ln(1 + count)``).  Every scored person is cut
+into 300-minute windows where the channel is observed in at least half the minutes; in each window,
+for each task and span N (10 / 30 / 60 / 120 minutes), one hidden span is drawn from a seeded
+generator among spans whose minutes were mostly observed: ``interpolation N min`` (every channel
+hidden, observed minutes on both sides), ``extrapolation N min`` (every channel hidden in the
+window's last N minutes) and, for heart rate in a set with steps, ``heart rate, steps visible N
+min`` (heart rate hidden, steps left).  Every method fills the same spans.  Scores: MAE over hidden
+cells that were observed, in the channel's own unit and in z-units (the channel's std over the scored
+windows, the same for every method).  ``real.json``: ``imputation`` -> ``"<set> <channel>"`` ->
+``tasks`` -> task -> ``methods`` -> method -> ``mae_unit``, ``mae_z``, ``cells``, with ``subjects``
+and ``windows`` per set and ``windows`` per task.
 
 Activity (aw_fb): each run of one label of at least ``MIN_SEGMENT`` minutes in a participant's
 sequence is one example, placed in a 300-minute window with the rest missing.
@@ -45,27 +57,34 @@ import numpy as np
 from tqdm import tqdm
 
 from . import schema
-from .data.autoimport import read_any
+from .data.autoimport import read_any, split_key
 from .data.awfb import ACTIVITIES
-from .data.windows import fill_linear, fill_nearest
+from .data.importing import split_people, stratum
+from .data.windows import SPLITS, fill_linear, fill_locf, fill_nearest
 from .errors import LsmEdgeError
 from .io import atomic_write_text
 
 HORIZONS = (10, 30, 60, 120)
-SETS = {"fitabase": ("heart_rate", "bpm"), "actigraphy": ("log_energy", "counts/min")}
+TASKS = ("interpolation", "extrapolation", "steps visible")
+CHANNELS = {"heart_rate": ("heart rate", "bpm"), "step_count": ("steps", "steps/min"),
+            "log_energy": ("counts", "counts/min")}
 MIN_SEGMENT = 3
+MIN_WINDOWS = 1
 W = schema.WINDOW_MINUTES
 
 
-def _order(subjects):
-    return sorted(subjects, key=lambda s: hashlib.sha256(s.encode()).hexdigest())
+def roles(timelines) -> dict:
+    """-> {subject: "train" | "val" | "test"}: the stratified person split of ``lsm-edge data import``
+    over every set's timelines; a person (``split_key``) has one role wherever they appear."""
+    strata = {}
+    for tl in timelines:
+        strata.setdefault(stratum(tl), []).append(split_key(tl.subject))
+    by_person = split_people(strata)
+    return {tl.subject: SPLITS[by_person[split_key(tl.subject)]] for tl in timelines}
 
 
-def roles(subjects) -> tuple[list, list]:
-    """-> (adaptation subjects, scored subjects): never the same subject in both."""
-    s = _order(subjects)
-    k = math.ceil(len(s) / 3) if len(s) >= 2 else 0
-    return s[:k], s[k:]
+def task_name(task: str, n: int) -> str:
+    return f"heart rate, steps visible {n} min" if task == "steps visible" else f"{task} {n} min"
 
 
 def to_unit(channel: str, v: np.ndarray) -> np.ndarray:
@@ -81,7 +100,8 @@ def windows_of(tl, channel: str, min_observed: float = 0.5) -> np.ndarray:
 
 
 def draw_spans(windows: np.ndarray, channel: str, task: str, n: int, rng) -> list:
-    """One hidden span (window index, start) per window that has a valid one."""
+    """One hidden span (window index, start) per window that has a valid one (``steps visible``
+    draws as interpolation does)."""
     obs = ~np.isnan(windows[:, :, schema.INDEX[channel]])
     spans = []
     for i, o in enumerate(obs):
@@ -96,18 +116,20 @@ def draw_spans(windows: np.ndarray, channel: str, task: str, n: int, rng) -> lis
 
 
 def score_imputation(windows, channel, methods: dict, seed: int = 0, progress: bool = True,
-                     horizons=HORIZONS) -> dict:
-    """-> {task label: {method: {mae_unit, mae_z, cells}}, plus "windows" per task}.  The span of task
-    k is drawn from generator (seed, k), k counting over HORIZONS, whatever subset is scored."""
+                     horizons=HORIZONS, tasks=("interpolation", "extrapolation"), desc: str = "") -> dict:
+    """-> {task name: {"windows": n, "methods": {method: {mae_unit, mae_z, cells}}}}.  The span of (task,
+    N) is drawn from generator (seed, k), k its index in (interpolation, extrapolation) x HORIZONS,
+    whatever subset is scored.  ``steps visible`` hides only ``channel``, in the spans of ``interpolation
+    N min``: the two differ only in what the model sees."""
     j = schema.INDEX[channel]
     vals = to_unit(channel, windows[:, :, j])
     z_scale = float(np.nanstd(windows[:, :, j])) or 1.0
     out = {}
-    for k, (task, n) in enumerate(tqdm([(t, n) for t in ("interpolation", "extrapolation") for n in HORIZONS],
-                                       desc=f"real {channel}", unit="task", disable=not progress)):
-        if n not in horizons:
-            continue
-        spans = draw_spans(windows, channel, task, n, np.random.default_rng([seed, k]))
+    todo = [(t, n) for t in TASKS for n in HORIZONS if t in tasks and n in horizons]
+    for task, n in tqdm(todo, desc=desc or f"real {channel}", unit="task", disable=not progress):
+        kind = "interpolation" if task == "steps visible" else task
+        k = [(t, m) for t in TASKS[:2] for m in HORIZONS].index((kind, n))
+        spans = draw_spans(windows, channel, kind, n, np.random.default_rng([seed, k]))
         if not spans:
             continue
         idx = np.array([i for i, _ in spans])
@@ -117,14 +139,17 @@ def score_imputation(windows, channel, methods: dict, seed: int = 0, progress: b
             hide[r, s:s + n] = True
         scored = hide & ~np.isnan(x[:, :, j])
         truth_u, truth_m = vals[idx][scored], windows[idx][:, :, j][scored]
-        x[hide] = np.nan
+        if task == "steps visible":
+            x[:, :, j][hide] = np.nan
+        else:
+            x[hide] = np.nan
         row = {}
         for name, method in methods.items():
             filled = method(x)[:, :, j]
             row[name] = {"mae_unit": float(np.abs(to_unit(channel, filled[scored]) - truth_u).mean()),
                          "mae_z": float(np.abs(filled[scored] - truth_m).mean() / z_scale),
                          "cells": int(scored.sum())}
-        out[f"{task} {n} min"] = {"windows": len(spans), "methods": row}
+        out[task_name(task, n)] = {"windows": len(spans), "methods": row}
     return out
 
 
@@ -134,6 +159,19 @@ def linear_fill(x):
 
 def nearest_fill(x):
     return fill_nearest(x)
+
+
+def last_value_fill(x):
+    """The last observed value carried forward (the first one carried back before it)."""
+    return fill_locf(x)
+
+
+def median_fill(x):
+    """Each window's own observed median per feature."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        m = np.nanmedian(x, axis=1, keepdims=True)
+    return np.where(np.isnan(x), np.nan_to_num(m), x)
 
 
 def mean_fill(x):
@@ -278,25 +316,26 @@ def evaluate_real(data_dir, teacher_run, out_dir, artifacts_dir=None, adapt_step
     from .train import TrainConfig, load_run, train
 
     data_dir, out = Path(data_dir), Path(out_dir)
-    present = {s: data_dir / s for s in (*SETS, "aw_fb") if (data_dir / s).is_dir()}
-    if not present:
-        raise LsmEdgeError(f"{data_dir} holds none of fitabase/, actigraphy/, aw_fb/; expected a folder laid "
-                           f"out like ../shared/data/real/")
-    sets = {s: read_any(p)[0] for s, p in present.items()}
+    sets = read_sets(data_dir)
     artifacts = sorted(Path(artifacts_dir).glob("*.tflite")) if artifacts_dir else []
     teacher, t_stats, _ = load_run(teacher_run)
     out.mkdir(parents=True, exist_ok=True)
 
-    # adaptation: the teacher continues pretraining on every set's adaptation subjects
-    role = {s: roles([t.subject for t in tls]) for s, tls in sets.items() if s in SETS}
-    adapt_tls = [t for s, tls in sets.items() if s in SETS for t in tls if t.subject in role[s][0]]
+    # one role per person over every set; train people of the imputation sets adapt the teacher
+    role = roles([t for tls in sets.values() for t in tls])
+    imputation_sets = {s: tls for s, tls in sets.items() if not _is_activity_set(tls)}
+    adapt_tls = [t for tls in imputation_sets.values() for t in tls if role[t.subject] == "train"]
     adapted = None
     if adapt_tls and adapt_steps > 0:
         adir = out / "adapt_data"
         if not (adir / "dataset.json").exists():
             w = DatasetWriter(adir, {"kind": "evaluate-real adaptation", "subjects": [t.subject for t in adapt_tls]},
                               resume=True)
-            w.write_shard(0, Windows.concat([cut_windows(t, split=0, stride=60) for t in adapt_tls]))
+            win = Windows.concat([cut_windows(t, split=0) for t in adapt_tls])
+            cap = max(4096, 16 * adapt_steps)  # more than the adaptation steps can see
+            if len(win) > cap:
+                win = win.take(np.sort(np.random.default_rng(seed).choice(len(win), cap, replace=False)))
+            w.write_shard(0, win)
             w.finish()
         run = out / "adapted_teacher"
         cfg = TrainConfig(steps=adapt_steps, batch_size=16, lr=2e-4, warmup_steps=max(1, adapt_steps // 10),
@@ -331,30 +370,40 @@ def evaluate_real(data_dir, teacher_run, out_dir, artifacts_dir=None, adapt_step
             peer_info[name].update({k: info.get(k) for k in ("train_cpu_seconds", "epochs", "start_val_mae",
                                                               "best_val_mae")})
 
-    report = {"command": command, "teacher": str(teacher_run), "adaptation_subjects": sorted(t.subject for t in adapt_tls),
+    report = {"command": command, "teacher": str(teacher_run),
+              "adaptation_subjects": sorted(t.subject for t in adapt_tls),
+              "validation_subjects": sorted(t.subject for tls in imputation_sets.values() for t in tls
+                                            if role[t.subject] == "val"),
               "adapt_steps": adapt_steps if adapted else 0, "imputation": {}, "activity": None}
-    for s, tls in sets.items():
-        if s not in SETS:
-            continue
-        channel, unit = SETS[s]
-        scored = [t for t in tls if t.subject in role[s][1]]
-        win = np.concatenate([windows_of(t, channel) for t in scored]) if scored else np.zeros((0, W, schema.N_FEATURES))
-        methods = {"mean (window)": mean_fill, "nearest": nearest_fill, "linear": linear_fill,
-                   "teacher zero-shot": keras_imputer(teacher, t_stats)}
-        if adapted:
-            methods["teacher adapted"] = keras_imputer(adapted[0], adapted[1])
-        methods.update({p.stem: artifact_imputer(p) for p in artifacts})
-        methods.update(peer_methods)
-        report["imputation"][s] = {"channel": channel, "unit": unit, "subjects": [t.subject for t in scored],
-                                   "windows": len(win),
-                                   "tasks": score_imputation(win, channel, methods, seed, progress, horizons) if len(win) else {}}
-        if len(win):
-            fill_plot(win, channel, unit, methods, seed, out / f"fills_{s}.png")
+    methods = {"mean (window)": mean_fill, "median (window)": median_fill, "last value": last_value_fill,
+               "nearest": nearest_fill, "linear": linear_fill, "teacher zero-shot": keras_imputer(teacher, t_stats)}
+    if adapted:
+        methods["teacher adapted"] = keras_imputer(adapted[0], adapted[1])
+    methods.update({p.stem: artifact_imputer(p) for p in artifacts})
+    methods.update(peer_methods)
+    for s, tls in imputation_sets.items():
+        scored = [t for t in tls if role[t.subject] == "test"]
+        for channel in channels_of(tls):
+            label, unit = CHANNELS[channel]
+            win = [windows_of(t, channel) for t in scored]
+            people = [t.subject for t, w in zip(scored, win) if len(w)]
+            win = np.concatenate(win) if scored else np.zeros((0, W, schema.N_FEATURES), np.float32)
+            tasks = ("interpolation", "extrapolation")
+            if channel == "heart_rate" and "step_count" in channels_of(tls):
+                tasks += ("steps visible",)
+            key = f"{s} {label}"
+            report["imputation"][key] = {
+                "set": s, "channel": channel, "unit": unit, "subjects": people, "windows": len(win),
+                "tasks": score_imputation(win, channel, methods, seed, progress, horizons, tasks, desc=key)
+                if len(win) else {}}
+            if len(win):
+                fill_plot(win, channel, unit, methods, seed, out / f"fills_{s}_{channel}.png")
 
     if peer_info:
         report["peers"] = peer_info
-    if "aw_fb" in sets:
-        x, y, g = segments(sets["aw_fb"])
+    activity_sets = [tls for tls in sets.values() if _is_activity_set(tls)]
+    if activity_sets:
+        x, y, g = segments([t for tls in activity_sets for t in tls])
         feats = {"random forest (segment stats)": (segment_stats(x), "rf"),
                  "logistic regression (segment stats)": (segment_stats(x), "lr")}
         embeds = {"teacher embedding": keras_embed(teacher, t_stats)}
@@ -374,6 +423,26 @@ def evaluate_real(data_dir, teacher_run, out_dir, artifacts_dir=None, adapt_step
     atomic_write_text(out / "real.json", json.dumps(report, indent=1))
     atomic_write_text(out / "real.md", to_markdown(report))
     return report
+
+
+def read_sets(data_dir) -> dict:
+    """{sub-folder name: timelines} of every sub-folder of ``data_dir`` that holds recordings."""
+    data_dir = Path(data_dir)
+    subdirs = sorted(p for p in data_dir.iterdir() if p.is_dir() and not p.name.startswith(".")) \
+        if data_dir.is_dir() else []
+    if not subdirs:
+        raise LsmEdgeError(f"{data_dir} holds no sub-folder; expected a folder laid out like ../shared/data/real/ "
+                           f"(one sub-folder per set: covid19/, fitabase/, actigraphy/, aw_fb/, ...)")
+    return {p.name: read_any(p)[0] for p in subdirs}
+
+
+def _is_activity_set(tls) -> bool:
+    return any("lab_activity" in t.labels for t in tls)
+
+
+def channels_of(tls) -> list:
+    """The scored channels (CHANNELS) observed somewhere in a set's timelines."""
+    return [c for c in CHANNELS if any(np.isfinite(t.values[:, schema.INDEX[c]]).any() for t in tls)]
 
 
 def fill_plot(windows, channel, unit, methods: dict, seed: int, path, n: int = 60, show: int = 3) -> None:
@@ -416,10 +485,12 @@ def fill_plot(windows, channel, unit, methods: dict, seed: int, path, n: int = 6
 
 def to_markdown(r: dict) -> str:
     lines = ["# Real-data evaluation", "", f"Command: `{r['command']}`  ", f"Teacher: {r['teacher']}  ",
-             f"Adapted on ({r['adapt_steps']} steps, never scored): {', '.join(r['adaptation_subjects']) or 'none'}", ""]
+             f"Adapted on ({r['adapt_steps']} steps, never scored): {', '.join(r['adaptation_subjects']) or 'none'}  ",
+             f"Validation people (never scored): {', '.join(r.get('validation_subjects', [])) or 'none'}", ""]
     for s, d in r["imputation"].items():
         lines += [f"## Imputation: {s} ({d['channel']}, MAE in {d['unit']} / z-units)", "",
-                  f"Scored subjects: {', '.join(d['subjects']) or 'none'}; {d['windows']} windows of 300 minutes.", ""]
+                  f"Scored (test) people: {len(d['subjects'])} ({', '.join(d['subjects']) or 'none'}); "
+                  f"{d['windows']} windows of 300 minutes.", ""]
         if not d["tasks"]:
             lines += ["No window with enough observed minutes.", ""]
             continue
@@ -450,7 +521,8 @@ def to_markdown(r: dict) -> str:
                   f"{schema.PATCH_MINUTES} placements in a patch: linear = logistic regression, forest = the "
                   "random forest of the first row.",
                   "", f"Best embedding probe: {a['best_probe']}. Confusion matrices: activity_confusion.png.", ""]
-    lines += ["Fills of real 60-minute gaps, per method: " + ", ".join(f"fills_{s}.png" for s in r["imputation"]), ""]
+    lines += ["Fills of real 60-minute gaps, per method: " + ", ".join(
+        f"fills_{d['set']}_{d['channel']}.png" for d in r["imputation"].values() if d["windows"]), ""]
     return "\n".join(lines) + "\n"
 
 

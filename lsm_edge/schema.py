@@ -14,7 +14,18 @@ Real-data mappings (documented here because they are schema decisions):
 - Wrist actigraphy counts (.AWD) -> ``log_energy`` as ``log(1 + counts)``: an activity count is
   an integral of band-passed acceleration magnitude, i.e. motion energy, the closest slot in
   meaning. Never ``step_count``. The raw counts stay available as the extra channel
-  ``activity_counts``.
+  ``activity_counts``.  The same for Actiwatch minute counts (Depresjon / Psykose) and for
+  MMASH's ActiGraph ``Vector Magnitude`` (per-second counts x 60 per minute); counts of different
+  devices share the slot but not a scale, so scores are kept per set.
+- Wear (``data/covid19.py``): the covid19 steps files are zero-filled.  A zero-step minute is
+  observed only when a heart-rate reading lies within 15 minutes of it (the optical sensor saw
+  skin); otherwise it is missing (not worn).  Steps > 0 are always kept, heart rate or not (a loose
+  band still counts steps).  A person with steps alone: only a run of zeros of 12 h or more is
+  missing.  ``on_wrist`` = 1 in minutes with a heart-rate reading, missing otherwise (Fitbit).
+- MMASH (``data/mmash.py``): the chest strap's per-second HR -> ``heart_rate`` (minute mean),
+  ``Steps`` -> ``step_count`` (a rate over the seconds present), beat-to-beat intervals -> the RR
+  features (``rr_mean``, ``rr_median``, ``rr_p20``, ``rr_p80``, ``sdnn``, ``rmssd``, ``pnn30``,
+  ``rr_percent_valid``) after dropping intervals under 0.3 s or over 2 s.
 """
 
 from __future__ import annotations

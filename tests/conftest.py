@@ -41,8 +41,19 @@ def small_run(tmp_path_factory):
 
 
 def shortened_real(real_dir: Path, data: Path) -> Path:
-    """A small copy of the real folder: actigraphy cut to 30 h each, 700 aw_fb rows, fitabase whole."""
+    """A small copy of the real folder: actigraphy cut to 30 h each, 700 aw_fb rows, fitabase whole, and
+    three covid19 people with heart rate cut to their first 2 days (written as .csv.gz)."""
+    import gzip
     import shutil
+    import zipfile
+
+    (data / "covid19").mkdir(parents=True)
+    for person in ("A3OU183", "A4G0044", "AV2GF3B"):  # heart rate once a minute: 2 days = 2,880 rows
+        for kind in ("hr", "steps"):
+            with zipfile.ZipFile(real_dir / "covid19" / f"{person}_{kind}.csv.zip") as z:
+                lines = z.read(z.namelist()[0]).split(b"\n")
+            with gzip.open(data / "covid19" / f"{person}_{kind}.csv.gz", "wb") as f:
+                f.write(b"\n".join(lines[:1 + 2880]) + b"\n")
 
     (data / "actigraphy").mkdir(parents=True)
     for p in sorted((real_dir / "actigraphy").glob("*.AWD")):  # 7 header lines + 30 h

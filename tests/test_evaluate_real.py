@@ -10,12 +10,26 @@ from lsm_edge.evaluate_real import (draw_spans, evaluate_real, linear_fill, phas
                                      score_imputation, segments)
 
 
-def test_roles_never_score_an_adaptation_subject():
-    subjects = [f"s{i}" for i in range(7)]
-    adapt, scored = roles(subjects)
-    assert len(adapt) == 3 and len(scored) == 4 and not set(adapt) & set(scored)
-    assert roles(subjects[::-1]) == (adapt, scored)  # by a hash of the id, not by the order given
-    assert roles(["only"]) == ([], ["only"])  # one subject: scored, nothing to adapt on
+def _tl(subject, hr=True):
+    from lsm_edge.data.windows import Timeline
+
+    v = np.full((5, schema.N_FEATURES), np.nan, np.float32)
+    v[:, schema.INDEX["heart_rate" if hr else "step_count"]] = 60
+    return Timeline(subject, np.datetime64("2020-01-01T00:00", "m"), v)
+
+
+def test_roles_one_per_person_stratified_by_source():
+    tls = [_tl(f"covid19-s{i}") for i in range(8)] + [_tl(f"covid19-x{i}", hr=False) for i in range(12)]
+    r = roles(tls)
+    hr = [r[f"covid19-s{i}"] for i in range(8)]
+    assert (hr.count("test"), hr.count("val"), hr.count("train")) == (2, 1, 5)  # stratum with heart rate
+    steps = [r[f"covid19-x{i}"] for i in range(12)]
+    assert (steps.count("test"), steps.count("val"), steps.count("train")) == (2, 1, 9)
+    assert roles(tls[::-1]) == r  # by a hash of the id, not by the order given
+    assert set(roles([_tl("a-1"), _tl("a-2")]).values()) == {"train"}  # under 3 people: nobody to score
+    # both devices of one aw_fb participant: one person, one role
+    aw = roles([_tl(f"awfb-p{i:02d}-{d}") for i in range(10) for d in ("apple_watch", "fitbit")])
+    assert all(aw[f"awfb-p{i:02d}-apple_watch"] == aw[f"awfb-p{i:02d}-fitbit"] for i in range(10))
 
 
 def test_spans_keep_context_and_linear_is_exact_on_a_line():
@@ -41,17 +55,29 @@ def test_evaluate_real_end_to_end(small_run, real_dir, tmp_path):
     shutil.copy(small_run / "f32.tflite", arts / "teacher_f32.tflite")
 
     r = evaluate_real(data, small_run / "run", tmp_path / "out", arts, adapt_steps=2, progress=False, horizons=(60,))
-    act = r["imputation"]["actigraphy"]
-    assert not set(act["subjects"]) & set(r["adaptation_subjects"])
-    assert len(act["subjects"]) == 2 and act["windows"] > 0
+    adapted_on = set(r["adaptation_subjects"])
+    act = r["imputation"]["actigraphy counts"]
+    assert act["channel"] == "log_energy" and act["unit"] == "counts/min"
+    assert len(act["subjects"]) == 1 and not set(act["subjects"]) & adapted_on  # 3 people: 1 test, 2 train
+    assert act["windows"] > 0
     assert list(act["tasks"]) == ["interpolation 60 min", "extrapolation 60 min"]
     for task, row in act["tasks"].items():
         m = row["methods"]
-        assert {"linear", "teacher zero-shot", "teacher adapted", "teacher_f32"} <= set(m)
+        assert {"mean (window)", "median (window)", "last value", "linear", "teacher zero-shot", "teacher adapted",
+                "teacher_f32"} <= set(m)
         assert len({v["cells"] for v in m.values()}) == 1  # every method on the same cells
         # the .tflite through the runtime = the Keras teacher, on real windows
         assert abs(m["teacher_f32"]["mae_unit"] - m["teacher zero-shot"]["mae_unit"]) < 1e-2 * m["linear"]["mae_unit"]
-    assert r["imputation"]["fitabase"]["subjects"] == ["fitbit-2022484408"]  # alone in its set: scored
+    # a person in both Fitabase exports is one subject with one role: never adapted on and scored
+    fb = r["imputation"]["fitabase heart rate"]
+    assert sum(s == "fitbit-2022484408" for s in adapted_on | set(fb["subjects"])) == 1
+    assert len(fb["subjects"]) == 1 and fb["windows"] > 0 and not set(fb["subjects"]) & adapted_on
+    # covid19 (read from .csv.gz): heart rate with steps visible, steps on their own
+    hr = r["imputation"]["covid19 heart rate"]
+    assert list(hr["tasks"]) == ["interpolation 60 min", "extrapolation 60 min", "heart rate, steps visible 60 min"]
+    vis, hid = hr["tasks"]["heart rate, steps visible 60 min"], hr["tasks"]["interpolation 60 min"]
+    assert vis["methods"]["linear"] == hid["methods"]["linear"]  # the same spans; linear reads heart rate only
+    assert "covid19 steps" in r["imputation"] and r["imputation"]["covid19 steps"]["unit"] == "steps/min"
     a = r["activity"]
     assert a["participants"] >= 5 and a["scores"]["random forest (segment stats)"]["folds"] == 5
     assert {f"{kind} probe: {name}" for kind in ("linear", "forest")
@@ -61,9 +87,10 @@ def test_evaluate_real_end_to_end(small_run, real_dir, tmp_path):
     assert a["scores"]["linear probe: teacher_f32 embed"]["accuracy"] == pytest.approx(
         a["scores"]["linear probe: teacher embedding"]["accuracy"], abs=0.02)
     assert (tmp_path / "out" / "activity_confusion.png").stat().st_size > 10_000
-    assert (tmp_path / "out" / "fills_actigraphy.png").stat().st_size > 10_000
+    assert (tmp_path / "out" / "fills_actigraphy_log_energy.png").stat().st_size > 10_000
+    assert (tmp_path / "out" / "fills_covid19_heart_rate.png").stat().st_size > 10_000
     md = (tmp_path / "out" / "real.md").read_text()
-    assert "## Imputation: actigraphy" in md and "participant-grouped folds" in md
+    assert "## Imputation: actigraphy counts" in md and "participant-grouped folds" in md
     assert json.loads((tmp_path / "out" / "real.json").read_text())["adapt_steps"] == 2
 
 

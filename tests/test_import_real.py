@@ -105,13 +105,31 @@ def test_real_awfb_file(real_dir):
 def test_cli_data_import_recognises_every_real_layout(real_dir, tmp_path):
     r = CliRunner().invoke(main, ["data", "import", str(real_dir), "--out", str(tmp_path / "imp")])
     assert r.exit_code == 0, r.output
-    assert "layouts: actigraphy (3 files), aw_fb (1 file), fitabase (1 file)" in r.output
+    assert ("layouts: actigraphy (3 files), actiwatch_csv (53 files), aw_fb (1 file), covid19 (28 files), "
+            "fitabase (4 files), mmash (104 files)") in r.output
     ds = Dataset(tmp_path / "imp")
     subjects = [t.subject for t in ds.timelines()]
-    assert len(subjects) == 3 + 68 + 1
+    # 3 .AWD, 68 aw_fb sequences, 20 covid19 people, 38 + 15 Actiwatch, 15 MMASH, 5 Fitabase people (one of
+    # them in both export folders: one subject)
+    assert len(subjects) == len(set(subjects)) == 3 + 68 + 20 + 53 + 15 + 5
+    assert sum(s.startswith("fitbit-2022484408") for s in subjects) == 1
+    # split by person, stratified by source: every source with 3 or more people has test people (aw_fb's
+    # 65-minute sequences hold no 300-minute window, so they are not among the subjects with windows)
+    split = ds.manifest["subjects"]
+    for src in ("awd", "covid19", "actiwatch", "mmash", "fitbit"):
+        assert any(v == "test" for k, v in split.items() if k.startswith(src + "-")), src
     # both devices of an aw_fb participant are split together; other subjects by their own name
     assert split_key("awfb-p07-apple_watch") == split_key("awfb-p07-fitbit") == "awfb-p07"
     assert split_key("awd-example_01") == "awd-example_01"
     assert ds.manifest["label_names"]["lab_activity"] == list(ACTIVITIES)
+    assert ds.manifest["label_names"]["posture"] == ["off", "standing", "sitting", "lying"]
+    # describe: people and hours per feature and per source
+    from lsm_edge.data.describe import describe
+
+    src = describe(ds)["sources"]
+    assert src["covid19"]["people"] == 20 and src["mmash"]["people"] == 15 and src["actiwatch"]["people"] == 53
+    assert src["covid19"]["hours"]["heart_rate"] > 5_000 and "heart_rate" not in src["actiwatch"]["hours"]
+    assert src["mmash"]["hours"]["rmssd"] > 100 and sum(src["covid19"]["windows"].values()) > 1_000
+    assert "sources  (people with windows" in r.output
     r = CliRunner().invoke(main, ["data", "import", str(tmp_path / "imp" / "shards"), "--out", str(tmp_path / "x")])
     assert r.exit_code != 0 and "not a layout lsm-edge recognises" in r.output and "Traceback" not in r.output

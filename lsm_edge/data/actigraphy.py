@@ -43,8 +43,18 @@ _TIME = re.compile(r"^(\d{1,2}):(\d{2})$")
 _COUNT = re.compile(r"^(\d+(?:\.\d+)?)(?:\s+M)?$")
 
 
+NAME = "actigraphy"
+
+
 def is_awd(path) -> bool:
     return Path(path).suffix.lower() == ".awd"
+
+
+recognise = is_awd
+
+
+def read(files, skip_malformed: bool = False) -> list[Timeline]:
+    return [read_awd(p, skip_malformed) for p in files]
 
 
 def read_awd(path, skip_malformed: bool = False) -> Timeline:

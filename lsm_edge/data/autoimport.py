@@ -1,66 +1,78 @@
-"""``lsm-edge data import DIR``: recognise each layout in DIR by its files and columns.
+"""``lsm-edge data import DIR``: walk DIR at any depth and ask each layout which files are its own.
 
-    DIR/heartrate_seconds_merged.csv ...   Fitabase export          (data/fitbit.py)
-    DIR/*.AWD                              CNT actigraphy           (data/actigraphy.py)
-    DIR/*.csv with the aw_fb columns       labelled minute rows     (data/awfb.py)
-    DIR/*.csv|parquet subject,timestamp,feature,value   long format  (data/longform.py)
+Each layout module owns its recogniser and its reader; this module only walks and asks:
 
-DIR itself and its direct sub-folders are searched (so a folder laid out like
-../shared/data/real/ imports in one go).  Documentation files (``.md``, ``.txt``, ``.pdf``) are
-skipped; any other file that matches no layout is refused, naming what was expected.
+    layout          recognised by                                       module
+    fitabase        a folder holding heartrate_seconds_merged.csv ...   data/fitbit.py
+    mmash           a folder holding Actigraph.csv (MMASH columns)      data/mmash.py
+    actigraphy      *.AWD                                               data/actigraphy.py
+    aw_fb           a CSV with the aw_fb columns                        data/awfb.py
+    covid19         a CSV ,user,datetime,heartrate|steps                data/covid19.py
+    actiwatch_csv   a CSV timestamp,date,activity                       data/actiwatch.py
+    long            a CSV subject,timestamp,feature,value, or Parquet   data/longform.py
+
+Folder layouts (``claim(folder, files)``) are asked first and take the files they name; every
+other file is asked of the file layouts (``recognise(path)``) in the order above.  A layout's
+``read(files)`` gets all of its files at once, so one person's files in several folders (two
+Fitabase exports, an hr and a steps file) join into one timeline.  Tables may be ``.csv``,
+``.csv.gz`` or one-file ``.zip``.  Documentation files (``.md``, ``.txt``, ``.pdf``, ...) and a
+layout's own side tables (``is_sidecar``) are skipped; any other file that matches no layout is
+refused, naming what was expected.
 """
 
 from __future__ import annotations
 
-import csv
+import os
 from pathlib import Path
 
 from ..errors import DataFormatError
-from . import actigraphy, awfb, fitbit, longform
+from . import actigraphy, actiwatch, awfb, covid19, fitbit, longform, mmash
 
-DOCS = {".md", ".txt", ".pdf", ".rst", ".html"}
-EXPECTED = ("a Fitabase export (" + ", ".join(fitbit.FILES) + "), .AWD actigraphy, an aw_fb CSV (columns "
-            + ", ".join(awfb.REQUIRED) + ") or a long-format table (columns " + ", ".join(longform.COLUMNS) + ")")
+FOLDER_LAYOUTS = (fitbit, mmash)
+FILE_LAYOUTS = (actigraphy, awfb, covid19, actiwatch, longform)
+DOCS = {".md", ".txt", ".pdf", ".rst", ".html", ".json", ".png", ".jpg"}
+EXPECTED = ("a Fitabase export (" + ", ".join(fitbit.FILES) + "), an MMASH person folder (Actigraph.csv, RR.csv, "
+            "Activity.csv), .AWD actigraphy, an aw_fb CSV (columns " + ", ".join(awfb.REQUIRED) + "), covid19 "
+            "Fitbit minutes (,user,datetime,heartrate|steps), Actiwatch minutes (timestamp,date,activity) or a "
+            "long-format table (columns " + ", ".join(longform.COLUMNS) + "); each .csv may be .csv.gz or a "
+            "one-file .zip")
+LABEL_NAMES = {"lab_activity": list(awfb.ACTIVITIES), **mmash.LABEL_NAMES}
 
 
-def _is_long(path: Path) -> bool:
-    if path.suffix.lower() == ".parquet":
-        return True
-    if path.suffix.lower() != ".csv":
-        return False
-    with open(path, newline="", encoding="utf-8-sig") as f:
-        return tuple(c.strip() for c in next(csv.reader(f), [])) == longform.COLUMNS
+def find(folder) -> dict:
+    """-> {layout name: [files]} of every recognised file under ``folder`` (any depth)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise DataFormatError(f"{folder} is not a folder; expected a folder holding {EXPECTED}")
+    found = {}
+    for d, subdirs, names in os.walk(folder):
+        subdirs[:] = sorted(s for s in subdirs if not s.startswith("."))
+        files = [Path(d) / n for n in sorted(names) if not n.startswith(".")]
+        taken = set()
+        for layout in FOLDER_LAYOUTS:
+            mine = [p for p in layout.claim(d, files) if p not in taken]
+            if mine:
+                found.setdefault(layout.NAME, []).extend(mine)
+                taken.update(mine)
+        for p in files:
+            if p in taken or p.suffix.lower() in DOCS:
+                continue
+            layout = next((lay for lay in FILE_LAYOUTS if lay.recognise(p)), None)
+            if layout is not None:
+                found.setdefault(layout.NAME, []).append(p)
+            elif not any(getattr(lay, "is_sidecar", lambda _: False)(p) for lay in FILE_LAYOUTS):
+                raise DataFormatError(f"{p}: not a layout lsm-edge recognises; expected {EXPECTED}")
+    if not found:
+        raise DataFormatError(f"{folder} holds no data file; expected {EXPECTED}")
+    return found
 
 
 def read_any(folder, skip_malformed: bool = False) -> tuple[list, dict]:
     """-> (timelines, {layout: [files]}) of every recognised file under ``folder``."""
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise DataFormatError(f"{folder} is not a folder; expected a folder holding {EXPECTED}")
-    timelines, found = [], {}
-    for d in [folder] + sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")):
-        files = sorted(p for p in d.iterdir() if p.is_file() and not p.name.startswith("."))
-        fitabase = [p for p in files if p.name in fitbit.FILES]
-        if fitabase:
-            timelines += fitbit.read_fitabase(d, skip_malformed)
-            found.setdefault("fitabase", []).extend(map(str, fitabase))
-        for p in files:
-            if p in fitabase or p.suffix.lower() in DOCS:
-                continue
-            if actigraphy.is_awd(p):
-                timelines.append(actigraphy.read_awd(p, skip_malformed))
-                found.setdefault("actigraphy", []).append(str(p))
-            elif awfb.is_awfb(p):
-                timelines += awfb.read_awfb(p, skip_malformed)
-                found.setdefault("aw_fb", []).append(str(p))
-            elif _is_long(p):
-                timelines += longform.read_long(p, skip_malformed)
-                found.setdefault("long", []).append(str(p))
-            else:
-                raise DataFormatError(f"{p}: not a layout lsm-edge recognises; expected {EXPECTED}")
-    if not timelines:
-        raise DataFormatError(f"{folder} holds no data file; expected {EXPECTED}")
-    return timelines, found
+    found = find(folder)
+    layouts = {lay.NAME: lay for lay in FOLDER_LAYOUTS + FILE_LAYOUTS}
+    timelines = [tl for name, files in found.items() for tl in layouts[name].read(files, skip_malformed)]
+    return timelines, {k: [str(p) for p in v] for k, v in found.items()}
 
 
 def split_key(subject: str) -> str:

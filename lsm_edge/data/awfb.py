@@ -30,6 +30,7 @@ import numpy as np
 from .. import schema
 from ..errors import DataFormatError
 from .importing import RowErrors
+from .textio import header as table_header, is_table, open_text
 from .windows import Timeline
 
 REQUIRED = ("age", "gender", "height", "weight", "steps", "heart_rate", "calories", "distance", "device", "activity")
@@ -39,14 +40,19 @@ LABEL_CHANNELS = ("lab_activity",)
 START = np.datetime64("2000-01-01T00:00", "m")
 
 
+NAME = "aw_fb"
+
+
 def is_awfb(path) -> bool:
-    """A CSV whose header has every required column."""
-    path = Path(path)
-    if path.suffix.lower() != ".csv":
-        return False
-    with open(path, newline="", encoding="utf-8-sig") as f:
-        header = next(csv.reader(f), [])
-    return set(REQUIRED) <= {c.strip() for c in header}
+    """A CSV (plain or compressed) whose header has every required column."""
+    return is_table(path) and set(REQUIRED) <= set(table_header(path))
+
+
+recognise = is_awfb
+
+
+def read(files, skip_malformed: bool = False) -> list[Timeline]:
+    return [tl for p in files for tl in read_awfb(p, skip_malformed)]
 
 
 def split_group(subject: str) -> str:
@@ -56,7 +62,7 @@ def split_group(subject: str) -> str:
 
 def read_awfb(path, skip_malformed: bool = False) -> list[Timeline]:
     path = Path(path)
-    with open(path, newline="", encoding="utf-8-sig") as f:
+    with open_text(path) as f:
         reader = csv.reader(f)
         header = [c.strip() for c in next(reader, [])]
         missing = [c for c in REQUIRED if c not in header]

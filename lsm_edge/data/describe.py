@@ -14,7 +14,18 @@ def describe(ds: Dataset) -> dict:
     exercise = np.zeros(2, np.int64)
     activity = np.zeros(len(schema.ACTIVITIES), np.int64)
     unlabelled = 0
+    sources = {}  # source (the subject's prefix) -> people, windows per split, observed minutes per feature
     for w in ds.iter_windows():
+        src = np.char.partition(w.subject.astype(str), "-")[:, 0]
+        observed = (~w.missing).sum(1)  # [N, 26] minutes
+        for name in np.unique(src):
+            sel = src == name
+            d = sources.setdefault(str(name), {"people": set(), "windows": dict.fromkeys(SPLITS, 0),
+                                               "minutes": np.zeros(schema.N_FEATURES, np.int64)})
+            d["people"].update(w.subject[sel].astype(str).tolist())
+            for k, split in enumerate(SPLITS):
+                d["windows"][split] += int((w.split[sel] == k).sum())
+            d["minutes"] += observed[sel].sum(0)
         n += len(w)
         missing_cells += w.missing.sum((0, 1))
         n_cells += w.missing.shape[0] * w.missing.shape[1]
@@ -32,6 +43,9 @@ def describe(ds: Dataset) -> dict:
         "activity": dict(zip(schema.ACTIVITIES, activity.tolist())),
         "extra_channels": ds.manifest.get("extra_channels", []),
         "label_channels": ds.manifest.get("label_channels", []),
+        "sources": {name: {"people": len(d["people"]), "windows": d["windows"],
+                           "hours": {f: round(float(m) / 60, 1) for f, m in zip(schema.FEATURE_NAMES, d["minutes"]) if m}}
+                    for name, d in sorted(sources.items())},
     }
 
 
@@ -45,6 +59,12 @@ def format_description(d: dict) -> str:
              "activity " + "  ".join(f"{k} {v}" for k, v in d["activity"].items())]
     if d["extra_channels"] or d["label_channels"]:
         lines.append(f"extras   {', '.join(d['extra_channels']) or '-'}   labels {', '.join(d['label_channels']) or '-'}")
+    if len(d.get("sources", {})) > 1:
+        lines.append("sources  (people with windows; windows train/val/test; hours observed per feature)")
+        for name, x in d["sources"].items():
+            hours = ", ".join(f"{f} {h:,.0f}" for f, h in sorted(x["hours"].items(), key=lambda kv: -kv[1])[:6])
+            lines.append(f"  {name:10s} {x['people']:4d} people  " + "/".join(str(v) for v in x["windows"].values())
+                         + f" windows  {hours}")
     lines.append("missing  (share of minutes, per feature)")
     for g in schema.SENSOR_GROUPS:
         cells = [f"{schema.FEATURE_NAMES[j]} {100 * d['missing_fraction'][schema.FEATURE_NAMES[j]]:.1f}%"

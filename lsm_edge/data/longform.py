@@ -17,9 +17,22 @@ import numpy as np
 from .. import schema
 from ..errors import DataFormatError
 from .importing import RowErrors, TimelineBuilder
+from .textio import header as table_header, is_table, open_text
 from .windows import Timeline
 
 COLUMNS = ("subject", "timestamp", "feature", "value")
+NAME = "long"
+
+
+def recognise(path) -> bool:
+    """A Parquet file, or a CSV (plain or compressed) whose header is exactly COLUMNS."""
+    if Path(path).suffix.lower() == ".parquet":
+        return True
+    return is_table(path) and tuple(table_header(path)) == COLUMNS
+
+
+def read(files, skip_malformed: bool = False) -> list[Timeline]:
+    return [tl for p in files for tl in read_long(p, skip_malformed)]
 
 
 def read_long(path, skip_malformed: bool = False) -> list[Timeline]:
@@ -28,10 +41,10 @@ def read_long(path, skip_malformed: bool = False) -> list[Timeline]:
         raise DataFormatError(f"{path}: no such file; expected a long-format .csv or .parquet file")
     if path.suffix.lower() == ".parquet":
         cols = _parquet_columns(path)
-    elif path.suffix.lower() == ".csv":
+    elif is_table(path):
         cols = _csv_columns(path)
     else:
-        raise DataFormatError(f"{path}: unknown extension {path.suffix!r}; expected .csv or .parquet")
+        raise DataFormatError(f"{path}: unknown extension {path.suffix!r}; expected .csv or .parquet (a .csv may come as .csv.gz or a one-file .zip)")
     subject, ts, feature, value = (np.asarray(cols[c]) for c in COLUMNS)
     errors = RowErrors()
     line = np.arange(len(subject)) + 2
@@ -80,7 +93,7 @@ def read_long(path, skip_malformed: bool = False) -> list[Timeline]:
 
 
 def _csv_columns(path: Path) -> dict:
-    with open(path, newline="", encoding="utf-8-sig") as f:
+    with open_text(path) as f:
         reader = csv.reader(f)
         header = next(reader, None)
         if header is None or tuple(h.strip().lower() for h in header) != COLUMNS:

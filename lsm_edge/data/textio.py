@@ -1,0 +1,92 @@
+"""Open a table however it arrived: ``.csv``, ``.csv.gz`` or a ``.zip`` holding one file.
+
+Every importer reads through :func:`open_text`, so a user's copy may come compressed or not.
+A broken archive, an archive of several files, or bytes that are not text raise one
+:class:`DataFormatError` naming the file and what was expected, never a traceback.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import zipfile
+from contextlib import contextmanager
+from pathlib import Path
+
+from ..errors import DataFormatError
+
+COMPRESSED = (".gz", ".zip")
+
+
+def base_name(path) -> str:
+    """``A0NVTRV_hr.csv.zip`` -> ``A0NVTRV_hr.csv``: the name of the table inside."""
+    name = Path(path).name
+    for s in COMPRESSED:
+        if name.lower().endswith(s):
+            return name[: -len(s)]
+    return name
+
+
+def stem(path) -> str:
+    """``control_1.csv.gz`` -> ``control_1``."""
+    return Path(base_name(path)).stem
+
+
+def is_table(path, suffixes=(".csv",)) -> bool:
+    """A ``.csv`` (or another of ``suffixes``), plain or compressed."""
+    return Path(base_name(path)).suffix.lower() in suffixes
+
+
+@contextmanager
+def open_text(path, encoding: str = "utf-8-sig"):
+    """Yield a text stream (universal newlines) of ``path``, decompressing ``.gz`` and single-file ``.zip``."""
+    path = Path(path)
+    name = path.name.lower()
+    try:
+        if name.endswith(".gz"):
+            raw = gzip.open(path, "rb")
+        elif name.endswith(".zip"):
+            z = zipfile.ZipFile(path)
+            members = [m for m in z.infolist() if not m.is_dir() and not m.filename.startswith("__MACOSX")]
+            if len(members) != 1:
+                raise DataFormatError(f"{path}: a .zip holding {len(members)} files; expected exactly one table "
+                                      f"inside ({', '.join(m.filename for m in members[:5])})")
+            raw = z.open(members[0])
+        else:
+            raw = open(path, "rb")
+    except (OSError, zipfile.BadZipFile, EOFError) as e:
+        raise DataFormatError(f"{path}: cannot open ({e}); expected a .csv, .csv.gz or single-file .zip") from None
+    stream = io.TextIOWrapper(raw, encoding=encoding, newline="")
+    try:
+        yield stream
+    except (OSError, EOFError, zipfile.BadZipFile, gzip.BadGzipFile) as e:
+        raise DataFormatError(f"{path}: the file is damaged ({e}); expected a readable .csv, .csv.gz or .zip") from None
+    except UnicodeDecodeError as e:
+        raise DataFormatError(f"{path}: not {encoding} text ({e.reason} at byte {e.start}); expected a UTF-8 CSV") from None
+    finally:
+        stream.close()
+
+
+def header(path) -> list[str]:
+    """The first row of a table, stripped; [] when the file is empty or cannot be read as text."""
+    try:
+        with open_text(path) as f:
+            return [c.strip() for c in next(csv.reader(f), [])]
+    except (DataFormatError, csv.Error):
+        return []
+
+
+def rows(path, expected=None):
+    """Yield (line number, row) of a CSV after its header; ``expected`` (a tuple) checks the header.
+    Line numbers count the header as line 1."""
+    with open_text(path) as f:
+        reader = csv.reader(f)
+        try:
+            first = next(reader, None)
+            if expected is not None and (first is None or tuple(c.strip() for c in first) != tuple(expected)):
+                raise DataFormatError(f"{path}:1: header {first!r}; expected {','.join(expected)}")
+            for line, r in enumerate(reader, start=2):
+                yield line, r
+        except csv.Error as e:
+            raise DataFormatError(f"{path}:{reader.line_num}: not a CSV row ({e})") from None
