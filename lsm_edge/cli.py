@@ -458,22 +458,29 @@ def inspect_cmd(file, as_json):
 
 @main.command("evaluate-real")
 @click.option("--data", "data_dir", required=True, type=click.Path(exists=True, file_okay=False),
-              help="A folder laid out like ../shared/data/real/ (fitabase/, actigraphy/, aw_fb/; any may be absent).")
-@click.option("--teacher", required=True, type=click.Path(exists=True, file_okay=False), help="Teacher run folder.")
+              help="A folder laid out like ../shared/data/real/: one sub-folder per set, layouts recognised from the files.")
+@click.option("--teacher", required=True, type=click.Path(exists=True, file_okay=False),
+              help="Teacher run folder: scored zero-shot and adapted on the sets' train people.")
+@click.option("--with", "others", multiple=True, type=click.Path(exists=True, file_okay=False),
+              help="Another model run scored as it is (e.g. a teacher pretrained on real people), named by its "
+                   "folder; repeatable.")
 @click.option("--artifacts", type=click.Path(exists=True, file_okay=False), default=None,
               help="Folder of .tflite files scored through lsm_edge.runtime beside the teacher.")
 @click.option("--adapt-steps", default=200, type=click.IntRange(0),
               help="Steps of continued pretraining on the adaptation subjects (0: zero-shot only).")
 @click.option("--seed", default=0, type=int, help="Seed of the hidden spans.")
 @click.option("--horizons", default="10,30,60,120", help="Comma-separated spans in minutes (of 10, 30, 60, 120).")
+@click.option("--people", type=click.Choice(["test", "val"]), default="test", show_default=True,
+              help="Score the test people (the figures to report) or the validation people (to choose on).")
 @click.option("--peers", "peers_dir", type=click.Path(exists=True, file_okay=False), default=None,
               help="Folder of PyPOTS peers saved by benchmarks/peers.py --save (needs lsm-edge[peers]): "
                    "scored zero-shot and adapted beside the teacher.")
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Report folder.")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
-def evaluate_real_cmd(data_dir, teacher, artifacts, adapt_steps, seed, horizons, peers_dir, out, quiet):
-    """Score the teacher, its adaptation and .tflite artifacts on real recordings: imputation of real
-    heart rate and actigraphy spans, and activity recognition on aw_fb with participant-grouped folds."""
+def evaluate_real_cmd(data_dir, teacher, others, artifacts, adapt_steps, seed, horizons, people, peers_dir, out, quiet):
+    """Score the teacher, its adaptation, other runs and .tflite artifacts on real people never seen:
+    imputation of real heart rate, steps and activity counts, and activity recognition on aw_fb with
+    participant-grouped folds."""
     if peers_dir is not None:
         from . import peers  # noqa: F401  (PyTorch first: it must load before TensorFlow)
     from .evaluate_real import HORIZONS, evaluate_real
@@ -485,7 +492,8 @@ def evaluate_real_cmd(data_dir, teacher, artifacts, adapt_steps, seed, horizons,
     if not set(spans) <= set(HORIZONS):
         raise click.BadParameter(f"spans must be among {HORIZONS}, got {spans}", param_hint="--horizons")
     evaluate_real(data_dir, teacher, out, artifacts, adapt_steps, seed, progress=not quiet,
-                  command="lsm-edge " + " ".join(sys.argv[1:]), horizons=spans, peers_dir=peers_dir)
+                  command="lsm-edge " + " ".join(sys.argv[1:]), horizons=spans, peers_dir=peers_dir, others=others,
+                  people=people)
     click.echo((Path(out) / "real.md").read_text())
 
 

@@ -306,7 +306,13 @@ def artifact_embed(path):
 
 # -- the command ---------------------------------------------------------------------------------
 def evaluate_real(data_dir, teacher_run, out_dir, artifacts_dir=None, adapt_steps: int = 200, seed: int = 0,
-                  progress: bool = True, command: str = "", horizons=HORIZONS, peers_dir=None) -> dict:
+                  progress: bool = True, command: str = "", horizons=HORIZONS, peers_dir=None, others=(),
+                  people: str = "test") -> dict:
+    """``others``: further run folders (e.g. a teacher pretrained on real people), each scored as it is under
+    its folder's name, imputation and embedding probes, beside the teacher.  ``people``: score the "test"
+    people (the report's figures) or the "val" people (to choose a model or recipe on; never tune on test)."""
+    if people not in ("test", "val"):
+        raise LsmEdgeError(f"people {people!r}: expected test or val")
     if peers_dir is not None:  # PyPOTS' torch must load before TensorFlow does (lsm_edge.peers says why)
         from . import peers as peer_lib
 
@@ -370,19 +376,21 @@ def evaluate_real(data_dir, teacher_run, out_dir, artifacts_dir=None, adapt_step
             peer_info[name].update({k: info.get(k) for k in ("train_cpu_seconds", "epochs", "start_val_mae",
                                                               "best_val_mae")})
 
-    report = {"command": command, "teacher": str(teacher_run),
+    report = {"command": command, "teacher": str(teacher_run), "others": [str(r) for r in others],
               "adaptation_subjects": sorted(t.subject for t in adapt_tls),
               "validation_subjects": sorted(t.subject for tls in imputation_sets.values() for t in tls
                                             if role[t.subject] == "val"),
-              "adapt_steps": adapt_steps if adapted else 0, "imputation": {}, "activity": None}
+              "adapt_steps": adapt_steps if adapted else 0, "scored_people": people, "imputation": {}, "activity": None}
     methods = {"mean (window)": mean_fill, "median (window)": median_fill, "last value": last_value_fill,
                "nearest": nearest_fill, "linear": linear_fill, "teacher zero-shot": keras_imputer(teacher, t_stats)}
     if adapted:
         methods["teacher adapted"] = keras_imputer(adapted[0], adapted[1])
+    other_runs = {Path(r).name: load_run(r) for r in others}
+    methods.update({name: keras_imputer(m, st) for name, (m, st, _) in other_runs.items()})
     methods.update({p.stem: artifact_imputer(p) for p in artifacts})
     methods.update(peer_methods)
     for s, tls in imputation_sets.items():
-        scored = [t for t in tls if role[t.subject] == "test"]
+        scored = [t for t in tls if role[t.subject] == people]
         for channel in channels_of(tls):
             label, unit = CHANNELS[channel]
             win = [windows_of(t, channel) for t in scored]
@@ -409,6 +417,7 @@ def evaluate_real(data_dir, teacher_run, out_dir, artifacts_dir=None, adapt_step
         embeds = {"teacher embedding": keras_embed(teacher, t_stats)}
         if adapted:
             embeds["adapted teacher embedding"] = keras_embed(adapted[0], adapted[1])
+        embeds.update({f"{name} embedding": keras_embed(m, st) for name, (m, st, _) in other_runs.items()})
         embeds.update({f"{p.stem} embed": artifact_embed(p) for p in artifacts})
         for name, embed in embeds.items():
             f = phase_average(embed, x)
@@ -486,7 +495,8 @@ def fill_plot(windows, channel, unit, methods: dict, seed: int, path, n: int = 6
 def to_markdown(r: dict) -> str:
     lines = ["# Real-data evaluation", "", f"Command: `{r['command']}`  ", f"Teacher: {r['teacher']}  ",
              f"Adapted on ({r['adapt_steps']} steps, never scored): {', '.join(r['adaptation_subjects']) or 'none'}  ",
-             f"Validation people (never scored): {', '.join(r.get('validation_subjects', [])) or 'none'}", ""]
+             f"Validation people: {', '.join(r.get('validation_subjects', [])) or 'none'}  ",
+             f"Scored: the {r.get('scored_people', 'test')} people of each set", ""]
     for s, d in r["imputation"].items():
         lines += [f"## Imputation: {s} ({d['channel']}, MAE in {d['unit']} / z-units)", "",
                   f"Scored (test) people: {len(d['subjects'])} ({', '.join(d['subjects']) or 'none'}); "

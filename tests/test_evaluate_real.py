@@ -54,7 +54,8 @@ def test_evaluate_real_end_to_end(small_run, real_dir, tmp_path):
     arts.mkdir()
     shutil.copy(small_run / "f32.tflite", arts / "teacher_f32.tflite")
 
-    r = evaluate_real(data, small_run / "run", tmp_path / "out", arts, adapt_steps=2, progress=False, horizons=(60,))
+    r = evaluate_real(data, small_run / "run", tmp_path / "out", arts, adapt_steps=2, progress=False, horizons=(60,),
+                      others=[small_run / "run"])
     adapted_on = set(r["adaptation_subjects"])
     act = r["imputation"]["actigraphy counts"]
     assert act["channel"] == "log_energy" and act["unit"] == "counts/min"
@@ -66,6 +67,7 @@ def test_evaluate_real_end_to_end(small_run, real_dir, tmp_path):
         assert {"mean (window)", "median (window)", "last value", "linear", "teacher zero-shot", "teacher adapted",
                 "teacher_f32"} <= set(m)
         assert len({v["cells"] for v in m.values()}) == 1  # every method on the same cells
+        assert m["run"] == m["teacher zero-shot"]  # --with: the teacher's own run, scored as it is
         # the .tflite through the runtime = the Keras teacher, on real windows
         assert abs(m["teacher_f32"]["mae_unit"] - m["teacher zero-shot"]["mae_unit"]) < 1e-2 * m["linear"]["mae_unit"]
     # a person in both Fitabase exports is one subject with one role: never adapted on and scored

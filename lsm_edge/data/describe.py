@@ -49,8 +49,18 @@ def describe(ds: Dataset) -> dict:
     }
 
 
+def _short(v):
+    """A source value for one line: a list by its length, a dict of lists as {key: n files}."""
+    if isinstance(v, (list, tuple)):
+        return f"[{len(v)} items]"
+    if isinstance(v, dict):
+        return "{" + ", ".join(f"{k}: {len(x)} files" if isinstance(x, (list, tuple)) else f"{k}: {x}"
+                               for k, x in v.items()) + "}"
+    return v
+
+
 def format_description(d: dict) -> str:
-    src = ", ".join(f"{k}={v}" for k, v in d["source"].items())
+    src = ", ".join(f"{k}={_short(v)}" for k, v in d["source"].items())
     lines = [f"dataset  {d['path']}", f"source   {src}",
              "subjects " + "  ".join(f"{k} {v}" for k, v in d["subjects"].items()),
              "windows  " + "  ".join(f"{k} {v}" for k, v in d["windows"].items()) + f"  (total {d['n_windows']})",
