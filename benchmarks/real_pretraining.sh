@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Issue 37: pretrain on real people, choose on the validation people, report on the test people.
+#   bash benchmarks/real_pretraining.sh choose     import, three candidates, scored on validation people
+#   CHOSEN=runs/real/vit_micro bash benchmarks/real_pretraining.sh release
+#                                                  distil + convert the chosen one, score on test people
+# Every stage skips what is finished and resumes what was interrupted.  Candidates, each about 25-30
+# CPU-minutes on 2 cores: the contract's ViT (micro recipe) on the real corpus; the conv family trained on
+# the masks alone on the same corpus; the simulator-only reference teacher (the baseline that real
+# pretraining must beat once adapted the same way: evaluate-real adapts it on the train people).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=${BIN:-.venv/bin}
+REAL=${REAL:-../shared/data/real}
+OUT=${OUT:-runs/real}
+RES=benchmarks/results/real/pretraining
+mkdir -p "$OUT" "$RES"
+[ -f "$OUT/corpus/dataset.json" ] || $BIN/lsm-edge data import "$REAL" --out "$OUT/corpus" > "$RES/corpus.txt"
+
+train_vit() {  # the contract's ViT, micro recipe, real people only
+  $BIN/lsm-edge train --recipe train/micro.toml --data "$OUT/corpus" --steps 3000 --decay-steps 4800 \
+    --out "$OUT/vit_micro" --quiet --resume 2>/dev/null \
+  || $BIN/lsm-edge train --recipe train/micro.toml --data "$OUT/corpus" --steps 3000 --decay-steps 4800 \
+    --out "$OUT/vit_micro" --quiet
+}
+train_conv() {  # the conv family on the masks alone (the ViT run only lends its real-corpus statistics)
+  [ -f "$OUT/conv96x5/model.keras" ] || $BIN/lsm-edge distill --teacher "$OUT/vit_micro" --student distill/conv64.toml \
+    --data "$OUT/corpus" --out "$OUT/conv96x5" --use-teacher false --dim 96 --depth 5 --steps 18000 \
+    --warmup-steps 900 --checkpoint-every 2000 --quiet
+}
+train_sim() {  # the simulator-only reference teacher (benchmarks/teacher_reference.sh's recipe)
+  [ -d "$OUT/sim_data" ] || $BIN/lsm-edge data simulate --subjects 150 --days 14 --seed 0 --out "$OUT/sim_data" > /dev/null
+  [ -f "$OUT/sim_teacher/model.keras" ] || $BIN/lsm-edge train --recipe train/micro.toml --data "$OUT/sim_data" \
+    --out "$OUT/sim_teacher" --quiet
+}
+
+case "${1:-choose}" in
+choose)
+  [ -f "$OUT/vit_micro/model.keras" ] || train_vit
+  train_conv
+  train_sim
+  for r in vit_micro conv96x5 sim_teacher; do cp "$OUT/$r/log.csv" "$RES/${r}_train_log.csv"; done
+  $BIN/lsm-edge evaluate-real --data "$REAL" --teacher "$OUT/sim_teacher" --with "$OUT/vit_micro" \
+    --with "$OUT/conv96x5" --people val --horizons 60 --out "$OUT/val" --quiet > /dev/null
+  cp "$OUT/val/real.md" "$OUT/val/real.json" "$RES/" && mv "$RES/real.md" "$RES/val.md" && mv "$RES/real.json" "$RES/val.json"
+  ;;
+release)
+  : "${CHOSEN:?set CHOSEN to the run chosen on the validation people}"
+  echo "release stage: see the closing note of the stop that adds it" >&2
+  exit 2
+  ;;
+esac
+$BIN/python benchmarks/machine.py > "$RES/machine.txt"
