@@ -36,6 +36,10 @@ model's features instead of the statistics).  A segment of 3-16 minutes fills on
 clock), so each embedding is the mean over the ``PATCH_MINUTES`` placements of the segment
 (``phase_average``).
 
+The MMASH diary is a second labelled set, scored the same way when it has at least 20 examples from
+5 people: the body's state (sleeping, lying down, sitting, light / medium / heavy movement), each run of
+one state of at least ``MIN_SEGMENT`` minutes an example (report key ``diary_activity``).
+
 Peers (``--peers DIR``, the optional extra): each PyPOTS imputer saved by ``benchmarks/peers.py
 --save DIR`` (trained on the simulator, like the teacher) fills the same spans as is ("zero-shot",
 in the normalisation it was trained with) and after continued training on the adaptation subjects'
@@ -59,6 +63,7 @@ from tqdm import tqdm
 from . import schema
 from .data.autoimport import read_any, split_key
 from .data.awfb import ACTIVITIES
+from .data.mmash import DIARY_CODES as _DIARY
 from .data.importing import split_people, stratum
 from .data.windows import SPLITS, fill_linear, fill_locf, fill_nearest
 from .errors import LsmEdgeError
@@ -69,6 +74,8 @@ TASKS = ("interpolation", "extrapolation", "steps visible")
 CHANNELS = {"heart_rate": ("heart rate", "bpm"), "step_count": ("steps", "steps/min"),
             "log_energy": ("counts", "counts/min")}
 MIN_SEGMENT = 3
+DIARY_CODES = [1, 2, 3, 4, 5, 6]  # MMASH diary: the body's state (the events 7-12 overlap it)
+DIARY_NAMES = [_DIARY[c] for c in DIARY_CODES]
 MIN_WINDOWS = 1
 W = schema.WINDOW_MINUTES
 
@@ -206,21 +213,28 @@ def _ranges(model):
 
 
 # -- activity on aw_fb -------------------------------------------------------------------------
-def segments(timelines) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def segments(timelines, label: str = "lab_activity", codes=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """-> windows [n, 300, 26] (the segment's minutes first, the rest missing; a run longer than a
-    window keeps its first 300 minutes), labels [n], groups [n]."""
+    window keeps its first 300 minutes), labels [n], groups [n].  ``codes``: the label values kept, in
+    class order (their index is the class); default: every value >= 0 as its own class."""
     xs, ys, gs = [], [], []
     for tl in timelines:
-        lab = tl.labels["lab_activity"]
+        if label not in tl.labels:
+            continue
+        lab = np.asarray(tl.labels[label])
+        if codes is not None:
+            lab = np.asarray([codes.index(v) if v in codes else -1 for v in lab.tolist()])
         cut = np.flatnonzero(np.diff(lab)) + 1
         for a, b in zip(np.r_[0, cut], np.r_[cut, len(lab)]):
-            if b - a < MIN_SEGMENT:
+            if b - a < MIN_SEGMENT or lab[a] < 0:
                 continue
             w = np.full((W, schema.N_FEATURES), np.nan, np.float32)
             w[:min(b - a, W)] = tl.values[a:min(b, a + W)]
+            if np.isnan(w).all():  # a label with no recording under it (a diary entry outside the day)
+                continue
             xs.append(w)
             ys.append(int(lab[a]))
-            gs.append(tl.subject.rsplit("-", 1)[0])  # the participant, whatever the device
+            gs.append(split_key(tl.subject))  # the participant, whatever the device
     return np.asarray(xs), np.asarray(ys), np.asarray(gs)
 
 
@@ -242,7 +256,7 @@ def activity_folds(y, groups) -> list:
     return list(GroupKFold(n_splits=min(5, len(set(groups)))).split(y, y, groups))
 
 
-def score_activity(x, y, groups, features: dict, seed: int = 0) -> tuple[dict, dict]:
+def score_activity(x, y, groups, features: dict, seed: int = 0, classes=ACTIVITIES) -> tuple[dict, dict]:
     """features: {method: (array [n, d], "rf" | "lr")} -> ({method: scores}, {method: confusion})."""
     from sklearn.ensemble import RandomForestClassifier
     from sklearn.linear_model import LogisticRegression
@@ -253,14 +267,14 @@ def score_activity(x, y, groups, features: dict, seed: int = 0) -> tuple[dict, d
     folds = activity_folds(y, groups)
     res, conf = {}, {}
     for name, (f, kind) in features.items():
-        acc, f1, cm = [], [], np.zeros((len(ACTIVITIES),) * 2, int)
+        acc, f1, cm = [], [], np.zeros((len(classes),) * 2, int)
         for tr, te in folds:
             clf = (RandomForestClassifier(300, random_state=seed, n_jobs=1) if kind == "rf" else
                    make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000, C=1.0)))
             pred = clf.fit(f[tr], y[tr]).predict(f[te])
             acc.append(accuracy_score(y[te], pred))
-            f1.append(f1_score(y[te], pred, average="macro", labels=range(len(ACTIVITIES)), zero_division=0))
-            cm += confusion_matrix(y[te], pred, labels=range(len(ACTIVITIES)))
+            f1.append(f1_score(y[te], pred, average="macro", labels=range(len(classes)), zero_division=0))
+            cm += confusion_matrix(y[te], pred, labels=range(len(classes)))
         res[name] = {"accuracy": float(np.mean(acc)), "accuracy_std": float(np.std(acc)),
                      "macro_f1": float(np.mean(f1)), "macro_f1_std": float(np.std(f1)), "folds": len(folds)}
         conf[name] = cm
@@ -322,7 +336,7 @@ def evaluate_real(data_dir, teacher_run, out_dir, artifacts_dir=None, adapt_step
     from .train import TrainConfig, load_run, train
 
     data_dir, out = Path(data_dir), Path(out_dir)
-    sets = read_sets(data_dir)
+    sets = read_sets(data_dir, progress)
     artifacts = sorted(Path(artifacts_dir).glob("*.tflite")) if artifacts_dir else []
     teacher, t_stats, _ = load_run(teacher_run)
     out.mkdir(parents=True, exist_ok=True)
@@ -394,14 +408,14 @@ def evaluate_real(data_dir, teacher_run, out_dir, artifacts_dir=None, adapt_step
         for channel in channels_of(tls):
             label, unit = CHANNELS[channel]
             win = [windows_of(t, channel) for t in scored]
-            people = [t.subject for t, w in zip(scored, win) if len(w)]
+            scored_ids = [t.subject for t, w in zip(scored, win) if len(w)]
             win = np.concatenate(win) if scored else np.zeros((0, W, schema.N_FEATURES), np.float32)
             tasks = ("interpolation", "extrapolation")
             if channel == "heart_rate" and "step_count" in channels_of(tls):
                 tasks += ("steps visible",)
             key = f"{s} {label}"
             report["imputation"][key] = {
-                "set": s, "channel": channel, "unit": unit, "subjects": people, "windows": len(win),
+                "set": s, "channel": channel, "unit": unit, "subjects": scored_ids, "windows": len(win),
                 "tasks": score_imputation(win, channel, methods, seed, progress, horizons, tasks, desc=key)
                 if len(win) else {}}
             if len(win):
@@ -409,32 +423,38 @@ def evaluate_real(data_dir, teacher_run, out_dir, artifacts_dir=None, adapt_step
 
     if peer_info:
         report["peers"] = peer_info
-    activity_sets = [tls for tls in sets.values() if _is_activity_set(tls)]
-    if activity_sets:
-        x, y, g = segments([t for tls in activity_sets for t in tls])
+    embeds = {"teacher embedding": keras_embed(teacher, t_stats)}
+    if adapted:
+        embeds["adapted teacher embedding"] = keras_embed(adapted[0], adapted[1])
+    embeds.update({f"{name} embedding": keras_embed(m, st) for name, (m, st, _) in other_runs.items()})
+    embeds.update({f"{p.stem} embed": artifact_embed(p) for p in artifacts})
+    all_tls = [t for tls in sets.values() for t in tls]
+    labelled = {  # report key: (segments, classes, title, confusion plot)
+        "activity": (segments([t for tls in sets.values() if _is_activity_set(tls) for t in tls]), ACTIVITIES,
+                     "aw_fb (lab activities)", "activity_confusion.png"),
+        "diary_activity": (segments(all_tls, "diary_activity", DIARY_CODES), DIARY_NAMES,
+                           "MMASH diary (the body's state)", "diary_confusion.png")}
+    for key, ((x, y, g), classes, title, png) in labelled.items():
+        if len(y) < 20 or len(set(g)) < 5:  # too few examples or people for 5 grouped folds
+            continue
         feats = {"random forest (segment stats)": (segment_stats(x), "rf"),
                  "logistic regression (segment stats)": (segment_stats(x), "lr")}
-        embeds = {"teacher embedding": keras_embed(teacher, t_stats)}
-        if adapted:
-            embeds["adapted teacher embedding"] = keras_embed(adapted[0], adapted[1])
-        embeds.update({f"{name} embedding": keras_embed(m, st) for name, (m, st, _) in other_runs.items()})
-        embeds.update({f"{p.stem} embed": artifact_embed(p) for p in artifacts})
-        for name, embed in embeds.items():
+        for name, embed in tqdm(embeds.items(), desc=f"probes: {title}", unit="model", disable=not progress):
             f = phase_average(embed, x)
             feats[f"linear probe: {name}"], feats[f"forest probe: {name}"] = (f, "lr"), (f, "rf")
-        scores, conf = score_activity(x, y, g, feats, seed)
-        report["activity"] = {"examples": len(y), "participants": len(set(g)), "scores": scores,
-                              "class_counts": {a: int((y == i).sum()) for i, a in enumerate(ACTIVITIES)}}
+        scores, conf = score_activity(x, y, g, feats, seed, classes)
         best_probe = max((k for k in scores if " probe: " in k), key=lambda k: scores[k]["accuracy"])
-        report["activity"]["best_probe"] = best_probe
+        report[key] = {"set": title, "examples": len(y), "participants": len(set(g)), "scores": scores,
+                       "class_counts": {a: int((y == i).sum()) for i, a in enumerate(classes)},
+                       "best_probe": best_probe, "confusion": png}
         _confusion_png(conf["random forest (segment stats)"], conf[best_probe],
-                       ["random forest", best_probe], out / "activity_confusion.png")
+                       ["random forest", best_probe], out / png, classes)
     atomic_write_text(out / "real.json", json.dumps(report, indent=1))
     atomic_write_text(out / "real.md", to_markdown(report))
     return report
 
 
-def read_sets(data_dir) -> dict:
+def read_sets(data_dir, progress: bool = False) -> dict:
     """{sub-folder name: timelines} of every sub-folder of ``data_dir`` that holds recordings."""
     data_dir = Path(data_dir)
     subdirs = sorted(p for p in data_dir.iterdir() if p.is_dir() and not p.name.startswith(".")) \
@@ -442,7 +462,7 @@ def read_sets(data_dir) -> dict:
     if not subdirs:
         raise LsmEdgeError(f"{data_dir} holds no sub-folder; expected a folder laid out like ../shared/data/real/ "
                            f"(one sub-folder per set: covid19/, fitabase/, actigraphy/, aw_fb/, ...)")
-    return {p.name: read_any(p)[0] for p in subdirs}
+    return {p.name: read_any(p)[0] for p in tqdm(subdirs, desc="reading sets", unit="set", disable=not progress)}
 
 
 def _is_activity_set(tls) -> bool:
@@ -518,9 +538,10 @@ def to_markdown(r: dict) -> str:
             line += (f"; adapted for {i['train_cpu_seconds']} CPU-s ({i['epochs']} epochs of the adaptation windows), "
                      f"validation MAE {i['start_val_mae']:.4f} -> {i['best_val_mae']:.4f}")
         lines += [line + ".", ""]
-    a = r["activity"]
-    if a:
-        lines += ["## Activity recognition: aw_fb (participant-grouped folds)", "",
+    for a in (r.get("activity"), r.get("diary_activity")):
+        if not a:
+            continue
+        lines += [f"## Activity recognition: {a.get('set', 'aw_fb')} (participant-grouped folds)", "",
                   f"{a['examples']} segments of one label (>= {MIN_SEGMENT} min) from {a['participants']} participants; "
                   f"classes: " + ", ".join(f"{k} {v}" for k, v in a["class_counts"].items()) + ".", "",
                   "| method | accuracy (± std over folds) | macro-F1 (± std) |", "|---|---|---|"]
@@ -530,13 +551,14 @@ def to_markdown(r: dict) -> str:
         lines += ["", "Probes read a model's pooled embedding, averaged over the segment's "
                   f"{schema.PATCH_MINUTES} placements in a patch: linear = logistic regression, forest = the "
                   "random forest of the first row.",
-                  "", f"Best embedding probe: {a['best_probe']}. Confusion matrices: activity_confusion.png.", ""]
+                  "", f"Best embedding probe: {a['best_probe']}. Confusion matrices: "
+                  f"{a.get('confusion', 'activity_confusion.png')}.", ""]
     lines += ["Fills of real 60-minute gaps, per method: " + ", ".join(
         f"fills_{d['set']}_{d['channel']}.png" for d in r["imputation"].values() if d["windows"]), ""]
     return "\n".join(lines) + "\n"
 
 
-def _confusion_png(cm_a, cm_b, titles, path):
+def _confusion_png(cm_a, cm_b, titles, path, classes=ACTIVITIES):
     import matplotlib
 
     matplotlib.use("Agg")
@@ -545,10 +567,10 @@ def _confusion_png(cm_a, cm_b, titles, path):
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.8))
     for ax, cm, title in zip(axes, (cm_a, cm_b), titles):
         ax.imshow(cm, cmap="Blues")
-        ax.set_xticks(range(len(ACTIVITIES)), ACTIVITIES, rotation=45, ha="right", fontsize=7)
-        ax.set_yticks(range(len(ACTIVITIES)), ACTIVITIES, fontsize=7)
-        for i in range(len(ACTIVITIES)):
-            for j in range(len(ACTIVITIES)):
+        ax.set_xticks(range(len(classes)), classes, rotation=45, ha="right", fontsize=7)
+        ax.set_yticks(range(len(classes)), classes, fontsize=7)
+        for i in range(len(classes)):
+            for j in range(len(classes)):
                 ax.text(j, i, int(cm[i, j]), ha="center", va="center", fontsize=7)
         ax.set_title(title, fontsize=9)
         ax.set_xlabel("predicted")

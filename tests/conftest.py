@@ -42,7 +42,7 @@ def small_run(tmp_path_factory):
 
 def shortened_real(real_dir: Path, data: Path) -> Path:
     """A small copy of the real folder: actigraphy cut to 30 h each, 700 aw_fb rows, fitabase whole, and
-    three covid19 people with heart rate cut to their first 2 days (written as .csv.gz)."""
+    three covid19 people with heart rate cut to their first 2 days (written as .csv.gz), six MMASH people."""
     import gzip
     import shutil
     import zipfile
@@ -55,6 +55,8 @@ def shortened_real(real_dir: Path, data: Path) -> Path:
             with gzip.open(data / "covid19" / f"{person}_{kind}.csv.gz", "wb") as f:
                 f.write(b"\n".join(lines[:1 + 2880]) + b"\n")
 
+    for user in ("user_1", "user_2", "user_3", "user_5", "user_6", "user_7"):  # MMASH: enough people for 5 folds
+        shutil.copytree(real_dir / "mmash" / user, data / "mmash" / user)
     (data / "actigraphy").mkdir(parents=True)
     for p in sorted((real_dir / "actigraphy").glob("*.AWD")):  # 7 header lines + 30 h
         lines = p.read_bytes().split(b"\r\n")

@@ -89,6 +89,14 @@ def test_evaluate_real_end_to_end(small_run, real_dir, tmp_path):
     assert a["scores"]["linear probe: teacher_f32 embed"]["accuracy"] == pytest.approx(
         a["scores"]["linear probe: teacher embedding"]["accuracy"], abs=0.02)
     assert (tmp_path / "out" / "activity_confusion.png").stat().st_size > 10_000
+    # the MMASH diary: a second labelled set, the body's state in the diary
+    d = r["diary_activity"]
+    assert d["participants"] == 6 and d["scores"]["random forest (segment stats)"]["folds"] == 5
+    assert list(d["class_counts"]) == ["sleeping", "lying down", "sitting", "light movement", "medium movement",
+                                       "heavy movement"]
+    assert d["class_counts"]["sitting"] > 5 and sum(d["class_counts"].values()) == d["examples"]
+    assert (tmp_path / "out" / "diary_confusion.png").stat().st_size > 10_000
+    assert "mmash heart rate" in r["imputation"]
     assert (tmp_path / "out" / "fills_actigraphy_log_energy.png").stat().st_size > 10_000
     assert (tmp_path / "out" / "fills_covid19_heart_rate.png").stat().st_size > 10_000
     md = (tmp_path / "out" / "real.md").read_text()
