@@ -190,7 +190,9 @@ def test_mmash_seconds_to_minutes_rr_and_diary(tmp_path, day2, capsys):
     np.testing.assert_allclose(v[0, I["rmssd"]], 10, rtol=1e-6)
     assert v[0, I["pnn30"]] == 0
     assert tl.labels["diary_activity"].tolist() == [1, 1]  # sleeping over sitting and the screen (ends past midnight)
-    assert "diary entry left out (line 4: activity code 0 is not 1-12)" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "1 seconds of HR outside the schema's valid range left out (1 files)" in err
+    assert "1 diary entry left out (activity code 0: 1; first " in err and "Activity.csv:4: activity code 0" in err
 
 
 def test_real_mmash_user(real_dir):

@@ -35,8 +35,9 @@ their binning is not specified in the paper.  A value outside the schema's range
 8 small screen, 9 large screen, 10 caffeine, 11 smoking, 12 alcohol.  Entries overlap (screen and
 caffeine during sitting); the body's state (1-6) wins over the events (7-12).  An entry whose end is
 before its start is read as crossing midnight when that makes it at most 12 hours long; an entry
-without a usable start or end, or with another code (the files hold some 0s), is left out and listed
-on stderr: it is an annotation, not a measurement, so it does not stop the import.
+without a usable start or end, or with another code (the files hold some 0s), is left out and counted
+in one line on stderr (with the first such entry's file and line): it is an annotation, not a
+measurement, so it does not stop the import.
 """
 
 from __future__ import annotations
@@ -83,14 +84,15 @@ def read(files, skip_malformed: bool = False) -> list[Timeline]:
     by_folder = {}
     for p in files:
         by_folder.setdefault(Path(p).parent, {})[base_name(p)] = Path(p)
-    errors, out = RowErrors(), []
+    errors, out, notes = RowErrors(), [], {"hr": [], "diary": []}
     for folder, named in sorted(by_folder.items()):
         if "Actigraph.csv" not in named:
             raise DataFormatError(f"{folder}: no Actigraph.csv; expected an MMASH person folder")
-        tl = _read_person(folder, named, errors)
+        tl = _read_person(folder, named, errors, notes)
         if tl is not None:
             out.append(tl)
     errors.raise_or_report(skip_malformed)
+    _report(notes)
     if not out:
         raise DataFormatError(f"{', '.join(str(f) for f in by_folder)}: no valid Actigraph rows")
     return out
@@ -109,7 +111,25 @@ def _second(day: str, time: str) -> int:
     return DAYS[day.strip()] * 86400 + h * 3600 + m * 60 + s
 
 
-def _read_person(folder: Path, named: dict, errors: RowErrors) -> Timeline | None:
+def _report(notes: dict) -> None:
+    """One line on stderr for what was left out of all the people read (quiet logs, nothing hidden)."""
+    parts = []
+    if notes["hr"]:
+        parts.append(f"{sum(n for _, n in notes['hr'])} seconds of HR outside the schema's valid range left out "
+                     f"({len(notes['hr'])} files)")
+    if notes["diary"]:
+        kinds = {}
+        for _, _, what in notes["diary"]:
+            k = "activity code 0" if "code 0" in what else what.split(" (")[0].split(":")[0]
+            kinds[k] = kinds.get(k, 0) + 1
+        first = notes["diary"][0]
+        parts.append(f"{len(notes['diary'])} diary entr{'y' if len(notes['diary']) == 1 else 'ies'} left out ("
+                     + ", ".join(f"{k}: {n}" for k, n in kinds.items()) + f"; first {first[0]}:{first[1]}: {first[2]})")
+    if parts:
+        print("lsm-edge: MMASH: " + "; ".join(parts), file=sys.stderr)
+
+
+def _read_person(folder: Path, named: dict, errors: RowErrors, notes: dict) -> Timeline | None:
     path = named["Actigraph.csv"]
     sec, cols = [], []
     for line, r in rows(path, ACTIGRAPH):
@@ -141,8 +161,7 @@ def _read_person(folder: Path, named: dict, errors: RowErrors) -> Timeline | Non
     hr = cols[:, 4]
     ok = (hr >= lo[schema.INDEX["heart_rate"]]) & (hr <= hi[schema.INDEX["heart_rate"]])
     if (~ok).any():
-        print(f"lsm-edge: {path}: {int((~ok).sum())} seconds of HR outside the schema's valid range left out",
-              file=sys.stderr)
+        notes["hr"].append((path, int((~ok).sum())))
     n_hr = np.bincount(minute[ok], minlength=T)
     with np.errstate(invalid="ignore", divide="ignore"):
         values[:, schema.INDEX["heart_rate"]] = np.where(enough & (n_hr >= MIN_SECONDS // 2),
@@ -159,7 +178,7 @@ def _read_person(folder: Path, named: dict, errors: RowErrors) -> Timeline | Non
         _rr_features(named["RR.csv"], t0, T, values, errors)
     labels = {"posture": posture}
     if "Activity.csv" in named:
-        labels["diary_activity"] = _diary(named["Activity.csv"], t0, T)
+        labels["diary_activity"] = _diary(named["Activity.csv"], t0, T, notes["diary"])
     return Timeline(f"mmash-{folder.name}", START + np.timedelta64(t0, "m"), values,
                     extras={"activity_counts": counts}, labels=labels)
 
@@ -206,13 +225,14 @@ def _rr_features(path, t0: int, T: int, values: np.ndarray, errors: RowErrors) -
                 values[m, j] = v
 
 
-def _diary(path, t0: int, T: int) -> np.ndarray:
+def _diary(path, t0: int, T: int, skipped: list) -> np.ndarray:
+    """Per-minute diary codes; entries that cannot be placed are appended to ``skipped`` (path, line, why)."""
     lab = np.full(T, NO_LABEL, np.int16)
-    entries, skipped = [], []
+    entries = []
     for line, r in rows(path, DIARY):
         if len(r) != len(DIARY):
             if r:
-                skipped.append(f"line {line}: {len(r)} fields, expected {len(DIARY)}")
+                skipped.append((path, line, f"{len(r)} fields, expected {len(DIARY)}"))
             continue
         try:
             code = int(r[1])
@@ -225,12 +245,9 @@ def _diary(path, t0: int, T: int) -> np.ndarray:
                 if b - a > 720:
                     raise ValueError(f"ends ({r[3]}) before it starts ({r[2]})")
         except ValueError as e:
-            skipped.append(f"line {line}: {e}")
+            skipped.append((path, line, str(e)))
             continue
         entries.append((code, a - t0, b - t0))
     for code, a, b in sorted(entries, key=lambda e: e[0] <= 6):  # events first, the body's state over them
         lab[max(a, 0):max(min(b, T), 0)] = code
-    if skipped:
-        print(f"lsm-edge: {path}: {len(skipped)} diary entr{'y' if len(skipped) == 1 else 'ies'} left out ("
-              + "; ".join(skipped[:5]) + ("; ..." if len(skipped) > 5 else "") + ")", file=sys.stderr)
     return lab
