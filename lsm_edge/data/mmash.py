@@ -120,7 +120,8 @@ def _report(notes: dict) -> None:
     if notes["diary"]:
         kinds = {}
         for _, _, what in notes["diary"]:
-            k = "activity code 0" if "code 0" in what else what.split(" (")[0].split(":")[0]
+            k = ("activity code 0" if "code 0" in what else "ends before it starts" if what.startswith("ends (")
+                 else what.split(" (")[0].split(":")[0])
             kinds[k] = kinds.get(k, 0) + 1
         first = notes["diary"][0]
         parts.append(f"{len(notes['diary'])} diary entr{'y' if len(notes['diary']) == 1 else 'ies'} left out ("
