@@ -47,7 +47,7 @@ release)
   : "${CHOSEN:?set CHOSEN to the run chosen on the validation people}"
   NAME=$(basename "$CHOSEN")
   [ -f "$OUT/student_conv64/model.keras" ] || $BIN/lsm-edge distill --teacher "$CHOSEN" --student distill/conv64.toml \
-    --data "$OUT/corpus" --steps 5000 --warmup-steps 250 --checkpoint-every 1000 --out "$OUT/student_conv64" --quiet
+    --data "$OUT/corpus" --steps 3000 --warmup-steps 150 --checkpoint-every 1000 --out "$OUT/student_conv64" --quiet
   mkdir -p "$OUT/artifacts"
   for q in int8 dynamic; do
     [ -f "$OUT/artifacts/student_conv64_$q.tflite" ] || $BIN/lsm-edge convert "$OUT/student_conv64" --quant $q \
