@@ -51,15 +51,16 @@ def is_sidecar(path) -> bool:
 
 
 def read(files, skip_malformed: bool = False) -> list[Timeline]:
-    errors, parts = RowErrors(), {}
+    errors, parts, where = RowErrors(), {}, {}
     for path in sorted(files, key=str):
         got = _read_file(path, errors)
         if got is not None:
             parts.setdefault(f"actiwatch-{stem(path)}", []).append(got)
+            where.setdefault(f"actiwatch-{stem(path)}", []).append(str(path))
     errors.raise_or_report(skip_malformed)
     if not parts:
         raise DataFormatError(f"{', '.join(map(str, files))}: no valid rows")
-    return [_join(subject, p) for subject, p in sorted(parts.items())]
+    return [_join(subject, p, ", ".join(where[subject])) for subject, p in sorted(parts.items())]
 
 
 def _read_file(path, errors: RowErrors):
@@ -101,7 +102,7 @@ def _read_file(path, errors: RowErrors):
     return clock[0], minute[keep], np.asarray(counts)[keep]
 
 
-def _join(subject: str, parts) -> Timeline:
+def _join(subject: str, parts, where: str = "") -> Timeline:
     """One person's files -> one timeline; a minute present in several files is read once (the first)."""
     start = min(p[0] for p in parts)
     minute = np.concatenate([p[1] + (p[0] - start) for p in parts])
@@ -109,7 +110,7 @@ def _join(subject: str, parts) -> Timeline:
     minute, first = np.unique(minute, return_index=True)
     count = count[first]
     T = int(minute[-1]) + 1
-    check_span(subject, start, T)
+    check_span(subject, start, T, where)
     counts = np.full(T, np.nan, np.float32)
     counts[minute] = count
     values = np.full((T, schema.N_FEATURES), np.nan, np.float32)

@@ -83,7 +83,7 @@ def read(files, skip_malformed: bool = False) -> list[Timeline]:
     errors.raise_or_report(skip_malformed)
     if not builder.subjects():
         raise DataFormatError(f"{', '.join(map(str, files))}: no valid rows")
-    return [_non_wear(tl, tl.subject in has_hr) for tl in builder.build()]
+    return [_non_wear(tl, tl.subject in has_hr) for tl in builder.build(where=", ".join(map(str, files)))]
 
 
 def _read_table(path, channel, lo, hi, errors: RowErrors):

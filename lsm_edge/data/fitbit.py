@@ -133,7 +133,8 @@ def _read_files(paths, skip_malformed: bool) -> list[Timeline]:
     if not builder.subjects():
         raise DataFormatError(f"{', '.join(sorted({str(Path(p).parent) for p in paths}))}: the Fitabase files "
                               f"hold no valid rows")
-    return builder.build(label_channels=LABEL_CHANNELS, extra_channels=EXTRA_CHANNELS)
+    return builder.build(label_channels=LABEL_CHANNELS, extra_channels=EXTRA_CHANNELS,
+                         where=", ".join(map(str, paths)))
 
 
 def _read_file(path, header, channel, scale, lo, hi, errors):

@@ -86,15 +86,16 @@ class TimelineBuilder:
     def subjects(self):
         return sorted(self._rows)
 
-    def build(self, label_channels=(), extra_channels=()) -> list[Timeline]:
-        """One Timeline per subject from its first to its last minute with any data."""
+    def build(self, label_channels=(), extra_channels=(), where: str = "") -> list[Timeline]:
+        """One Timeline per subject from its first to its last minute with any data.  ``where``: the
+        files read, named in an error."""
         out = []
         for subj in self.subjects():
             chans = {c: (np.concatenate([m for m, _ in parts]), np.concatenate([v for _, v in parts]))
                      for c, parts in self._rows[subj].items()}
             t0 = min(m.min() for m, _ in chans.values())
             T = int(max(m.max() for m, _ in chans.values()) - t0 + 1)
-            check_span(subj, t0, T)
+            check_span(subj, t0, T, where)
             values = np.full((T, schema.N_FEATURES), np.nan, np.float32)
             extras, labels = {}, {}
             for c, (m, v) in chans.items():
@@ -109,11 +110,11 @@ class TimelineBuilder:
         return out
 
 
-def check_span(subject: str, t0, T: int) -> None:
+def check_span(subject: str, t0, T: int, where: str = "") -> None:
     """Refuse a timeline longer than MAX_TIMELINE_DAYS (a year typed wrong would allocate centuries)."""
     if T > MAX_TIMELINE_DAYS * 1440:
         start = np.int64(t0).astype("datetime64[m]")
-        raise DataFormatError(f"{subject}: readings from {start} to {start + np.timedelta64(T - 1, 'm')} "
+        raise DataFormatError(f"{where + ': ' if where else ''}{subject}: readings from {start} to {start + np.timedelta64(T - 1, 'm')} "
                               f"({T / 1440:,.0f} days); expected one recording of at most {MAX_TIMELINE_DAYS} days "
                               f"(a corrupt timestamp?)")
 

@@ -89,7 +89,7 @@ def read_long(path, skip_malformed: bool = False) -> list[Timeline]:
             builder.add(s, minutes[sel], f, vals[sel])
     if not builder.subjects():
         raise DataFormatError(f"{path}: no valid rows")
-    return builder.build()
+    return builder.build(where=str(path))
 
 
 def _csv_columns(path: Path) -> dict:

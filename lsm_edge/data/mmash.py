@@ -94,7 +94,8 @@ def read(files, skip_malformed: bool = False) -> list[Timeline]:
     errors.raise_or_report(skip_malformed)
     _report(notes)
     if not out:
-        raise DataFormatError(f"{', '.join(str(f) for f in by_folder)}: no valid Actigraph rows")
+        raise DataFormatError(f"{', '.join(str(named['Actigraph.csv']) for named in by_folder.values())}: no valid "
+                              f"rows; expected the MMASH Actigraph columns ({','.join(ACTIGRAPH[1:])}), one row a second")
     return out
 
 
