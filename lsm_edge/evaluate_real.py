@@ -64,7 +64,7 @@ from . import schema
 from .data.autoimport import read_any, split_key
 from .data.awfb import ACTIVITIES
 from .data.mmash import DIARY_CODES as _DIARY
-from .data.importing import split_people, stratum
+from .data.importing import person_splits
 from .data.windows import SPLITS, fill_linear, fill_locf, fill_nearest
 from .errors import LsmEdgeError
 from .io import atomic_write_text
@@ -83,10 +83,7 @@ W = schema.WINDOW_MINUTES
 def roles(timelines) -> dict:
     """-> {subject: "train" | "val" | "test"}: the stratified person split of ``lsm-edge data import``
     over every set's timelines; a person (``split_key``) has one role wherever they appear."""
-    strata = {}
-    for tl in timelines:
-        strata.setdefault(stratum(tl), []).append(split_key(tl.subject))
-    by_person = split_people(strata)
+    by_person = person_splits(timelines, split_key)
     return {tl.subject: SPLITS[by_person[split_key(tl.subject)]] for tl in timelines}
 
 

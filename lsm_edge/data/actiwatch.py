@@ -65,11 +65,7 @@ def read(files, skip_malformed: bool = False) -> list[Timeline]:
 
 def _read_file(path, errors: RowErrors):
     stamps, counts, lines = [], [], []
-    for line, r in rows(path, COLUMNS):
-        if len(r) != 3:
-            if r:
-                errors.add(path, line, f"{len(r)} fields, expected 3 ({','.join(COLUMNS)})")
-            continue
+    for line, r in rows(path, COLUMNS, errors):
         try:
             t = np.datetime64(r[0].strip(), "m")
         except ValueError:

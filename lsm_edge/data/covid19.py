@@ -88,11 +88,7 @@ def read(files, skip_malformed: bool = False) -> list[Timeline]:
 
 def _read_table(path, channel, lo, hi, errors: RowErrors):
     users, stamps, vals, lines = [], [], [], []
-    for line, r in rows(path):
-        if len(r) != 4:
-            if r:
-                errors.add(path, line, f"{len(r)} fields, expected 4 (index, user, datetime, value)")
-            continue
+    for line, r in rows(path, errors=errors, width=4):  # index, user, datetime, value
         users.append(r[1].strip())
         stamps.append(r[2].strip())
         vals.append(r[3].strip())

@@ -66,6 +66,16 @@ def split_people(strata: dict, fractions=(0.7, 0.1, 0.2)) -> dict:
     return out
 
 
+def person_splits(timelines, split_key=None) -> dict:
+    """{person key: split index} of ``timelines``: ``split_people`` over their sources (``stratum``);
+    ``split_key(subject)`` names the person (default: the subject)."""
+    key = split_key or (lambda s: s)
+    strata = {}
+    for tl in timelines:
+        strata.setdefault(stratum(tl), []).append(key(tl.subject))
+    return split_people(strata)
+
+
 def stratum(tl: Timeline) -> str:
     """A timeline's source for stratified splits: its subject prefix (the layout), and ``+hr`` when it has
     heart rate (covid19 people with and without heart rate are split separately)."""
@@ -134,11 +144,7 @@ def write_dataset(timelines, out_dir, source: dict, min_observed: float = 0.2, s
     sources (``stratum``)."""
     w = DatasetWriter(out_dir, source)
     key = split_key or (lambda s: s)
-    if stratified:
-        strata = {}
-        for tl in timelines:
-            strata.setdefault(stratum(tl), []).append(key(tl.subject))
-        splits = split_people(strata)
+    splits = person_splits(timelines, key) if stratified else None
     parts = []
     for tl in timelines:
         w.write_timeline(tl)

@@ -134,11 +134,7 @@ def _report(notes: dict) -> None:
 def _read_person(folder: Path, named: dict, errors: RowErrors, notes: dict) -> Timeline | None:
     path = named["Actigraph.csv"]
     sec, cols = [], []
-    for line, r in rows(path, ACTIGRAPH):
-        if len(r) != len(ACTIGRAPH):
-            if r:
-                errors.add(path, line, f"{len(r)} fields, expected {len(ACTIGRAPH)}")
-            continue
+    for line, r in rows(path, ACTIGRAPH, errors):
         try:
             s = _second(r[11], r[12])
             v = [float(x) for x in r[1:11]]
@@ -187,11 +183,7 @@ def _read_person(folder: Path, named: dict, errors: RowErrors, notes: dict) -> T
 
 def _rr_features(path, t0: int, T: int, values: np.ndarray, errors: RowErrors) -> None:
     sec, ibi = [], []
-    for line, r in rows(path, RR):
-        if len(r) != len(RR):
-            if r:
-                errors.add(path, line, f"{len(r)} fields, expected {len(RR)}")
-            continue
+    for line, r in rows(path, RR, errors):
         try:
             s, v = _second(r[2], r[3]), float(r[1])
             if not np.isfinite(v):

@@ -77,9 +77,11 @@ def header(path) -> list[str]:
         return []
 
 
-def rows(path, expected=None):
+def rows(path, expected=None, errors=None, width=None):
     """Yield (line number, row) of a CSV after its header; ``expected`` (a tuple) checks the header.
-    Line numbers count the header as line 1."""
+    Line numbers count the header as line 1.  With ``errors`` (a RowErrors), a row of another width than
+    ``width`` (default: the header's) is reported there and skipped; blank lines are skipped."""
+    width = width or (len(expected) if expected else None)
     with open_text(path) as f:
         reader = csv.reader(f)
         try:
@@ -87,6 +89,11 @@ def rows(path, expected=None):
             if expected is not None and (first is None or tuple(c.strip() for c in first) != tuple(expected)):
                 raise DataFormatError(f"{path}:1: header {first!r}; expected {','.join(expected)}")
             for line, r in enumerate(reader, start=2):
+                if errors is not None and len(r) != width:
+                    if r:  # a blank line is not data
+                        names = f" ({','.join(expected)})" if expected else ""
+                        errors.add(path, line, f"{len(r)} fields, expected {width}{names}")
+                    continue
                 yield line, r
         except csv.Error as e:
             raise DataFormatError(f"{path}:{reader.line_num}: not a CSV row ({e})") from None
