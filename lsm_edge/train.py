@@ -152,6 +152,22 @@ def model_inputs(z: np.ndarray, hide: np.ndarray | None = None) -> dict:
 
 
 # -- the run ---------------------------------------------------------------------------------------
+def continue_masked_student(data_dir, out, cfg: TrainConfig, init, init_cfg: dict, resume: bool, progress: bool,
+                            stop_after_segments: int | None) -> Path:
+    """``train --init`` for a masked autoencoder of the conv family (trained on the masks alone, such as
+    pretrained/real_conv96x5): the same objective through ``distill --use-teacher false --init``, in the
+    init run's normalisation; the recipe's steps, batch, learning rate, warm-up, checkpoint interval and
+    seed apply."""
+    from .distill import distill
+    from .recipe import DistillConfig
+
+    d = DistillConfig(**init_cfg["distill"])
+    d = replace(d, steps=cfg.steps, batch_size=cfg.batch_size, lr=cfg.lr, warmup_steps=cfg.warmup_steps,
+                checkpoint_every=cfg.checkpoint_every, seed=cfg.seed, xla=cfg.xla, use_teacher=False)
+    return distill(init, data_dir, out, d, resume=resume, progress=progress,
+                   stop_after_segments=stop_after_segments, init=init)
+
+
 def train(data_dir, out_dir, cfg: TrainConfig, resume: bool = False, progress: bool = True,
           stop_after_segments: int | None = None, stats_path=None, init=None) -> Path:
     """Pretrain a teacher; returns the run folder.  ``stop_after_segments`` is for tests (simulated kill).
@@ -180,8 +196,11 @@ def train(data_dir, out_dir, cfg: TrainConfig, resume: bool = False, progress: b
 
     if init is not None:
         init_cfg = json.loads((Path(init) / "config.json").read_text()) if (Path(init) / "config.json").is_file() else {}
+        if init_cfg.get("kind") == "student" and not init_cfg.get("distill", {}).get("use_teacher", True):
+            return continue_masked_student(data_dir, out, cfg, init, init_cfg, resume, progress, stop_after_segments)
         if init_cfg.get("kind", "teacher") != "teacher" or "train" not in init_cfg:  # older runs lack "kind"
-            raise LsmEdgeError(f"--init {init} is not a finished teacher run (no teacher config.json)")
+            raise LsmEdgeError(f"--init {init} is not a finished teacher run (a teacher config.json, or a conv "
+                               f"model trained on the masks alone); found kind {init_cfg.get('kind')!r}")
         cfg = replace(cfg, size=init_cfg["train"]["size"])
     topo = distributed.setup(cfg.devices, cfg.model_parallel)
     replicas = topo.devices // cfg.model_parallel

@@ -159,3 +159,24 @@ def test_distill_init_continues_a_finished_student(teacher, tmp_path):
     assert any(np.abs(wa - wf).max() > 1e-3 for wa, wf in zip(a.get_weights(), f.get_weights()))  # not the init
     with pytest.raises(LsmEdgeError, match="is not a finished student run"):
         distill(teacher / "t", teacher / "data", tmp_path / "bad", still, progress=False, init=teacher / "t")
+
+
+def test_train_init_continues_a_conv_masked_autoencoder(teacher, tmp_path):
+    """train --init on a conv model trained on the masks alone (the released real teacher's kind): the same
+    objective continues from its weights in its normalisation, with the train recipe's steps and learning
+    rate; a student taught by a teacher is refused, naming what was found."""
+    base = distill(teacher / "t", teacher / "data", tmp_path / "base",
+                   DistillConfig(family="conv", dim=16, depth=2, use_teacher=False, **FAST), progress=False)
+    cfg = TrainConfig(size="nano", steps=2, batch_size=8, lr=1e-12, warmup_steps=1, checkpoint_every=2, xla=False)
+    run = train(teacher / "data", tmp_path / "cont", cfg, progress=False, init=base)
+    c = json.loads((run / "config.json").read_text())
+    assert c["init"]["run"] == str(base) and c["distill"]["use_teacher"] is False
+    assert c["distill"]["steps"] == 2 and c["distill"]["lr"] == 1e-12 and c["distill"]["dim"] == 16
+    assert (run / "stats.json").read_text() == (base / "stats.json").read_text()
+    a, b = load_run(base)[0], load_run(run)[0]
+    for wa, wb in zip(a.get_weights(), b.get_weights()):
+        np.testing.assert_allclose(wa, wb, atol=1e-6)
+    taught = distill(teacher / "t", teacher / "data", tmp_path / "taught",
+                     DistillConfig(family="conv", dim=16, depth=2, **FAST), progress=False)
+    with pytest.raises(LsmEdgeError, match="not a finished teacher run.*found kind 'student'"):
+        train(teacher / "data", tmp_path / "bad", cfg, progress=False, init=taught)
