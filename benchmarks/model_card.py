@@ -29,6 +29,15 @@ LICENCES = {  # source prefix -> (data set, licence as its README states it, wha
 }
 
 
+def _kind(cfg: dict) -> str:
+    d = cfg.get("distill")
+    if d is None:
+        return "Masked autoencoder (the contract's ViT)"
+    if not d.get("use_teacher", True):
+        return f"Masked autoencoder of the {d['family']} family, trained on the masks alone (no teacher),"
+    return f"Student ({d['family']} family) distilled from `{cfg['teacher']['path']}`,"
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("run")
@@ -48,7 +57,7 @@ def main(argv=None):
     splits = {k: sum(1 for v in corpus["subjects"].values() if v == k) for k in ("train", "val", "test")}
 
     out = [f"# Model card: {run.name}", "",
-           f"{cfg.get('kind', 'model')} `{cfg.get('name', cfg.get('family', ''))}`, {cfg.get('params', 0):,} parameters. "
+           f"{_kind(cfg)} `{cfg.get('name', cfg.get('family', ''))}`, {cfg.get('params', 0):,} parameters. "
            "Loads with `keras.models.load_model(..., safe_mode=True)` through `lsm_edge.train.load_run`; every "
            "lsm-edge command takes the folder as a run (`train --init`, `distill --teacher`, `convert`, "
            "`evaluate-real --teacher` / `--with`).", "",
@@ -62,27 +71,29 @@ def main(argv=None):
         if s in LICENCES:
             d, lic, means = LICENCES[s]
             out.append(f"| {s} | {d} | {lic} | {means} |")
-    out += ["", "## Recipe and compute", "", "```json", json.dumps(cfg.get("train", cfg), indent=1), "```", "",
+    out += ["", "## Recipe and compute", "", "```json", json.dumps(cfg.get("train") or cfg.get("distill") or cfg, indent=1), "```", "",
             f"{rows[-1].get('step', len(rows))} steps, {seconds / 60:.1f} minutes of training on the machine in "
             "benchmarks/results/real/pretraining/machine.txt (2 CPU cores).", ""]
     for art in a.artifact:
         out.append(f"- `{Path(art).name}`: {Path(art).stat().st_size / 1e3:,.0f} KB")
+    ours = [a.method] + [Path(art).stem for art in a.artifact]
+    base = ["mean (window)", "median (window)", "last value", "linear", "teacher adapted"]
     out += ["", "## Figures on the test people (MAE in the channel's unit, 60-minute spans)", "",
-            "| set | task | people | windows | this model | linear | last value | median (window) |", "|---|---|---|---|---|---|---|---|"]
+            "`teacher adapted` is the simulator-only teacher adapted on the train people (200 steps): what real "
+            "pretraining is compared with.", "",
+            "| set | task | people | windows | " + " | ".join(f"`{m}`" for m in ours + base) + " |",
+            "|---|---|---|---|" + "---|" * len(ours + base)]
     for key, d in report["imputation"].items():
         for task, row in d["tasks"].items():
-            if not task.endswith(" 60 min"):
-                continue
             m = row["methods"]
-            if a.method not in m:
+            if not task.endswith(" 60 min") or a.method not in m:
                 continue
-            out.append(f"| {key} | {task} | {len(d['subjects'])} | {row['windows']} | {m[a.method]['mae_unit']:.2f} | "
-                       f"{m['linear']['mae_unit']:.2f} | {m['last value']['mae_unit']:.2f} | "
-                       f"{m['median (window)']['mae_unit']:.2f} |")
+            cells = [f"{m[k]['mae_unit']:.2f}" if k in m else "" for k in ours + base]
+            out.append(f"| {key} | {task} | {len(d['subjects'])} | {row['windows']} | " + " | ".join(cells) + " |")
     for key in ("activity", "diary_activity"):
         act = report.get(key)
         if act:
-            probes = {k: v for k, v in act["scores"].items() if a.method in k}
+            probes = {k: v for k, v in act["scores"].items() if any(m in k for m in ours)}
             best = max(probes.items(), key=lambda kv: kv[1]["accuracy"], default=None)
             rf = act["scores"]["random forest (segment stats)"]["accuracy"]
             if best:

@@ -3,6 +3,9 @@
 #   bash benchmarks/real_pretraining.sh choose     import, three candidates, scored on validation people
 #   CHOSEN=runs/real/vit_micro bash benchmarks/real_pretraining.sh release
 #                                                  distil + convert the chosen one, score on test people
+#   CHOSEN=runs/real/conv96x5 bash benchmarks/real_pretraining.sh publish
+#                                                  pretrained/real_<chosen> and pretrained/real_student_conv64:
+#                                                  runs without optimizer state, .tflite files, model cards
 # Every stage skips what is finished and resumes what was interrupted.  Candidates, each about 17-40
 # minutes on 2 cores: the contract's ViT (micro recipe) on the real corpus; the conv family trained on
 # the masks alone on the same corpus; the simulator-only reference teacher (the baseline that real
@@ -60,6 +63,18 @@ release)
     --artifacts "$OUT/artifacts" --people test --out "$OUT/test" --quiet > /dev/null
   cp "$OUT/test/real.md" "$RES/test.md" && cp "$OUT/test/real.json" "$RES/test.json"
   cp "$OUT"/test/*.png "$RES/"
+  ;;
+publish)
+  : "${CHOSEN:?set CHOSEN to the run chosen on the validation people}"
+  NAME=$(basename "$CHOSEN")
+  T=pretrained/real_$NAME S=pretrained/real_student_conv64
+  $BIN/python benchmarks/release_run.py "$CHOSEN" "$T"
+  $BIN/python benchmarks/release_run.py "$OUT/student_conv64" "$S"
+  cp "$OUT/artifacts/${NAME}_float32.tflite" "$T/" && cp "$OUT"/artifacts/student_conv64_{int8,dynamic}.tflite "$S/"
+  $BIN/python benchmarks/model_card.py "$T" --corpus "$OUT/corpus" --eval "$RES/test.json" --method "$NAME" \
+    --artifact "$T/${NAME}_float32.tflite" --out "$T/MODEL_CARD.md"
+  $BIN/python benchmarks/model_card.py "$S" --corpus "$OUT/corpus" --eval "$RES/test.json" --method student_conv64 \
+    --artifact "$S/student_conv64_int8.tflite" --artifact "$S/student_conv64_dynamic.tflite" --out "$S/MODEL_CARD.md"
   ;;
 esac
 $BIN/python benchmarks/machine.py > "$RES/machine.txt"
