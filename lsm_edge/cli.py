@@ -27,8 +27,19 @@ class _Group(click.Group):
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "show_default": True})
 @click.version_option(package_name="lsm-edge")
-def main():
+@click.option("--verbose", is_flag=True, help="Show TensorFlow's, absl's, XLA's and LiteRT's log lines and "
+              "deprecation warnings (hidden by default; also LSM_EDGE_VERBOSE=1).")
+def main(verbose):
     """lsm-edge: take a wearable foundation model from pretraining to a phone."""
+
+
+def run():
+    """The ``lsm-edge`` executable: quiet logs (lsm_edge/logs.py) unless ``lsm-edge --verbose ...``."""
+    from . import logs
+
+    if not (logs.verbose_requested() or "--verbose" in sys.argv[1:2]):
+        logs.quiet()
+    main()
 
 
 @main.group(cls=_Group)

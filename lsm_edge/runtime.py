@@ -229,13 +229,20 @@ def _demo(argv=None) -> None:
     ap.add_argument("data")
     ap.add_argument("--gap", type=int, default=60, help="minutes hidden in the middle of the window")
     a = ap.parse_args(argv)
-    w = Dataset(a.data).load("test").values[0]
-    hidden = w.copy()
-    s = (w.shape[0] - a.gap) // 2
-    hidden[s:s + a.gap] = np.nan
-    imp = Imputer(a.model)
-    filled = imp.impute(hidden)
+    try:
+        imp = Imputer(a.model)
+        test = Dataset(a.data).load("test").values
+    except LsmEdgeError as e:
+        raise SystemExit(f"error: {e}") from None
     hr = imp.feature_names.index("heart_rate")
+    s = (test.shape[1] - a.gap) // 2
+    seen = (~np.isnan(test[:, s:s + a.gap, hr])).sum(1)  # the first test window with heart rate in the gap
+    if not len(test) or seen.max() == 0:
+        raise SystemExit(f"error: {a.data} has no test window with heart rate observed in its middle {a.gap} minutes")
+    w = test[int(np.argmax(seen > 0))]
+    hidden = w.copy()
+    hidden[s:s + a.gap] = np.nan
+    filled = imp.impute(hidden)
     truth, got = w[s:s + a.gap, hr], filled[s:s + a.gap, hr]
     ok = ~np.isnan(truth)
     print(f"{imp.path.name} ({imp.metadata['quantization']}): heart rate over a hidden {a.gap}-minute gap, "
@@ -250,4 +257,8 @@ def _demo(argv=None) -> None:
 
 
 if __name__ == "__main__":
+    from . import logs
+
+    if not logs.verbose_requested():
+        logs.quiet()
     _demo()

@@ -92,7 +92,7 @@ class Dataset:
         if not m.is_file():
             hint = " (an unfinished write: rerun it with --resume)" if (self.dir / ".progress.json").exists() else ""
             raise LsmEdgeError(f"{self.dir} is not an lsm-edge dataset: no {MANIFEST}{hint}; "
-                               f"make one with `lsm-edge data simulate` or `lsm-edge data import-fitbit`")
+                               f"make one with `lsm-edge data simulate` or `lsm-edge data import FOLDER`")
         self.manifest = json.loads(m.read_text())
         if self.manifest.get("format_version", 0) > FORMAT_VERSION:
             raise LsmEdgeError(f"{self.dir} was written by a newer lsm-edge (format "
