@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from .errors import LsmEdgeError
+from .errors import LsmEdgeError, OptionError
 from .recipe import DistillConfig, TrainConfig  # light: no TensorFlow
 from .report import DEFAULT_GATE  # light: numpy and the LiteRT runtime only
 
@@ -19,6 +19,8 @@ class _Group(click.Group):
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
+        except OptionError as e:  # a bad option value or combination: a usage error (exit 2)
+            raise click.UsageError(str(e), ctx) from None
         except LsmEdgeError as e:
             raise click.ClickException(str(e)) from None
         except (FileNotFoundError, IsADirectoryError, PermissionError) as e:
@@ -58,12 +60,9 @@ def data():
 @click.option("--resume", is_flag=True, help="Continue an interrupted write, keeping the shards already written.")
 def data_simulate(subjects, days, seed, out, chunk_subjects, min_observed, resume):
     """Simulate a dataset of 300-minute windows (the embedded default data source)."""
-    from .data.describe import describe, format_description
-    from .data.dataset import Dataset
-    from .data.simulate import write_simulated
+    from . import api
 
-    write_simulated(out, subjects, days, seed, chunk_subjects, min_observed, resume)
-    click.echo(format_description(describe(Dataset(out))))
+    click.echo(_describe(api.data_simulate(out, subjects, days, seed, chunk_subjects, min_observed, resume)))
 
 
 @data.command("import-fitbit")
@@ -74,14 +73,9 @@ def data_simulate(subjects, days, seed, out, chunk_subjects, min_observed, resum
 @click.option("--skip-malformed", is_flag=True, help="Drop malformed rows (each is still reported) instead of failing.")
 def data_import_fitbit(folder, out, min_observed, skip_malformed):
     """Import a Fitbit export in the Fitabase layout (heartrate_seconds_merged.csv, minute*_merged.csv)."""
-    from .data.describe import describe, format_description
-    from .data.dataset import Dataset
-    from .data.fitbit import read_fitabase
-    from .data.importing import write_dataset
+    from . import api
 
-    tls = read_fitabase(folder, skip_malformed)
-    write_dataset(tls, out, {"kind": "fitabase", "path": str(folder)}, min_observed)
-    click.echo(format_description(describe(Dataset(out))))
+    click.echo(_describe(api.data_import_fitbit(folder, out, min_observed, skip_malformed)))
 
 
 @data.command("import")
@@ -94,16 +88,12 @@ def data_import(folder, out, min_observed, skip_malformed):
     """Import every recording in FOLDER (at any depth), recognising each layout by its files and columns:
     Fitabase exports, MMASH, .AWD actigraphy, aw_fb labelled minutes, covid19 Fitbit minutes, Actiwatch
     minute counts (Depresjon / Psykose), long-format tables; .csv, .csv.gz or one-file .zip."""
-    from .data.autoimport import LABEL_NAMES, read_any, split_key
-    from .data.dataset import Dataset
-    from .data.describe import describe, format_description
-    from .data.importing import write_dataset
+    from . import api
 
-    tls, found = read_any(folder, skip_malformed)
-    write_dataset(tls, out, {"kind": "import", "path": str(folder), "layouts": found}, min_observed,
-                  split_key=split_key, extra={"label_names": LABEL_NAMES}, stratified=True)
+    out = api.data_import(folder, out, min_observed, skip_malformed)
+    found = json.loads((out / "dataset.json").read_text())["source"]["layouts"]
     click.echo("layouts: " + ", ".join(f"{k} ({len(v)} file{'s' * (len(v) > 1)})" for k, v in sorted(found.items())))
-    click.echo(format_description(describe(Dataset(out))))
+    click.echo(_describe(out))
 
 
 @data.command("import-long")
@@ -114,14 +104,9 @@ def data_import(folder, out, min_observed, skip_malformed):
 @click.option("--skip-malformed", is_flag=True, help="Drop malformed rows (each is still reported) instead of failing.")
 def data_import_long(file, out, min_observed, skip_malformed):
     """Import a long-format CSV or Parquet file with columns subject,timestamp,feature,value."""
-    from .data.describe import describe, format_description
-    from .data.dataset import Dataset
-    from .data.importing import write_dataset
-    from .data.longform import read_long
+    from . import api
 
-    tls = read_long(file, skip_malformed)
-    write_dataset(tls, out, {"kind": "long", "path": str(file)}, min_observed)
-    click.echo(format_description(describe(Dataset(out))))
+    click.echo(_describe(api.data_import_long(file, out, min_observed, skip_malformed)))
 
 
 @data.command("describe")
@@ -129,10 +114,10 @@ def data_import_long(file, out, min_observed, skip_malformed):
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def data_describe(folder, as_json):
     """Subjects, windows, hours, per-feature missingness and label counts of a dataset folder."""
-    from .data.dataset import Dataset
-    from .data.describe import describe, format_description
+    from . import api
+    from .data.describe import format_description
 
-    d = describe(Dataset(folder))
+    d = api.data_describe(folder)
     click.echo(json.dumps(d, indent=1) if as_json else format_description(d))
 
 
@@ -141,14 +126,9 @@ def data_describe(folder, as_json):
 @click.option("--out", required=True, type=click.Path(dir_okay=False), help="Where to write the JSON statistics.")
 def data_stats(folder, out):
     """Per-feature z-score statistics over the training subjects only, saved as JSON."""
-    from .data.dataset import Dataset
-    from .data.stats import NormStats
+    from . import api, schema
 
-    ds = Dataset(folder)
-    st = NormStats.fit(w.values for w in ds.iter_windows("train"))
-    st.save(out)
-    from . import schema
-
+    st = api.data_stats(folder, out)
     click.echo(f"statistics of {int(st.count.max())} training minutes written to {out}")
     for f, m, s in zip(schema.FEATURES, st.mean, st.std):
         click.echo(f"  {f.name:22s} mean {m:10.3f}  std {s:9.3f}  {f.unit}")
@@ -160,6 +140,13 @@ def data_schema():
     from .schema import describe_schema
 
     click.echo(describe_schema())
+
+
+def _describe(folder) -> str:
+    from . import api
+    from .data.describe import format_description
+
+    return format_description(api.data_describe(folder))
 
 
 def _names(text: str) -> tuple[str, ...]:
@@ -180,13 +167,6 @@ def _recipe_options(config_class):
     return deco
 
 
-def _recipe(config_class, path, overrides):
-    from dataclasses import asdict
-
-    cfg = config_class.from_toml(path) if path else config_class()
-    return config_class.from_dict({**asdict(cfg), **{k: v for k, v in overrides.items() if v is not None}})
-
-
 @main.command("train")
 @click.option("--recipe", type=click.Path(dir_okay=False), default=None,
               help="A recipe TOML under train/ (e.g. train/micro.toml); options below override it.")
@@ -198,7 +178,8 @@ def _recipe(config_class, path, overrides):
 @click.option("--stats", "stats_path", type=click.Path(exists=True, dir_okay=False), default=None,
               help="Normalisation statistics from `lsm-edge data stats` (required with several processes).")
 @click.option("--init", "init", type=click.Path(exists=True, file_okay=False), default=None,
-              help="Continue pretraining this teacher run on --data (adapt it to your own recordings).")
+              help="Continue pretraining this run on --data (adapt it to your own recordings): a teacher, or a "
+              "conv model trained on the masks alone such as pretrained/real_conv96x5.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @_recipe_options(TrainConfig)
 def train_cmd(recipe, data_dir, out, resume, stats_path, init, quiet, **overrides):
@@ -206,14 +187,10 @@ def train_cmd(recipe, data_dir, out, resume, stats_path, init, quiet, **override
 
     --backend jax|tensorflow and --devices N pick the engine and the data-parallel devices of this
     process (N virtual devices on a CPU); several hosts: see README, "Scale-out"."""
-    from .distributed import select_backend
+    from . import api
 
-    cfg = _recipe(TrainConfig, recipe, overrides)
-    select_backend(cfg.backend, cfg.devices)  # before Keras starts
-    from .train import train
-
-    run = train(data_dir, out, cfg, resume=resume, progress=not quiet, stats_path=stats_path, init=init)
-    click.echo(f"teacher written to {run}")
+    run = api.train(data_dir, out, recipe, resume, stats_path, init, quiet, **overrides)
+    click.echo(f"run written to {run}")
 
 
 @main.command("distill")
@@ -230,10 +207,9 @@ def train_cmd(recipe, data_dir, out, resume, stats_path, init, quiet, **override
 @_recipe_options(DistillConfig)
 def distill_cmd(teacher, recipe, data_dir, out, resume, init, quiet, **overrides):
     """Distil a teacher into a small student (ViT or conv family) on all imputation tasks."""
-    from .distill import distill
+    from . import api
 
-    cfg = _recipe(DistillConfig, recipe, overrides)
-    run = distill(teacher, data_dir, out, cfg, resume=resume, progress=not quiet, init=init)
+    run = api.distill(teacher, data_dir, out, recipe, resume, init, quiet, **overrides)
     c = json.loads((run / "config.json").read_text())
     click.echo(f"student {c['name']} ({c['params']:,} params, {c['flops'] / 1e6:.1f} MFLOPs) written to {run}; "
                f"teacher {c['teacher']['params']:,} params, {c['teacher']['flops'] / 1e6:.1f} MFLOPs")
@@ -276,60 +252,19 @@ def distill_cmd(teacher, recipe, data_dir, out, resume, init, quiet, **overrides
 def evaluate_cmd(task, run, data_dir, split, windows, horizons, seed, others, compare_hidden, out, epochs,
                  full_epochs, few_shot, methods, few_shot_methods, pool, flip_p, hide_p):
     """Generative (vs mean / nearest / linear / MICE) or discriminative (probes, fine-tune, baselines) evaluation."""
-    from pathlib import Path
+    from . import api
 
+    res = api.evaluate(run, data_dir, task, split, windows, horizons, seed, others, compare_hidden, out, epochs,
+                       full_epochs, few_shot, methods, few_shot_methods, pool, flip_p, hide_p)
     if task != "generative":
-        from .finetune import FinetuneConfig, discriminative_markdown, evaluate_discriminative
+        from .finetune import discriminative_markdown
 
-        try:
-            shots = tuple(int(s) for s in few_shot.split(",") if s.strip())
-        except ValueError:
-            raise click.BadParameter(f"{few_shot!r} is not a comma-separated list of counts", param_hint="--few-shot")
-        cfg = FinetuneConfig(seed=seed, epochs=epochs, full_epochs=full_epochs, pool=pool, flip_p=flip_p, hide_p=hide_p)
-        res = evaluate_discriminative(run, data_dir, task, cfg, Path(out) if out else Path(run) / "eval",
-                                      shots_list=shots, methods=_names(methods),
-                                      few_shot_methods=_names(few_shot_methods))
         click.echo(discriminative_markdown(res))
         return
+    from .evaluate import to_markdown
 
-    if flip_p or hide_p:
-        raise click.BadParameter(f"augments classifier training; --task generative trains nothing (got --flip-p {flip_p} "
-                                 f"--hide-p {hide_p}, expected 0)", param_hint="--flip-p / --hide-p")
-    import numpy as np
-
-    from .data.dataset import Dataset
-    from .evaluate import baseline_methods, default_tasks, evaluate_generative, model_method, to_markdown, write_report
-    from .train import load_run
-
-    try:
-        hs = tuple(int(h) for h in horizons.split(","))
-    except ValueError:
-        raise LsmEdgeError(f"--horizons must be comma-separated minutes like 10,60,120, got {horizons!r}") from None
-    model, stats, cfg = load_run(run)
-    ds = Dataset(data_dir)
-    test = ds.load(split)
-    if len(test) == 0:
-        raise LsmEdgeError(f"{data_dir} has no {split} windows")
-    z = stats.normalize(test.values[:windows])
-    z_train = stats.normalize(ds.load("train").values[:2000])
-    methods = baseline_methods(z_train, seed)
-    name = cfg.get("kind", "teacher")  # a student run is scored under its own name
-    methods[name] = model_method(model)
-    for other in others:
-        m2, st2, c2 = load_run(other)
-        if not (np.allclose(st2.mean, stats.mean) and np.allclose(st2.std, stats.std)):
-            raise LsmEdgeError(f"--with {other}: its normalisation statistics differ from {run}'s; "
-                               f"compare runs trained on the same data")
-        methods[f"{c2.get('kind', 'teacher')} {Path(other).name}"] = model_method(m2)
-    if compare_hidden:
-        methods["teacher (mask-token encoder)"] = model_method(model, hidden="token")
-    res = evaluate_generative(z, methods, default_tasks(hs), seed)
-    meta = {"teacher": str(run), "data": str(data_dir), "split": split, "windows": len(z),
-            "subjects": int(len(set(test.subject[:windows]))), "seed": seed,
-            "model": f"{cfg.get('name') or cfg['train']['size']} ({cfg['params']:,} params)"}
-    path = write_report(res, Path(out) if out else Path(run) / "eval", meta, name)
-    click.echo(to_markdown(res, name))
-    click.echo(f"\nreport: {path}")
+    click.echo(to_markdown(res["results"], res["model_name"]))
+    click.echo(f"\nreport: {res['report']}")
 
 
 @main.command("finetune")
@@ -369,23 +304,10 @@ def evaluate_cmd(task, run, data_dir, split, windows, horizons, seed, others, co
 def finetune_cmd(teacher, data_dir, task, head, out, shots, epochs, full_epochs, full_lr, layer_decay, probe_epochs,
                  probe_lr, from_scratch, seed, kd_from, kd_temperature, kd_alpha, pool, flip_p, hide_p):
     """Train a classification head on a teacher or student run (exercise or 8-class activity)."""
-    from .finetune import FinetuneConfig, finetune
+    from . import api
 
-    if from_scratch and head != "full":
-        raise click.BadParameter(f"a model trained from scratch has no pretrained encoder to probe; got --head "
-                                 f"{head}, expected --head full", param_hint="--from-scratch")
-    if probe_epochs and (head != "full" or from_scratch):
-        raise click.BadParameter("fits the head on a pretrained encoder before full fine-tuning: it needs --head full "
-                                 f"without --from-scratch (got --head {head}{' --from-scratch' if from_scratch else ''})",
-                                 param_hint="--probe-epochs")
-    if (flip_p or hide_p) and head != "full":
-        raise click.BadParameter(f"augments full fine-tuning; a {head} probe trains on embeddings computed once "
-                                 f"(got --head {head}, expected --head full)", param_hint="--flip-p / --hide-p")
-    m = finetune(teacher, data_dir, task, head, out, FinetuneConfig(
-        shots=shots, epochs=epochs, full_epochs=full_epochs, full_lr=full_lr, layer_decay=layer_decay, seed=seed,
-        probe_epochs=probe_epochs, lr=probe_lr, kd_temperature=kd_temperature, kd_alpha=kd_alpha, pool=pool,
-        flip_p=flip_p, hide_p=hide_p),
-        from_scratch=from_scratch, kd_from=kd_from)
+    m = api.finetune(teacher, data_dir, task, out, head, shots, epochs, full_epochs, full_lr, layer_decay, probe_epochs,
+                     probe_lr, from_scratch, seed, kd_from, kd_temperature, kd_alpha, pool, flip_p, hide_p)
     click.echo(f"{task} / {head}: accuracy {100 * m['accuracy']:.1f}%  mAP {100 * m['mAP']:.1f}%  "
                f"({m['n']} held-out windows) -> {out}")
 
@@ -410,31 +332,12 @@ def finetune_cmd(teacher, data_dir, task, head, out, shots, epochs, full_epochs,
               help="A classifier run from `lsm-edge finetune` (repeatable, one per task): adds classify_<task>.")
 def convert_cmd(run, quant, out, horizon, batch, calibration_windows, calibration, data_dir, classifiers):
     """Convert a run to .tflite: named signatures (impute, forecast, embed, classify_*), metadata, builtin ops only."""
-    from pathlib import Path
+    from . import api
 
-    from .convert import VARIANTS, convert
-    from .errors import LsmEdgeError
-
-    wanted = list(VARIANTS) if quant == "all" else list(_names(quant))
-    unknown = [q for q in wanted if q not in VARIANTS]
-    if unknown or not wanted:
-        raise LsmEdgeError(f"unknown --quant {', '.join(map(repr, unknown)) or repr(quant)}; expected one of "
-                           f"{', '.join(VARIANTS)}, several comma-separated, or all")
-    several = len(wanted) > 1
-    targets = ([(q, Path(out) / f"{Path(run).name}_{q}.tflite") for q in wanted] if several
-               else [(wanted[0], Path(out))])
-    failed = []
-    for q, path in targets:
-        try:
-            convert(run, path, q, horizon, batch, calibration_windows, data_dir, classifiers, calibration)
-            click.echo(f"{q:8s} -> {path} ({path.stat().st_size / 1e3:,.0f} KB)")
-        except LsmEdgeError as e:
-            if not several:
-                raise
-            failed.append(q)
-            click.echo(f"{q:8s} skipped: {e}", err=True)
-    if failed and len(failed) == len(targets):
-        raise LsmEdgeError("no variant converted")
+    written = api.convert(run, out, quant, horizon, batch, calibration_windows, calibration, data_dir, classifiers,
+                          on_skip=lambda q, e: click.echo(f"{q:8s} skipped: {e}", err=True))
+    for q, path in written.items():
+        click.echo(f"{q:8s} -> {path} ({path.stat().st_size / 1e3:,.0f} KB)")
 
 
 @main.command("inspect")
@@ -442,9 +345,9 @@ def convert_cmd(run, quant, out, horizon, batch, calibration_windows, calibratio
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def inspect_cmd(file, as_json):
     """Metadata, signatures, op counts and size of a .tflite file."""
-    from .convert import inspect
+    from . import api
 
-    info = inspect(file)
+    info = api.inspect(file)
     if as_json:
         click.echo(json.dumps(info, indent=1, default=str))
         return
@@ -492,19 +395,9 @@ def evaluate_real_cmd(data_dir, teacher, others, artifacts, adapt_steps, seed, h
     """Score the teacher, its adaptation, other runs and .tflite artifacts on real people never seen:
     imputation of real heart rate, steps and activity counts, and activity recognition on aw_fb with
     participant-grouped folds."""
-    if peers_dir is not None:
-        from . import peers  # noqa: F401  (PyTorch first: it must load before TensorFlow)
-    from .evaluate_real import HORIZONS, evaluate_real
+    from . import api
 
-    try:
-        spans = tuple(int(h) for h in horizons.split(","))
-    except ValueError:
-        raise click.BadParameter(f"{horizons!r} is not a comma-separated list of minutes", param_hint="--horizons")
-    if not set(spans) <= set(HORIZONS):
-        raise click.BadParameter(f"spans must be among {HORIZONS}, got {spans}", param_hint="--horizons")
-    evaluate_real(data_dir, teacher, out, artifacts, adapt_steps, seed, progress=not quiet,
-                  command="lsm-edge " + " ".join(sys.argv[1:]), horizons=spans, peers_dir=peers_dir, others=others,
-                  people=people)
+    api.evaluate_real(data_dir, teacher, out, others, artifacts, adapt_steps, seed, horizons, people, peers_dir, quiet)
     click.echo((Path(out) / "real.md").read_text())
 
 
@@ -520,18 +413,10 @@ def evaluate_real_cmd(data_dir, teacher, others, artifacts, adapt_steps, seed, h
               help="Path of the benchmark_model binary built for the phone (with --adb).")
 def bench_cmd(files, threads, runs, warmup, signature, json_out, adb_serial, benchmark_binary):
     """Latency (p50/p90/p99/min), init time, peak memory, size, FLOPs and XNNPACK coverage of .tflite files."""
-    from .bench import bench, reference_ops, to_table
-    from .io import atomic_write_text
+    from . import api
+    from .bench import reference_ops, to_table
 
-    try:
-        counts = tuple(int(t) for t in threads.split(","))
-        if not counts or min(counts) < 1:
-            raise ValueError
-    except ValueError:
-        raise LsmEdgeError(f"--threads must be positive integers separated by commas (e.g. 1,2,4), got {threads!r}")
-    result = bench(files, counts, runs, warmup, adb_serial, benchmark_binary)
-    if json_out:
-        atomic_write_text(json_out, json.dumps(result, indent=1))
+    result = api.bench(files, threads, runs, warmup, json_out, adb_serial, benchmark_binary)
     click.echo(to_table(result, signature))
     for name, ops in reference_ops(result).items():
         if ops:
@@ -560,17 +445,10 @@ def bench_cmd(files, threads, runs, warmup, signature, json_out, adb_serial, ben
 def report_cmd(teacher, artifacts, data_dir, out, windows, horizons, bench_json, threads, runs, seed, min_retention,
                gate_metrics):
     """Every artifact: generative MAE and task accuracy kept of the teacher, beside size, latency and memory."""
-    from .evaluate import default_tasks
-    from .report import build_report, gate, to_markdown, write_report
+    from . import api
+    from .report import gate, to_markdown
 
-    try:
-        hz = tuple(int(h) for h in horizons.split(","))
-        counts = tuple(int(t) for t in threads.split(","))
-    except ValueError:
-        raise LsmEdgeError(f"--horizons and --threads take integers separated by commas, got {horizons!r} / {threads!r}")
-    res = json.loads(open(bench_json).read()) if bench_json else None
-    rep = build_report(teacher, artifacts, data_dir, windows, seed, default_tasks(hz), res, counts, runs)
-    write_report(rep, out, command="lsm-edge " + " ".join(sys.argv[1:]))
+    rep = api.report(teacher, artifacts, data_dir, out, windows, horizons, bench_json, threads, runs, seed)
     click.echo(to_markdown(rep))
     if min_retention is not None:
         failures = gate(rep, min_retention, _names(gate_metrics))

@@ -390,3 +390,8 @@ def inspect(path) -> dict:
                                   for k, v in r.get_output_details().items()}}
     return {"file": str(path), "bytes": os.path.getsize(path), "metadata": meta, "ops": op_counts(flat),
             "signatures": sigs}
+
+
+from .api import callable_module  # noqa: E402  (lsm_edge.convert(...) is the API verb too)
+
+callable_module(__name__)

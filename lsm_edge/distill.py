@@ -265,3 +265,8 @@ def _batches(z, cfg: DistillConfig, seg: int, steps: int):
 
 def _name(cfg: DistillConfig) -> str:
     return f"vit-{cfg.size}" if cfg.family == "vit" else f"conv-{cfg.dim}x{cfg.depth}"
+
+
+from .api import callable_module  # noqa: E402  (lsm_edge.distill(...) is the API verb too)
+
+callable_module(__name__)

@@ -15,3 +15,7 @@ class DataFormatError(LsmEdgeError):
 
 class SchemaError(LsmEdgeError):
     """Features, shapes or values do not match the schema."""
+
+
+class OptionError(LsmEdgeError):
+    """An option's value, or a combination of options, is not allowed (the CLI exits 2, as for a usage error)."""

@@ -152,3 +152,8 @@ def write_report(results: dict, out_dir, meta: dict, model_name: str = "teacher"
     atomic_write_text(out / "generative.md", "# Generative evaluation\n\n" + "\n".join(
         f"- {k}: {v}" for k, v in meta.items()) + "\n\n" + md + "\n")
     return out / "generative.md"
+
+
+from .api import callable_module  # noqa: E402  (lsm_edge.evaluate(...) is the API verb too)
+
+callable_module(__name__)

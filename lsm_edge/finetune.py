@@ -554,3 +554,8 @@ def discriminative_markdown(res: dict) -> str:
                      for s in shots]
             lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
+
+
+from .api import callable_module  # noqa: E402  (lsm_edge.finetune(...) is the API verb too)
+
+callable_module(__name__)

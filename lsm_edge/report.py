@@ -284,3 +284,8 @@ def write_report(report: dict, out_dir, command: str = "", machine: dict | None 
     md = "\n".join(head) + "\n\n" + to_markdown(report) + "\n![Pareto chart](pareto.png)\n"
     atomic_write_text(out / "report.md", md)
     return out / "report.md"
+
+
+from .api import callable_module  # noqa: E402  (lsm_edge.report(...) is the API verb too)
+
+callable_module(__name__)

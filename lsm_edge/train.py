@@ -433,3 +433,8 @@ def _version() -> str:
     from . import __version__
 
     return __version__
+
+
+from .api import callable_module  # noqa: E402  (lsm_edge.train(...) is the API verb too)
+
+callable_module(__name__)

@@ -1,0 +1,65 @@
+"""Every ``lsm-edge ...`` command line in the README and the docs parses with the current CLI (options
+exist, required ones are given, arguments counted), so the docs cannot drift from the commands."""
+
+import re
+import shlex
+from pathlib import Path
+
+import click
+import pytest
+
+from lsm_edge.cli import main
+
+ROOT = Path(__file__).parents[1]
+PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+
+
+def command_lines(text: str) -> list[str]:
+    """``lsm-edge`` command lines inside fenced code blocks, continuation lines joined, comments cut."""
+    lines = []
+    for block in re.findall(r"```(?:bash|sh|console)?\n(.*?)```", text, re.S):
+        for line in block.replace("\\\n", " ").splitlines():
+            line = line.strip()
+            if line.startswith("lsm-edge "):
+                lines.append(shlex.split(line, comments=True))
+    return lines
+
+
+def check(argv: list[str]) -> None:
+    """Resolve the verb and parse its options as click does, without converting values (paths in the docs
+    need not exist here)."""
+    cmd, args, ctx = main, argv[1:], click.Context(main, info_name="lsm-edge")
+    while isinstance(cmd, click.Group):
+        opts, args, _ = cmd.make_parser(ctx).parse_args(args)
+        if not args:
+            raise AssertionError(f"{shlex.join(argv)}: no verb")
+        sub = cmd.get_command(ctx, args[0])
+        if sub is None:
+            raise AssertionError(f"{shlex.join(argv)}: no command {args[0]!r}")
+        cmd, args, ctx = sub, args[1:], click.Context(sub, info_name=args[0], parent=ctx)
+    opts, rest, _ = cmd.make_parser(ctx).parse_args(args)
+    if opts.get("help"):
+        return
+    for p in cmd.params:
+        if p.required and p.name not in opts:
+            raise AssertionError(f"{shlex.join(argv)}: {p.name} is required")
+    assert not rest, f"{shlex.join(argv)}: unexpected {rest}"
+
+
+def test_docs_exist_and_hold_commands():
+    found = {p.name: command_lines(p.read_text()) for p in PAGES}
+    assert len(PAGES) >= 10 and sum(map(len, found.values())) >= 30, {k: len(v) for k, v in found.items()}
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
+def test_every_command_line_parses(page):
+    for argv in command_lines(page.read_text()):
+        check(argv)
+
+
+def test_the_checker_catches_drift():
+    for bad in ("lsm-edge train --data d --out o --no-such-option 1", "lsm-edge trian --data d",
+                "lsm-edge train --data d", "lsm-edge convert"):
+        with pytest.raises((AssertionError, click.UsageError)):
+            check(shlex.split(bad))
+    check(shlex.split("lsm-edge train --recipe train/micro.toml --data d --out o --steps 10"))
