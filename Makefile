@@ -1,4 +1,4 @@
-# The two commands of the README.  Each sets itself up from nothing but Python >= 3.10 and pip.
+# The two commands of the README (and make docs).  Each sets itself up from nothing but Python >= 3.10 and pip.
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
@@ -9,7 +9,7 @@ REAL   ?= ../shared/data/real
 # so its module fixtures are built once.  TEST_WORKERS=0 runs everything in one process.
 TEST_WORKERS ?= 2
 
-.PHONY: demo test clean
+.PHONY: demo demo-real docs test clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,25 +17,38 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q -e ".[test]"
 	rm -f $(VENV)/.installed-*; touch $@
 
+# make demo: (1) from nothing, on the embedded simulator: pretrain a small teacher, score it, fine-tune an
+# activity head, distil a student, convert, call the file through the app runtime, bench, the retention
+# report; (2) where ../shared/data/real is beside the clone, with the released weights (pretrained/):
+# import real recordings, adapt the real-pretrained teacher and its int8 student to them, convert, call,
+# bench against the released file, and score the released models on the people they never saw.
+PT     := pretrained
 demo: $(STAMP)
 	rm -rf $(DEMO)
 	$(BIN)/lsm-edge data simulate --subjects 60 --days 14 --seed 0 --out $(DEMO)/data
-	$(BIN)/lsm-edge data stats $(DEMO)/data --out $(DEMO)/stats.json
 	$(BIN)/lsm-edge train --recipe train/nano.toml --data $(DEMO)/data --out $(DEMO)/teacher
 	$(BIN)/lsm-edge evaluate --teacher $(DEMO)/teacher --data $(DEMO)/data --windows 128 --horizons 10,60,120
-	$(BIN)/lsm-edge evaluate --task activity --teacher $(DEMO)/teacher --data $(DEMO)/data --epochs 10 --full-epochs 5 --few-shot 5,20
 	$(BIN)/lsm-edge finetune --teacher $(DEMO)/teacher --data $(DEMO)/data --task activity --head conv --out $(DEMO)/activity
-	$(BIN)/lsm-edge finetune --teacher $(DEMO)/teacher --data $(DEMO)/data --task exercise --head linear --out $(DEMO)/exercise
-	$(BIN)/lsm-edge convert $(DEMO)/teacher --quant float32,float16,dynamic,int8 --out $(DEMO)/artifacts --classifier $(DEMO)/activity --classifier $(DEMO)/exercise
 	$(BIN)/lsm-edge distill --teacher $(DEMO)/teacher --student distill/conv64.toml --steps 300 --data $(DEMO)/data --out $(DEMO)/student
-	$(BIN)/lsm-edge evaluate --teacher $(DEMO)/teacher --with $(DEMO)/student --data $(DEMO)/data --windows 256 --horizons 60 --out $(DEMO)/student_eval
 	$(BIN)/lsm-edge finetune --teacher $(DEMO)/student --data $(DEMO)/data --task activity --head conv --kd-from $(DEMO)/activity --out $(DEMO)/student_activity
-	for q in float32 int8; do $(BIN)/lsm-edge convert $(DEMO)/student --quant $$q --classifier $(DEMO)/student_activity --out $(DEMO)/artifacts/student_$$q.tflite; done
+	$(BIN)/lsm-edge convert $(DEMO)/teacher --quant float32,dynamic --classifier $(DEMO)/activity --out $(DEMO)/artifacts
+	for q in dynamic int8; do $(BIN)/lsm-edge convert $(DEMO)/student --quant $$q --classifier $(DEMO)/student_activity --out $(DEMO)/artifacts/student_$$q.tflite; done
 	for f in $(DEMO)/artifacts/*.tflite; do $(BIN)/python -m lsm_edge.runtime $$f $(DEMO)/data; done
 	$(BIN)/lsm-edge bench $(DEMO)/artifacts/teacher_float32.tflite $(DEMO)/artifacts/student_int8.tflite --threads 1,2 --runs 50
 	$(BIN)/lsm-edge report --teacher $(DEMO)/teacher --artifacts $(DEMO)/artifacts --data $(DEMO)/data --windows 64 --horizons 60 --runs 30 --out $(DEMO)/report
-	mkdir -p $(DEMO)/real_artifacts && cp $(DEMO)/artifacts/teacher_float32.tflite $(DEMO)/artifacts/student_int8.tflite $(DEMO)/real_artifacts/
-	if [ -d $(REAL) ]; then $(BIN)/lsm-edge evaluate-real --data $(REAL) --teacher $(DEMO)/teacher --artifacts $(DEMO)/real_artifacts --adapt-steps 50 --horizons 60 --out $(DEMO)/real; fi
+	if [ -d $(REAL) ]; then $(MAKE) --no-print-directory demo-real; else echo "no $(REAL): the real-data part of the demo is skipped"; fi
+
+demo-real: $(STAMP)
+	$(BIN)/lsm-edge data import $(REAL) --out $(DEMO)/real_data
+	$(BIN)/lsm-edge train --init $(PT)/real_conv96x5 --data $(DEMO)/real_data --steps 200 --lr 2e-4 --warmup-steps 20 --out $(DEMO)/real_teacher
+	$(BIN)/lsm-edge distill --teacher $(DEMO)/real_teacher --init $(PT)/real_student_conv64 --student distill/conv64.toml --steps 200 --lr 2e-4 --data $(DEMO)/real_data --out $(DEMO)/real_student
+	$(BIN)/lsm-edge convert $(DEMO)/real_student --quant int8 --out $(DEMO)/real_artifacts/real_student_int8.tflite
+	$(BIN)/python -m lsm_edge.runtime $(DEMO)/real_artifacts/real_student_int8.tflite $(DEMO)/real_data
+	$(BIN)/lsm-edge bench $(PT)/real_student_conv64/student_conv64_int8.tflite $(DEMO)/real_artifacts/real_student_int8.tflite --runs 50
+	$(BIN)/lsm-edge evaluate-real --data $(REAL) --teacher $(PT)/real_conv96x5 --artifacts $(PT)/real_student_conv64 --adapt-steps 0 --horizons 60 --out $(DEMO)/real
+
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
