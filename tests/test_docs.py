@@ -79,3 +79,13 @@ def test_the_docs_site_builds_without_warnings(tmp_path):
     assert "WARNING" not in r.stderr, r.stderr[-3000:]
     api = (tmp_path / "site" / "api" / "index.html").read_text()
     assert "data_import" in api and "Imputer" in api and "evaluate_real" in api
+
+
+def test_every_benchmark_script_is_listed_with_its_question():
+    listed = (ROOT / "benchmarks" / "README.md").read_text()
+    scripts = sorted(p.name for p in (ROOT / "benchmarks").iterdir() if p.suffix in (".py", ".sh"))
+    missing = [s for s in scripts if f"`{s}`" not in listed]
+    assert scripts and not missing, f"benchmarks/README.md does not list {missing}"
+    for s in scripts:
+        head = (ROOT / "benchmarks" / s).read_text().splitlines()[:3]
+        assert any(len(line.strip("#\"' ")) > 20 for line in head), f"{s}: no question in its first lines"
