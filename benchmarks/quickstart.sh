@@ -28,7 +28,8 @@ t2=$(date +%s)
   echo
   echo "Command: \`bash benchmarks/quickstart.sh\` ($(date -u +%Y-%m-%d), $(cd "$SRC" && .venv/bin/python benchmarks/machine.py))."
   echo "A fresh clone of $(git -C "$SRC" rev-parse --short HEAD); the README's quickstart bash block run verbatim"
-  echo "(venv and install included), then its Python snippet on one test window of the imported data."
+  echo "(venv and install included: packages from this machine's package index, so the install's share"
+  echo "depends on the network), then its Python snippet on one test window of the imported data."
   echo
   echo "| step | seconds |"
   echo "|---|---|"
@@ -37,7 +38,7 @@ t2=$(date +%s)
   echo "| total | $((t2 - t0)) |"
   echo
   echo '```'
-  grep -v "^\s*$" quickstart.log | tail -n 25
+  tr '\r' '\n' < quickstart.log | grep -v -e "^\s*$" -e "step/s" -e "it/s" -e "chunk/s" -e "s/step" | tail -n 25
   echo '```'
 } > "$OUT"
 cat "$OUT"

@@ -24,6 +24,7 @@ NOISE = re.compile(
     rb"|WARNING: All log messages before absl::InitializeLog\(\)"
     rb"|To enable the following instructions:"  # the second line of TensorFlow's CPU-feature notice
     rb"|INFO: Created TensorFlow Lite XNNPACK delegate"
+    rb"|fully_quantize: \d+, inference_type: \d+"  # TensorFlow's MLIR quantizer, at every int8 conversion
     rb"|WARNING:tensorflow:|WARNING:absl:|Instructions for updating:|This API was designed for TensorFlow v1"
     rb"|.*(?:Deprecation|Future)Warning:)")
 _PREFIXES = (b"WARNING: All log", b"To enable the following", b"INFO: Created TensorFlow", b"WARNING:tensorflow",

@@ -11,7 +11,8 @@ NOISY = (b"WARNING: All log messages before absl::InitializeLog() is called are 
          b"I0000 00:00:1796314527.338751   20858 port.cc:153] oneDNN custom operations are on.\n"
          b"To enable the following instructions: AVX2 FMA, in other operations, rebuild TensorFlow\n"
          b"INFO: Created TensorFlow Lite XNNPACK delegate for CPU.\n"
-         b"W0000 00:00:1796314527.1   20858 service.cc:12] XLA service initialized\n")
+         b"W0000 00:00:1796314527.1   20858 service.cc:12] XLA service initialized\n"
+         b"fully_quantize: 0, inference_type: 6, input_inference_type: FLOAT32, output_inference_type: FLOAT32\n")
 
 
 def _through_filter(chunks):
