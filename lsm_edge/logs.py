@@ -49,6 +49,7 @@ def quiet() -> None:
     # a masks-only objective never trains the distillation projection: expected, not the user's concern
     warnings.filterwarnings("ignore", message="Gradients do not exist for variables")
     warnings.filterwarnings("ignore", message=".*tf.lite.Interpreter is deprecated")
+    warnings.filterwarnings("ignore", message=r"\[IterativeImputer\] Early stopping")  # the MICE baseline's fixed budget
     try:
         real = os.dup(2)
         r, w = os.pipe()
