@@ -290,7 +290,10 @@ def bench(files, threads="1", runs: int = 100, warmup: int = 10, json_out=None, 
     from .bench import bench as _bench
     from .io import atomic_write_text
 
-    counts = _ints(threads, "--threads", "thread counts")
+    try:
+        counts = _ints(threads, "--threads", "thread counts")
+    except OptionError:
+        counts = ()
     if not counts or min(counts) < 1:
         raise OptionError(f"--threads must be positive integers separated by commas (e.g. 1,2,4), got {threads!r}")
     result = _bench([files] if isinstance(files, (str, Path)) else list(files), counts, runs, warmup, adb_serial,
