@@ -85,13 +85,14 @@ def test_covid19_joins_a_person_and_applies_the_wear_rules(tmp_path):
 
 def test_covid19_malformed_rows(tmp_path):
     rows = [",user,datetime,heartrate", "0,P,2020-03-10 00:00:05,70", "1,P,yesterday,71", "2,P,2020-03-10 00:01:00,999",
-            "3,P,2020-03-10 00:02:00"]
+            "3,P,2020-03-10 00:02:00", "4,P,2020-03-10 00:03:00+02:00,72"]
     write(tmp_path / "P_hr.csv", "\n".join(rows) + "\n")
     with pytest.raises(DataFormatError) as e:
         read_any(tmp_path)
     msg = str(e.value)
-    assert "3 malformed row(s)" in msg and "P_hr.csv:3: datetime 'yesterday'" in msg
+    assert "4 malformed row(s)" in msg and "P_hr.csv:3: datetime 'yesterday'" in msg
     assert "P_hr.csv:4: heart_rate 999 outside the valid range" in msg and "P_hr.csv:5: 3 fields" in msg
+    assert "P_hr.csv:6: datetime '2020-03-10 00:03:00+02:00' is not like 2020-03-10 00:00:06 (local time, no zone)" in msg
 
 
 # -- Actiwatch minute counts (Depresjon / Psykose) ---------------------------------------------------

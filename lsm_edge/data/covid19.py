@@ -30,6 +30,8 @@ Rules (measured caveats in ../shared/data/real/README.md):
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from .. import schema
@@ -117,17 +119,28 @@ def _read_table(path, channel, lo, hi, errors: RowErrors):
     return users[ok], minutes[ok], v[ok]
 
 
+_STAMP = re.compile(r"\d{4}-\d\d-\d\d[ T]\d\d:\d\d(?::\d\d(?:\.\d+)?)?")  # local clock time, no zone
+
+
 def _parse_minutes(stamps, lines, path, errors) -> np.ndarray:
-    """``2020-03-10 00:00:06`` -> minutes since 1970 (floored); -1 where unparsable (reported)."""
+    """``2020-03-10 00:00:06`` -> minutes since 1970 (floored); -1 where unparsable (reported).  The files hold
+    local clock times: anything else (a time zone suffix such as ``+02:00``, stray characters, which numpy would
+    read as a zone and shift) is refused rather than shifted silently."""
+    zoned = np.array([_STAMP.fullmatch(str(s).strip()) is None for s in stamps], bool)
     try:
+        if zoned.any():
+            raise ValueError
         return np.asarray(stamps, "datetime64[s]").astype("datetime64[m]").astype(np.int64)
     except ValueError:
         out = np.full(len(stamps), -1, np.int64)
         for i, s in enumerate(stamps):
             try:
+                if zoned[i]:
+                    raise ValueError
                 out[i] = np.datetime64(s, "s").astype("datetime64[m]").astype(np.int64)
             except ValueError:
-                errors.add(path, int(lines[i]), f"datetime {s!r} is not like 2020-03-10 00:00:06")
+                errors.add(path, int(lines[i]),
+                           f"datetime {str(s)!r} is not like 2020-03-10 00:00:06 (local time, no zone)")
         return out
 
 
