@@ -186,7 +186,7 @@ def train_cmd(recipe, data_dir, out, resume, stats_path, init, quiet, **override
     """Pretrain a teacher masked autoencoder (80% patch masking, AdamW, warm-up + cosine).
 
     --backend jax|tensorflow and --devices N pick the engine and the data-parallel devices of this
-    process (N virtual devices on a CPU); several hosts: see README, "Scale-out"."""
+    process (N virtual devices on a CPU); several hosts: see docs/scale-out.md."""
     from . import api
 
     run = api.train(data_dir, out, recipe, resume, stats_path, init, quiet, **overrides)
