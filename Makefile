@@ -9,7 +9,7 @@ REAL   ?= ../shared/data/real
 # so its module fixtures are built once.  TEST_WORKERS=0 runs everything in one process.
 TEST_WORKERS ?= 2
 
-.PHONY: demo demo-real docs test clean
+.PHONY: demo demo-real arm docs test clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,13 @@ demo-real: $(STAMP)
 	$(BIN)/python -m lsm_edge.runtime $(DEMO)/real_artifacts/real_student_int8.tflite $(DEMO)/real_data
 	$(BIN)/lsm-edge bench $(PT)/real_student_conv64/student_conv64_int8.tflite $(DEMO)/real_artifacts/real_student_int8.tflite --runs 50
 	$(BIN)/lsm-edge evaluate-real --data $(REAL) --teacher $(PT)/real_conv96x5 --artifacts $(PT)/real_student_conv64 --adapt-steps 0 --horizons 60 --out $(DEMO)/real
+
+# make arm: ARM emulation for `lsm-edge bench --arm` (as root on Debian: adds the arm64 architecture,
+# installs qemu-user and gcc, builds the cache in ~/.cache/lsm-edge/arm; lsm_edge/arm.py says what it holds).
+arm: $(STAMP)
+	dpkg --print-foreign-architectures | grep -qx arm64 || { dpkg --add-architecture arm64 && apt-get update -q; }
+	command -v qemu-aarch64 >/dev/null && command -v gcc >/dev/null || apt-get install -y -q qemu-user gcc
+	$(BIN)/python -m lsm_edge.arm setup
 
 docs: $(STAMP)
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict

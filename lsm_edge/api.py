@@ -284,11 +284,26 @@ def evaluate_real(data_dir, teacher, out, others=(), artifacts=None, adapt_steps
 
 
 def bench(files, threads="1", runs: int = 100, warmup: int = 10, json_out=None, adb_serial=None,
-          benchmark_binary=None) -> dict:
+          benchmark_binary=None, arm=None, arm_calls: int = 20) -> dict:
     """Latency (p50/p90/p99/min), init time, peak memory, size, FLOPs and XNNPACK coverage of ``.tflite`` files,
-    each in a fresh process; returns the result (also written to ``json_out`` when given)."""
+    each in a fresh process; returns the result (also written to ``json_out`` when given).  ``arm``: emulated
+    ARM cores instead (e.g. "cortex-a53,cortex-a76"; ``lsm_edge/arm.py``): parity with this machine, guest
+    instructions per call over ``arm_calls`` calls, instructions per FLOP, XNNPACK's nodes on each core."""
     from .bench import bench as _bench
     from .io import atomic_write_text
+
+    files = [files] if isinstance(files, (str, Path)) else list(files)
+    if arm:
+        from .arm import CORES, arm_bench
+
+        cores = _names(arm)
+        unknown = [c for c in cores if c not in CORES]
+        if unknown or not cores:
+            raise OptionError(f"--arm {', '.join(unknown) or repr(arm)}: expected cores among {', '.join(CORES)}")
+        result = arm_bench(files, cores, arm_calls)
+        if json_out:
+            atomic_write_text(json_out, json.dumps(result, indent=1))
+        return result
 
     try:
         counts = _ints(threads, "--threads", "thread counts")
@@ -296,8 +311,7 @@ def bench(files, threads="1", runs: int = 100, warmup: int = 10, json_out=None, 
         counts = ()
     if not counts or min(counts) < 1:
         raise OptionError(f"--threads must be positive integers separated by commas (e.g. 1,2,4), got {threads!r}")
-    result = _bench([files] if isinstance(files, (str, Path)) else list(files), counts, runs, warmup, adb_serial,
-                    benchmark_binary)
+    result = _bench(files, counts, runs, warmup, adb_serial, benchmark_binary)
     if json_out:
         atomic_write_text(json_out, json.dumps(result, indent=1))
     return result

@@ -411,12 +411,20 @@ def evaluate_real_cmd(data_dir, teacher, others, artifacts, adapt_steps, seed, h
 @click.option("--adb", "adb_serial", default=None, help="Serial of an Android device: run LiteRT's benchmark_model there.")
 @click.option("--benchmark-binary", default=None, type=click.Path(dir_okay=False),
               help="Path of the benchmark_model binary built for the phone (with --adb).")
-def bench_cmd(files, threads, runs, warmup, signature, json_out, adb_serial, benchmark_binary):
+@click.option("--arm", default=None, help="Emulated ARM cores instead of this machine, comma-separated "
+              "(cortex-a53, cortex-a76): parity with this machine, instructions per call (make arm sets it up).")
+@click.option("--arm-calls", default=20, type=click.IntRange(1), help="Calls counted per signature with --arm.")
+def bench_cmd(files, threads, runs, warmup, signature, json_out, adb_serial, benchmark_binary, arm, arm_calls):
     """Latency (p50/p90/p99/min), init time, peak memory, size, FLOPs and XNNPACK coverage of .tflite files."""
     from . import api
     from .bench import reference_ops, to_table
 
-    result = api.bench(files, threads, runs, warmup, json_out, adb_serial, benchmark_binary)
+    result = api.bench(files, threads, runs, warmup, json_out, adb_serial, benchmark_binary, arm, arm_calls)
+    if arm:
+        from .arm import to_table as arm_table
+
+        click.echo(arm_table(result))
+        return
     click.echo(to_table(result, signature))
     for name, ops in reference_ops(result).items():
         if ops:

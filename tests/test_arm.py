@@ -1,0 +1,50 @@
+"""ARM emulation (lsm-edge bench --arm): parity with this machine and deterministic instruction counts on a
+tiny model where qemu-user and the cache of `make arm` are present; a skip that says what is missing elsewhere."""
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from lsm_edge import arm
+from lsm_edge.cli import main
+
+LACKING = arm.missing()
+needs_arm = pytest.mark.skipif(bool(LACKING), reason="ARM emulation needs " + "; ".join(LACKING))
+
+
+def test_missing_pieces_are_named(tmp_path, monkeypatch):
+    monkeypatch.setenv("LSM_EDGE_ARM", str(tmp_path / "empty"))
+    lacking = arm.missing()
+    assert any("sysroot" in m and "make arm" in m for m in lacking)
+    assert any("libinsn.so" in m for m in lacking)
+    with pytest.raises(arm.ArmSetupError, match="ARM emulation needs .*make arm"):
+        arm.run_guest("cortex-a53", tmp_path / "x.tflite", "impute", 1, {})
+    r = CliRunner().invoke(main, ["bench", "--arm", "cortex-a9", str(tmp_path / "empty")])
+    assert r.exit_code == 2  # the file does not exist: click refuses before anything runs
+    r = CliRunner().invoke(main, ["bench", "--arm", "cortex-a9", __file__])
+    assert r.exit_code == 2 and "expected cores among cortex-a53, cortex-a76" in r.output
+
+
+def test_cpuinfo_names_the_core():
+    text = arm.cpuinfo(*arm.CORES["cortex-a76"], cpus=2)
+    assert text.count("CPU part\t: 0xd0b") == 2 and "asimddp" in text
+    assert "asimddp" not in arm.cpuinfo(*arm.CORES["cortex-a53"])
+
+
+@needs_arm
+def test_float_file_matches_the_host_and_counts_are_deterministic(small_run):
+    f = small_run / "f32.tflite"
+    res = arm.arm_bench([f], cores=("cortex-a76",), calls=3, progress=False)
+    rows = {r["signature"]: r for r in res["rows"]}
+    assert set(rows) == {"impute", "forecast", "embed"}
+    for r in rows.values():
+        assert max(r["max_rel_diff"].values()) < 1e-3, r
+        assert r["instructions_per_call"] > 1e5 and r["xnnpack_nodes"] > 0 and r["instructions_per_flop"] > 0
+    from ai_edge_litert.interpreter import Interpreter
+
+    from lsm_edge.bench import example_inputs
+
+    feeds = example_inputs(Interpreter(model_path=str(f)).get_signature_runner("embed").get_input_details(),
+                           np.random.default_rng(0))
+    counts = [arm.run_guest("cortex-a53", f, "embed", 3, feeds)[2] for _ in range(2)]
+    assert abs(counts[0] - counts[1]) <= 1e-3 * counts[0], counts
