@@ -13,7 +13,8 @@ Also importable from the package itself: ``lsm_edge.train(...)``, ``lsm_edge.dis
     files = lsm_edge.convert(student, out="student_int8.tflite", quant="int8")
 
 Errors name options as the CLI spells them (``--flip-p`` is ``flip_p`` here); a bad option value or
-combination raises :class:`lsm_edge.errors.OptionError`.  Comma-separated options of the CLI (``horizons="10,60"``) also take a sequence here (``horizons=(10, 60)``).
+combination raises :class:`lsm_edge.errors.OptionError`.  Comma-separated options of the CLI
+(``horizons="10,60"``) also take a sequence here (``horizons=(10, 60)``).
 Light to import: TensorFlow loads when a function that needs it runs.
 """
 

@@ -149,11 +149,6 @@ def _describe(folder) -> str:
     return format_description(api.data_describe(folder))
 
 
-def _names(text: str) -> tuple[str, ...]:
-    """A comma-separated option ("linear, conv") -> its non-empty names, stripped."""
-    return tuple(n.strip() for n in text.split(",") if n.strip())
-
-
 def _recipe_options(config_class):
     """One --option per field of a recipe dataclass (default: the recipe's value, else the field's default)."""
     from dataclasses import fields
@@ -459,7 +454,7 @@ def report_cmd(teacher, artifacts, data_dir, out, windows, horizons, bench_json,
     rep = api.report(teacher, artifacts, data_dir, out, windows, horizons, bench_json, threads, runs, seed)
     click.echo(to_markdown(rep))
     if min_retention is not None:
-        failures = gate(rep, min_retention, _names(gate_metrics))
+        failures = gate(rep, min_retention, api._names(gate_metrics))  # the API's comma-list parser
         if failures:
             raise LsmEdgeError(f"{len(failures)} below the retention gate:\n  " + "\n  ".join(failures))
         click.echo(f"retention gate {min_retention:.0%}: every artifact passes")

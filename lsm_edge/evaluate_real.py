@@ -516,7 +516,8 @@ def to_markdown(r: dict) -> str:
              f"Scored: the {r.get('scored_people', 'test')} people of each set", ""]
     for s, d in r["imputation"].items():
         lines += [f"## Imputation: {s} ({d['channel']}, MAE in {d['unit']} / z-units)", "",
-                  f"Scored ({r.get('scored_people', 'test')}) people: {len(d['subjects'])} ({', '.join(d['subjects']) or 'none'}); "
+                  f"Scored ({r.get('scored_people', 'test')}) people: {len(d['subjects'])} "
+                  f"({', '.join(d['subjects']) or 'none'}); "
                   f"{d['windows']} windows of 300 minutes.", ""]
         if not d["tasks"]:
             lines += ["No window with enough observed minutes.", ""]

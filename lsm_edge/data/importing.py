@@ -124,7 +124,8 @@ def check_span(subject: str, t0, T: int, where: str = "") -> None:
     """Refuse a timeline longer than MAX_TIMELINE_DAYS (a year typed wrong would allocate centuries)."""
     if T > MAX_TIMELINE_DAYS * 1440:
         start = np.int64(t0).astype("datetime64[m]")
-        raise DataFormatError(f"{where + ': ' if where else ''}{subject}: readings from {start} to {start + np.timedelta64(T - 1, 'm')} "
+        end = start + np.timedelta64(T - 1, "m")
+        raise DataFormatError(f"{where + ': ' if where else ''}{subject}: readings from {start} to {end} "
                               f"({T / 1440:,.0f} days); expected one recording of at most {MAX_TIMELINE_DAYS} days "
                               f"(a corrupt timestamp?)")
 
