@@ -16,6 +16,15 @@ CLASSICAL = ("mean (window)", "median (window)", "last value", "nearest", "linea
 BARS = {"interpolation": ("linear", 10.0), "extrapolation": ("last value", 15.0), "steps visible": ("linear", 20.0)}
 
 
+def baseline(channel: str, task: str, methods: dict) -> tuple[str, str, float]:
+    """-> (task kind, baseline method, bar in %) of one report row: heart rate against the bar's baseline,
+    steps and counts against the best classical method of the row (bar: beat it)."""
+    kind = next(k for k in BARS if k in task)
+    if channel == "heart_rate":
+        return (kind, *BARS[kind])
+    return kind, min(CLASSICAL, key=lambda c: methods[c]["mae_unit"]), 0.0
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("report")
@@ -30,12 +39,8 @@ def main(argv=None):
         for task, row in d["tasks"].items():
             if not task.endswith(f" {a.minutes} min"):
                 continue
-            kind = next(k for k in BARS if k in task)
             m = row["methods"]
-            if d["channel"] == "heart_rate":
-                base, bar = BARS[kind]
-            else:  # steps and counts: the best classical method of the row
-                base, bar = min(CLASSICAL, key=lambda c: m[c]["mae_unit"]), 0.0
+            _, base, bar = baseline(d["channel"], task, m)
             b = m[base]["mae_unit"]
             cells = []
             for c in cols:

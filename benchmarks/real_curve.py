@@ -11,8 +11,7 @@ import csv
 import json
 from pathlib import Path
 
-CLASSICAL = ("mean (window)", "median (window)", "last value", "nearest", "linear")
-HR_BASE = {"interpolation": "linear", "extrapolation": "last value", "steps visible": "linear"}
+from real_bars import baseline  # the bars' choice of baseline per row (benchmarks/real_bars.py)
 
 
 def gains(report: dict, method: str = "teacher zero-shot") -> dict:
@@ -21,8 +20,7 @@ def gains(report: dict, method: str = "teacher zero-shot") -> dict:
     for key, d in report["imputation"].items():
         for task, row in d["tasks"].items():
             m = row["methods"]
-            kind = next(k for k in HR_BASE if k in task)
-            base = HR_BASE[kind] if d["channel"] == "heart_rate" else min(CLASSICAL, key=lambda c: m[c]["mae_unit"])
+            kind, base, _ = baseline(d["channel"], task, m)
             out[f"{key}, {kind}"] = 100 * (m[base]["mae_unit"] - m[method]["mae_unit"]) / m[base]["mae_unit"]
     return out
 

@@ -12,14 +12,12 @@ OUT=${OUT:-runs/real}
 RES=benchmarks/results/real/pretraining/curve
 STEPS=${STEPS:-1500 3000 6000}
 mkdir -p "$RES"
+resume_flag() { [ -f "$1/checkpoint/state.json" ] && echo --resume || true; }  # an interrupted run continues
 for n in $STEPS; do
   run=$OUT/conv96x5_s$n
   [ -f "$run/model.keras" ] || $BIN/lsm-edge distill --teacher "$OUT/vit_micro" --student distill/conv64.toml \
     --data "$OUT/corpus" --out "$run" --use-teacher false --dim 96 --depth 5 --steps "$n" \
-    --warmup-steps $((n / 20)) --checkpoint-every $((n / 6)) --quiet --resume 2>/dev/null \
-  || $BIN/lsm-edge distill --teacher "$OUT/vit_micro" --student distill/conv64.toml \
-    --data "$OUT/corpus" --out "$run" --use-teacher false --dim 96 --depth 5 --steps "$n" \
-    --warmup-steps $((n / 20)) --checkpoint-every $((n / 6)) --quiet
+    --warmup-steps $((n / 20)) --checkpoint-every $((n / 6)) --quiet $(resume_flag "$run")
 done
 for run in $(for n in $STEPS; do echo "$OUT/conv96x5_s$n"; done) "$OUT/conv96x5"; do
   name=$(basename "$run")

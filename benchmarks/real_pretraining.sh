@@ -17,13 +17,12 @@ REAL=${REAL:-../shared/data/real}
 OUT=${OUT:-runs/real}
 RES=benchmarks/results/real/pretraining
 mkdir -p "$OUT" "$RES"
+resume_flag() { [ -f "$1/checkpoint/state.json" ] && echo --resume || true; }  # an interrupted run continues
 [ -f "$OUT/corpus/dataset.json" ] || $BIN/lsm-edge data import "$REAL" --out "$OUT/corpus" > "$RES/corpus.txt"
 
 train_vit() {  # the contract's ViT, micro recipe, real people only
   $BIN/lsm-edge train --recipe train/micro.toml --data "$OUT/corpus" --steps 3000 --decay-steps 4800 \
-    --out "$OUT/vit_micro" --quiet --resume 2>/dev/null \
-  || $BIN/lsm-edge train --recipe train/micro.toml --data "$OUT/corpus" --steps 3000 --decay-steps 4800 \
-    --out "$OUT/vit_micro" --quiet
+    --out "$OUT/vit_micro" --quiet $(resume_flag "$OUT/vit_micro")
 }
 train_conv() {  # the conv family on the masks alone (the ViT run only lends its real-corpus statistics)
   [ -f "$OUT/conv96x5/model.keras" ] || $BIN/lsm-edge distill --teacher "$OUT/vit_micro" --student distill/conv64.toml \
