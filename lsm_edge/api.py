@@ -285,23 +285,20 @@ def evaluate_real(data_dir, teacher, out, others=(), artifacts=None, adapt_steps
 
 
 def bench(files, threads="1", runs: int = 100, warmup: int = 10, json_out=None, adb_serial=None,
-          benchmark_binary=None, arm=None, arm_calls: int = 20) -> dict:
+          benchmark_binary=None, arm=None, arm_calls: int = 20, signature=None) -> dict:
     """Latency (p50/p90/p99/min), init time, peak memory, size, FLOPs and XNNPACK coverage of ``.tflite`` files,
     each in a fresh process; returns the result (also written to ``json_out`` when given).  ``arm``: emulated
     ARM cores instead (e.g. "cortex-a53,cortex-a76"; ``lsm_edge/arm.py``): parity with this machine, guest
-    instructions per call over ``arm_calls`` calls, instructions per FLOP, XNNPACK's nodes on each core."""
+    instructions per call over ``arm_calls`` calls, instructions per FLOP, XNNPACK's nodes on each core; with
+    ``signature``, only that signature is emulated (on this machine every signature is measured)."""
     from .bench import bench as _bench
     from .io import atomic_write_text
 
     files = [files] if isinstance(files, (str, Path)) else list(files)
     if arm:
-        from .arm import CORES, arm_bench
+        from .arm import arm_bench
 
-        cores = _names(arm)
-        unknown = [c for c in cores if c not in CORES]
-        if unknown or not cores:
-            raise OptionError(f"--arm {', '.join(unknown) or repr(arm)}: expected cores among {', '.join(CORES)}")
-        result = arm_bench(files, cores, arm_calls)
+        result = arm_bench(files, _cores(arm), arm_calls, signatures=(signature,) if signature else None)
         if json_out:
             atomic_write_text(json_out, json.dumps(result, indent=1))
         return result
@@ -318,16 +315,36 @@ def bench(files, threads="1", runs: int = 100, warmup: int = 10, json_out=None, 
     return result
 
 
+def _cores(arm) -> list[str]:
+    from .arm import CORES
+
+    cores = _names(arm)
+    unknown = [c for c in cores if c not in CORES]
+    if unknown or not cores:
+        raise OptionError(f"--arm {', '.join(unknown) or repr(arm)}: expected cores among {', '.join(CORES)}")
+    return cores
+
+
 def report(teacher, artifacts, data_dir, out, windows: int = 512, horizons="10,20,30,60,120", bench_json=None,
-           threads="1", runs: int = 50, seed: int = 0) -> dict:
+           threads="1", runs: int = 50, seed: int = 0, arm=None, arm_windows: int = 64, arm_bench_json=None) -> dict:
     """Every artifact's generative MAE and task accuracy kept of the teacher, beside size, latency and memory;
     writes report.md / report.json / pareto.png to ``out`` and returns the report
-    (:func:`lsm_edge.report.gate` checks it against a retention bar)."""
+    (:func:`lsm_edge.report.gate` checks it against a retention bar).  ``arm``: emulated cores (e.g.
+    "cortex-a53,cortex-a76") whose columns the report gains: instructions per impute call (counted here, or read
+    from ``arm_bench_json``, an ``lsm-edge bench --arm --json`` result), parity with this machine, and the
+    headline tasks' MAE on ``arm_windows`` held-out windows filled on each core."""
     from .evaluate import default_tasks
     from .report import build_report, write_report
 
     hz, counts = _ints(horizons, "--horizons", "minutes"), _ints(threads, "--threads", "thread counts")
     res = json.loads(Path(bench_json).read_text()) if bench_json else None
-    rep = build_report(teacher, artifacts, data_dir, windows, seed, default_tasks(hz), res, counts, runs)
+    cores = _cores(arm) if arm else []
+    if arm_bench_json and not cores:
+        raise OptionError("--arm-bench needs --arm (the cores to report)")
+    arm_res = json.loads(Path(arm_bench_json).read_text()) if arm_bench_json else None
+    if arm_res is not None and "cores" not in arm_res:
+        raise OptionError(f"--arm-bench {arm_bench_json}: not an `lsm-edge bench --arm --json` result (no 'cores')")
+    rep = build_report(teacher, artifacts, data_dir, windows, seed, default_tasks(hz), res, counts, runs,
+                       arm_cores=cores, arm_windows=arm_windows, arm_result=arm_res)
     write_report(rep, out, command="lsm-edge " + " ".join(sys.argv[1:]))
     return rep

@@ -116,41 +116,60 @@ def cpuinfo(part: str, features: str, cpus: int = 1) -> str:
     return "".join(block.format(i=i) for i in range(cpus))
 
 
-def run_guest(core: str, file, signature: str, calls: int, feeds: dict, timeout: float = 900) -> tuple[dict, int, int]:
-    """Run ``signature`` of ``file`` on the emulated ``core``: two warm-up calls, then ``calls`` counted ->
-    (first call's outputs and XNNPACK coverage, guest instructions before the counted calls, during them)."""
+def _guest(core: str, args: list[str], d: Path, count: bool, timeout: float, what: str) -> None:
+    """``python -m lsm_edge.arm_guest ARGS`` on the emulated ``core`` (counting into ``d/count`` if asked)."""
     if core not in CORES:
         raise LsmEdgeError(f"unknown core {core!r}; expected one of {', '.join(CORES)}")
     lacking = missing()
     if lacking:
         raise ArmSetupError("ARM emulation needs " + "; ".join(lacking))
     c = cache()
+    plugin = f"-plugin {c / 'libinsn.so'},out={d / 'count'} " if count else ""
+    script = (f"mount --bind {c / f'cpuinfo_{core}'} /proc/cpuinfo && exec qemu-aarch64 -cpu {core} {plugin}"
+              f"{c / 'sysroot/usr/bin/python3.11'} -m lsm_edge.arm_guest {' '.join(args)}")
+    env = {**os.environ, "QEMU_LD_PREFIX": str(c / "sysroot"), "PYTHONHASHSEED": "0",
+           "PYTHONPATH": f"{ROOT}{os.pathsep}{c / 'wheels'}", "PYTHONDONTWRITEBYTECODE": "1"}
+    r = subprocess.run(["unshare", "-m", "sh", "-c", script], capture_output=True, text=True, env=env,
+                       timeout=timeout)
+    if r.returncode or not (d / "out.npz").is_file():
+        raise LsmEdgeError(f"{what} on emulated {core} failed (exit {r.returncode}): "
+                           f"{r.stderr.strip()[-800:]}")
+
+
+def run_guest(core: str, file, signature: str, calls: int, feeds: dict, timeout: float = 900) -> tuple[dict, int, int]:
+    """Run ``signature`` of ``file`` on the emulated ``core``: two warm-up calls, then ``calls`` counted ->
+    (first call's outputs and XNNPACK coverage, guest instructions before the counted calls, during them)."""
     with tempfile.TemporaryDirectory() as d:
         d = Path(d)
         np.savez(d / "feeds.npz", **feeds)
-        script = (f"mount --bind {c / f'cpuinfo_{core}'} /proc/cpuinfo && exec qemu-aarch64 -cpu {core} "
-                  f"-plugin {c / 'libinsn.so'},out={d / 'count'} {c / 'sysroot/usr/bin/python3.11'} -m "
-                  f"lsm_edge.arm_guest {Path(file).resolve()} {signature} {calls} {d / 'feeds.npz'} {d / 'out.npz'}")
-        env = {**os.environ, "QEMU_LD_PREFIX": str(c / "sysroot"), "PYTHONHASHSEED": "0",
-               "PYTHONPATH": f"{ROOT}{os.pathsep}{c / 'wheels'}", "PYTHONDONTWRITEBYTECODE": "1"}
-        r = subprocess.run(["unshare", "-m", "sh", "-c", script], capture_output=True, text=True, env=env,
-                           timeout=timeout)
-        if r.returncode or not (d / "out.npz").is_file():
-            raise LsmEdgeError(f"{Path(file).name} {signature} on emulated {core} failed (exit {r.returncode}): "
-                               f"{r.stderr.strip()[-800:]}")
+        _guest(core, [str(Path(file).resolve()), signature, str(calls), str(d / "feeds.npz"), str(d / "out.npz")],
+               d, count=True, timeout=timeout, what=f"{Path(file).name} {signature}")
         out = dict(np.load(d / "out.npz"))
         before, span = (int(v) for v in (d / "count").read_text().split())
     if span < 0:
-        raise LsmEdgeError(f"the counting plugin saw no marks around the calls ({c / 'libinsn.so'} is stale: "
+        raise LsmEdgeError(f"the counting plugin saw no marks around the calls ({cache() / 'libinsn.so'} is stale: "
                            "delete it and run make arm)")
     out["coverage"] = json.loads(str(out["coverage"]))
     return out, before, span
 
 
-def arm_bench(files, cores=("cortex-a53", "cortex-a76"), calls: int = 20, progress: bool = True) -> dict:
+def impute_on(core: str, file, values: np.ndarray, timeout: float = 3600) -> np.ndarray:
+    """What ``lsm_edge.runtime.Imputer(file).impute(values)`` returns on the emulated ``core`` (not counted):
+    values [n, 300, F] in raw units, NaN = missing."""
+    with tempfile.TemporaryDirectory() as d:
+        d = Path(d)
+        np.savez(d / "windows.npz", values=np.asarray(values, np.float32))
+        _guest(core, ["--impute", str(Path(file).resolve()), str(d / "windows.npz"), str(d / "out.npz")], d,
+               count=False, timeout=timeout, what=f"{Path(file).name} impute of {len(values)} windows")
+        return np.load(d / "out.npz")["values"]
+
+
+def arm_bench(files, cores=("cortex-a53", "cortex-a76"), calls: int = 20, signatures=None,
+              progress: bool = True) -> dict:
     """Every signature of every file on each emulated core: parity against the host interpreter on the same
     inputs (max abs difference; raw units for impute and forecast), guest instructions per call (1 call
-    counted over ``calls`` after two warm-up calls), instructions per FLOP, and XNNPACK's share of the nodes on that core."""
+    counted over ``calls`` after two warm-up calls), instructions per FLOP, and XNNPACK's share of the nodes on that
+    core.  ``signatures``: only these (default: every signature of each file)."""
     from ai_edge_litert.interpreter import Interpreter
     from tqdm import tqdm
 
@@ -166,6 +185,8 @@ def arm_bench(files, cores=("cortex-a53", "cortex-a76"), calls: int = 20, progre
         flops = signature_flops(flat)
         host = Interpreter(model_path=str(path), num_threads=1)
         for sig in host.get_signature_list():
+            if signatures and sig not in signatures:
+                continue
             runner = host.get_signature_runner(sig)
             feeds = example_inputs(runner.get_input_details(), np.random.default_rng(0))
             want = runner(**feeds)

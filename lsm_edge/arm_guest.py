@@ -1,10 +1,13 @@
 """Inside the emulated ARM core (``lsm_edge/arm.py`` starts it under qemu-user): numpy and LiteRT only.
 
     python -m lsm_edge.arm_guest FILE SIGNATURE CALLS FEEDS.npz OUT.npz
+    python -m lsm_edge.arm_guest --impute FILE WINDOWS.npz OUT.npz
 
-Runs SIGNATURE of FILE on the feeds twice (the first call packs XNNPACK's weights), then CALLS times
-between two marks that the counting plugin (``insn.c``) sees, on one thread, and saves the first call's
-outputs and which ops XNNPACK took (``coverage`` as JSON) to OUT.npz.
+The first form runs SIGNATURE of FILE on the feeds twice (the first call packs XNNPACK's weights), then
+CALLS times between two marks that the counting plugin (``insn.c``) sees, on one thread, and saves the
+first call's outputs and which ops XNNPACK took (``coverage`` as JSON) to OUT.npz.  The second fills the
+raw windows (NaN = missing) through the app API, ``lsm_edge.runtime.Imputer(FILE).impute``, as an app on
+that core would, and saves them as ``values``.
 """
 
 from __future__ import annotations
@@ -30,7 +33,14 @@ def main(argv=None) -> None:
 
     from .bench import xnnpack_coverage
 
-    path, sig, calls, feeds_path, out_path = (argv or sys.argv[1:])[:5]
+    argv = argv or sys.argv[1:]
+    if argv[0] == "--impute":
+        from .runtime import Imputer
+
+        path, windows_path, out_path = argv[1:4]
+        np.savez(out_path, values=Imputer(path, num_threads=1).impute(np.load(windows_path)["values"]))
+        return
+    path, sig, calls, feeds_path, out_path = argv[:5]
     interp = Interpreter(model_path=path, num_threads=1)
     run = interp.get_signature_runner(sig)
     feeds = dict(np.load(feeds_path))

@@ -401,7 +401,8 @@ def evaluate_real_cmd(data_dir, teacher, others, artifacts, adapt_steps, seed, h
 @click.option("--threads", default="1", help="Comma-separated thread counts, e.g. 1,2,4.")
 @click.option("--runs", default=100, type=click.IntRange(1), help="Timed calls per signature.")
 @click.option("--warmup", default=10, type=click.IntRange(0), help="Untimed calls before them.")
-@click.option("--signature", default=None, help="Print only this signature in the table (all are measured).")
+@click.option("--signature", default=None, help="Print only this signature in the table (all are measured; with "
+              "--arm, only this one is emulated).")
 @click.option("--json", "json_out", default=None, type=click.Path(dir_okay=False), help="Write the full result here.")
 @click.option("--adb", "adb_serial", default=None, help="Serial of an Android device: run LiteRT's benchmark_model there.")
 @click.option("--benchmark-binary", default=None, type=click.Path(dir_okay=False),
@@ -414,7 +415,7 @@ def bench_cmd(files, threads, runs, warmup, signature, json_out, adb_serial, ben
     from . import api
     from .bench import reference_ops, to_table
 
-    result = api.bench(files, threads, runs, warmup, json_out, adb_serial, benchmark_binary, arm, arm_calls)
+    result = api.bench(files, threads, runs, warmup, json_out, adb_serial, benchmark_binary, arm, arm_calls, signature)
     if arm:
         from .arm import to_table as arm_table
 
@@ -445,13 +446,20 @@ def bench_cmd(files, threads, runs, warmup, signature, json_out, adb_serial, ben
               help="Exit non-zero, naming them, if an artifact keeps less than this of the teacher.")
 @click.option("--gate", "gate_metrics", default=",".join(DEFAULT_GATE),
               help="Comma-separated kept figures the --min-retention gate checks.")
+@click.option("--arm", default=None, help="Emulated ARM cores, comma-separated (cortex-a53, cortex-a76): add their "
+              "instructions per impute call and parity with this machine (make arm sets it up).")
+@click.option("--arm-windows", default=64, type=click.IntRange(1),
+              help="Held-out windows filled on each emulated core for the MAE parity (with --arm).")
+@click.option("--arm-bench", "arm_bench_json", default=None, type=click.Path(exists=True, dir_okay=False),
+              help="Reuse an `lsm-edge bench --arm --json` result for the instruction counts (with --arm).")
 def report_cmd(teacher, artifacts, data_dir, out, windows, horizons, bench_json, threads, runs, seed, min_retention,
-               gate_metrics):
+               gate_metrics, arm, arm_windows, arm_bench_json):
     """Every artifact: generative MAE and task accuracy kept of the teacher, beside size, latency and memory."""
     from . import api
     from .report import gate, to_markdown
 
-    rep = api.report(teacher, artifacts, data_dir, out, windows, horizons, bench_json, threads, runs, seed)
+    rep = api.report(teacher, artifacts, data_dir, out, windows, horizons, bench_json, threads, runs, seed, arm,
+                     arm_windows, arm_bench_json)
     click.echo(to_markdown(rep))
     if min_retention is not None:
         failures = gate(rep, min_retention, api._names(gate_metrics))  # the API's comma-list parser

@@ -11,6 +11,11 @@ app runs) on the same held-out windows and the same seeded masks:
   reference is measured the same way as the rest (float32 matches Keras to < 1e-4).
 Cost comes from :func:`lsm_edge.bench.bench` (or a saved ``lsm-edge bench --json`` file).
 
+With emulated ARM cores (``arm_cores``; :mod:`lsm_edge.arm`), each file also gets, per core, guest
+instructions per ``impute`` call, the largest difference from this machine on the bench's inputs, and the
+headline tasks' MAE on the first ``arm_windows`` held-out windows filled on that core beside the same
+windows and masks filled here.
+
 Writes report.md, report.json and pareto.png; :func:`gate` lists what falls below a retention.
 """
 
@@ -55,14 +60,22 @@ def find_teacher(files, teacher_run) -> Path:
                        f"`lsm-edge convert {teacher_run} --quant float32 --classifier ...` into the artifacts folder")
 
 
-def artifact_method(path, stats: NormStats, num_threads: int = 1):
-    """A .tflite file's ``impute`` signature, through the app API, as a method on normalised windows."""
-    imp = Imputer(path, num_threads=num_threads)
-    lo = np.array([f["valid_min"] for f in imp.metadata["features"]], np.float32)
-    hi = np.array([f["valid_max"] for f in imp.metadata["features"]], np.float32)
+def artifact_method(path, stats: NormStats, num_threads: int = 1, core: str | None = None):
+    """A .tflite file's ``impute`` signature, through the app API, as a method on normalised windows; on the
+    emulated ARM ``core`` when given (:func:`lsm_edge.arm.impute_on`), else here."""
+    meta = read_metadata(Path(path).read_bytes(), str(path))
+    lo = np.array([f["valid_min"] for f in meta["features"]], np.float32)
+    hi = np.array([f["valid_max"] for f in meta["features"]], np.float32)
+    if core is None:
+        impute = Imputer(path, num_threads=num_threads).impute
+    else:
+        from .arm import impute_on
+
+        def impute(values):
+            return impute_on(core, path, values)
 
     def method(z_in):  # back to raw units (clipped: the z round trip leaves -2e-7 steps), through the app API
-        return stats.normalize(imp.impute(np.clip(stats.denormalize(z_in), lo, hi)))
+        return stats.normalize(impute(np.clip(stats.denormalize(z_in), lo, hi)))
 
     return method
 
@@ -73,6 +86,16 @@ def score_generative(path, z: np.ndarray, stats: NormStats, tasks, seed: int) ->
                                  tasks, seed, progress=False)
     return {t: {"mae": r["artifact"]["mae"], "linear_mae": r["linear"]["mae"],
                 "gain": 1.0 - r["artifact"]["mae"] / r["linear"]["mae"]} for t, r in res.items()}
+
+
+def score_arm(path, z: np.ndarray, stats: NormStats, tasks, seed: int, cores) -> dict:
+    """{core: {task: {"host_mae", "arm_mae", "rel_diff"}}}: the headline tasks on windows ``z``, filled on each
+    emulated core and here with the same masks (those of ``evaluate_generative``, so of ``z``'s length)."""
+    only = [t.label for t in tasks if t.label in HEADLINE]
+    methods = {"host": artifact_method(path, stats), **{c: artifact_method(path, stats, core=c) for c in cores}}
+    res = ev.evaluate_generative(z, methods, tasks, seed, progress=False, only=only)
+    return {c: {t: {"host_mae": r["host"]["mae"], "arm_mae": r[c]["mae"],
+                    "rel_diff": r[c]["mae"] / r["host"]["mae"] - 1.0} for t, r in res.items()} for c in cores}
 
 
 def score_classifiers(path, labelled: dict) -> dict:
@@ -110,7 +133,7 @@ def baselines(ds: Dataset, seed: int = 0) -> dict:
 
 def build_report(teacher_run, artifacts_dir, data_dir, windows: int = 256, seed: int = 0, tasks=None,
                  bench_result: dict | None = None, threads=(1,), runs: int = 50, with_baselines: bool = True,
-                 progress: bool = True) -> dict:
+                 progress: bool = True, arm_cores=(), arm_windows: int = 64, arm_result: dict | None = None) -> dict:
     from .finetune import labelled as labelled_windows
 
     files = find_artifacts(artifacts_dir)
@@ -125,6 +148,15 @@ def build_report(teacher_run, artifacts_dir, data_dir, windows: int = 256, seed:
     cost = {}
     for r in bench_result["rows"]:
         cost.setdefault(Path(r["file"]).name, {})[r["threads"]] = r
+    arm_cost = {}
+    if arm_cores:
+        from .arm import arm_bench
+
+        if arm_result is None:
+            arm_result = arm_bench(files, arm_cores, signatures=("impute",), progress=progress)
+        for r in arm_result["rows"]:
+            if r["signature"] == "impute":
+                arm_cost.setdefault(Path(r["file"]).name, {})[r["core"]] = r
     rows = []
     for f in tqdm(files, desc="scoring", unit="file", disable=not progress):
         meta = read_metadata(f.read_bytes(), str(f))
@@ -132,6 +164,20 @@ def build_report(teacher_run, artifacts_dir, data_dir, windows: int = 256, seed:
                "quantization": meta["quantization"], "params": meta["model"]["params"], "bytes": f.stat().st_size,
                "teacher": f == teacher_file, "generative": score_generative(f, z, stats, tasks, seed),
                "classify": score_classifiers(f, lab), "cost": {}}
+        if arm_cores:
+            parity = score_arm(f, z[:arm_windows], stats, tasks, seed, arm_cores)
+            row["arm"] = {}
+            for c in arm_cores:
+                counted = arm_cost.get(f.name, {}).get(c)
+                if counted is None:
+                    raise LsmEdgeError(f"the ARM bench result has no impute row for {f.name} on {c}: rerun "
+                                       f"`lsm-edge bench --arm {','.join(arm_cores)}` on the artifacts")
+                row["arm"][c] = {"impute_instructions": counted["instructions_per_call"],
+                                 "instructions_per_flop": counted["instructions_per_flop"],
+                                 "max_abs_diff": max(counted["max_abs_diff"].values()),
+                                 "max_rel_diff": max(counted["max_rel_diff"].values()),
+                                 "xnnpack_nodes": counted["xnnpack_nodes"], "nodes": counted["nodes"],
+                                 "heldout": parity[c]}
         for t, c in sorted(cost.get(f.name, {}).items()):
             s = c["signatures"].get("impute", {})
             row["cost"][str(t)] = {"init_ms": c.get("init_ms"), "impute_p50_ms": s.get("p50_ms"),
@@ -156,7 +202,8 @@ def build_report(teacher_run, artifacts_dir, data_dir, windows: int = 256, seed:
             "labelled_test_windows": {t: int(len(lab[t][1])) for t in CLASSIFY},
             "baselines": baselines(ds, seed) if with_baselines else {},
             "ceiling_gflops": bench_result.get("ceiling_gflops"), "bench_machine": bench_result.get("machine"),
-            "rows": rows}
+            "arm": {"cores": list(arm_cores), "windows": int(len(z[:arm_windows])), "calls": arm_result["calls"]}
+            if arm_cores else None, "rows": rows}
 
 
 def gate(report: dict, min_retention: float, metrics=DEFAULT_GATE) -> list[str]:
@@ -215,47 +262,62 @@ def to_markdown(report: dict) -> str:
             f"{r['generative'][t]['mae']:.3f} ({_pct(r['kept'].get(t))})" for t in report["tasks"]) + " |")
     return ("\n".join(lines) + "\n\n" + "\n".join(notes)
             + "\n\nGenerative MAE (z-units) on every task and horizon (kept of the teacher's gain):\n\n"
-            + "\n".join(gen) + "\n")
+            + "\n".join(gen) + "\n" + (arm_markdown(report) if report.get("arm") else ""))
+
+
+def arm_markdown(report: dict) -> str:
+    """The ARM columns: instructions per impute call on each emulated core beside x86 latency, the ratios to the
+    teacher's, and parity with x86 (largest difference on the bench's inputs, held-out MAE on ARM vs x86)."""
+    rows, cores, arm = report["rows"], report["arm"]["cores"], report["arm"]
+    ref = next(r for r in rows if r["teacher"])
+    head = ["artifact", "quant", "x86 impute p50 ms (1 thr)", "x86 ratio"]
+    for c in cores:
+        head += [f"{c} M instr. / call", f"{c} ratio", f"{c} max abs diff vs x86 (raw)"]
+        head += [f"{c} {t} MAE (vs x86)" for t in HEADLINE]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    t_ref = ref["cost"].get("1", {}).get("impute_p50_ms")
+    for r in sorted(rows, key=lambda r: (not r["teacher"], -r["arm"][cores[0]]["impute_instructions"])):
+        t1 = r["cost"].get("1", {}).get("impute_p50_ms")
+        cells = [f"**{r['artifact']}** (teacher)" if r["teacher"] else r["artifact"], r["quantization"],
+                 f"{t1:.2f}" if t1 else "-", f"{t_ref / t1:.1f}x" if t1 and t_ref else "-"]
+        for c in cores:
+            a = r["arm"][c]
+            cells += [f"{a['impute_instructions'] / 1e6:.1f}",
+                      f"{ref['arm'][c]['impute_instructions'] / a['impute_instructions']:.1f}x",
+                      f"{a['max_abs_diff']:.2g}"]
+            cells += [f"{a['heldout'][t]['arm_mae']:.4f} ({100 * a['heldout'][t]['rel_diff']:+.2f}%)"
+                      if t in a["heldout"] else "-" for t in HEADLINE]
+        lines.append("| " + " | ".join(cells) + " |")
+    note = (f"Emulated with qemu-user ({', '.join(cores)}; `lsm_edge/arm.py`). Instructions: guest instructions "
+            f"executed per `impute` call at batch 1 on one thread, counted over {arm['calls']} calls after two "
+            "warm-up calls; ratio = the teacher's / the artifact's (instructions on each core, median latency on "
+            "x86). Max abs diff: the bench's seeded inputs, in the features' own units, against LiteRT on x86. "
+            f"MAE: z-units on the first {arm['windows']} held-out windows, masks seeded as above, filled through "
+            "`lsm_edge.runtime.Imputer` on the emulated core; in brackets, the relative difference from the same "
+            "windows and masks filled on x86.")
+    return "\nOn emulated ARM cores:\n\n" + "\n".join(lines) + "\n\n" + note + "\n"
 
 
 def plot_pareto(report: dict, path) -> Path:
-    """Latency (1 thread) against what is kept: activity accuracy and 60-min interpolation gain."""
+    """Cost against what is kept (activity accuracy, 60-min interpolation gain): x86 latency at 1 thread, and,
+    where the report was run on emulated ARM cores, cortex-a53 instructions (deterministic: a CI gate can use it)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4.8))
+    costs = [(lambda r: r["cost"].get("1", {}).get("impute_p50_ms"), "impute latency, p50 ms, batch 1, 1 thread (log)")]
+    arm_cores = (report.get("arm") or {}).get("cores", [])
+    if arm_cores:
+        core = "cortex-a53" if "cortex-a53" in arm_cores else arm_cores[0]
+        costs.append((lambda r: r["arm"][core]["impute_instructions"] / 1e6,
+                      f"impute M instructions per call on emulated {core} (log)"))
+    fig, grid = plt.subplots(len(costs), 2, figsize=(12, 4.8 * len(costs)), squeeze=False)
     panels = (("activity accuracy", "activity accuracy kept of the teacher's"),
               ("interpolation 60 min", "60-min interpolation gain kept"))
-    for ax, (metric, label) in zip(axes, panels):
-        pts = [(r["cost"].get("1", {}).get("impute_p50_ms"), r["kept"].get(metric), r) for r in report["rows"]]
-        pts = [(x, y, r) for x, y, r in pts if x and y is not None]
-        for x, y, r in pts:
-            ax.scatter(x, y, marker="*" if r["teacher"] else ("o" if r["kind"] == "teacher" else "s"),
-                       s=180 if r["teacher"] else 50, color="C3" if r["teacher"] else ("C0" if r["kind"] == "teacher"
-                                                                                        else "C2"))
-            ax.annotate(r["artifact"], (x, y), fontsize=7, xytext=(4, 3), textcoords="offset points")
-        front, best = [], -np.inf  # Pareto front: faster and keeps more
-        for x, y, _ in sorted(pts, key=lambda p: p[0]):
-            if y > best:
-                front.append((x, y))
-                best = y
-        if front:
-            ax.step(*zip(*front), where="post", color="grey", lw=1, alpha=0.7, label="Pareto front")
-        if metric == "activity accuracy" and "activity" in report.get("baselines", {}):
-            ref = next(r for r in report["rows"] if r["teacher"])
-            if "activity" in ref["classify"]:
-                rf = report["baselines"]["activity"]["accuracy"] / ref["classify"]["activity"]["accuracy"]
-                ax.axhline(rf, ls="--", color="C1", label=f"random forest on summary stats ({rf:.0%})")
-        if metric.startswith("interpolation"):
-            ax.axhline(0, ls="--", color="C1", label="linear interpolation (0)")
-        ax.axhline(1, ls=":", color="C3", lw=1, label="teacher (float32)")
-        ax.set_xscale("log")
-        ax.set_xlabel("impute latency, p50 ms, batch 1, 1 thread (log)")
-        ax.set_ylabel(label)
-        ax.legend(fontsize=7, loc="lower right")
-        ax.grid(alpha=0.3)
+    for axes, (cost, xlabel) in zip(grid, costs):
+        for ax, (metric, label) in zip(axes, panels):
+            _pareto_panel(ax, report, cost, metric, label, xlabel)
     fig.suptitle("lsm-edge artifacts: cost vs what they keep (star: teacher; circles: teacher variants; "
                  "squares: students)", fontsize=9)
     fig.tight_layout()
@@ -263,6 +325,36 @@ def plot_pareto(report: dict, path) -> Path:
         fig.savefig(tmp, dpi=110, format="png")
     plt.close(fig)
     return Path(path)
+
+
+def _pareto_panel(ax, report: dict, cost, metric: str, label: str, xlabel: str) -> None:
+    pts = [(cost(r), r["kept"].get(metric), r) for r in report["rows"]]
+    pts = [(x, y, r) for x, y, r in pts if x and y is not None]
+    for x, y, r in pts:
+        ax.scatter(x, y, marker="*" if r["teacher"] else ("o" if r["kind"] == "teacher" else "s"),
+                   s=180 if r["teacher"] else 50, color="C3" if r["teacher"] else ("C0" if r["kind"] == "teacher"
+                                                                                    else "C2"))
+        ax.annotate(r["artifact"], (x, y), fontsize=7, xytext=(4, 3), textcoords="offset points")
+    front, best = [], -np.inf  # Pareto front: cheaper and keeps more
+    for x, y, _ in sorted(pts, key=lambda p: p[0]):
+        if y > best:
+            front.append((x, y))
+            best = y
+    if front:
+        ax.step(*zip(*front), where="post", color="grey", lw=1, alpha=0.7, label="Pareto front")
+    if metric == "activity accuracy" and "activity" in report.get("baselines", {}):
+        ref = next(r for r in report["rows"] if r["teacher"])
+        if "activity" in ref["classify"]:
+            rf = report["baselines"]["activity"]["accuracy"] / ref["classify"]["activity"]["accuracy"]
+            ax.axhline(rf, ls="--", color="C1", label=f"random forest on summary stats ({rf:.0%})")
+    if metric.startswith("interpolation"):
+        ax.axhline(0, ls="--", color="C1", label="linear interpolation (0)")
+    ax.axhline(1, ls=":", color="C3", lw=1, label="teacher (float32)")
+    ax.set_xscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(label)
+    ax.legend(fontsize=7, loc="lower right")
+    ax.grid(alpha=0.3)
 
 
 def write_report(report: dict, out_dir, command: str = "", machine: dict | None = None) -> Path:

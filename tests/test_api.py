@@ -19,7 +19,7 @@ VERBS = {  # CLI path -> API function
     ("train",): "train", ("distill",): "distill", ("evaluate",): "evaluate", ("finetune",): "finetune",
     ("convert",): "convert", ("inspect",): "inspect", ("evaluate-real",): "evaluate_real", ("bench",): "bench",
     ("report",): "report"}
-PRINTING_ONLY = {"as_json", "signature", "min_retention", "gate_metrics"}  # how the CLI prints, not what it does
+PRINTING_ONLY = {"as_json", "min_retention", "gate_metrics"}  # how the CLI prints, not what it does
 API_ONLY = {"on_skip"}
 RECIPES = {"train": TrainConfig, "distill": DistillConfig}
 

@@ -23,6 +23,9 @@ def test_missing_pieces_are_named(tmp_path, monkeypatch):
     assert r.exit_code == 2  # the file does not exist: click refuses before anything runs
     r = CliRunner().invoke(main, ["bench", "--arm", "cortex-a9", __file__])
     assert r.exit_code == 2 and "expected cores among cortex-a53, cortex-a76" in r.output
+    r = CliRunner().invoke(main, ["report", "--teacher", str(tmp_path), "--artifacts", str(tmp_path), "--data",
+                                  str(tmp_path), "--out", str(tmp_path / "o"), "--arm-bench", __file__])
+    assert r.exit_code == 2 and "--arm-bench needs --arm" in r.output
 
 
 def test_cpuinfo_names_the_core():
@@ -48,3 +51,33 @@ def test_float_file_matches_the_host_and_counts_are_deterministic(small_run):
                            np.random.default_rng(0))
     counts = [arm.run_guest("cortex-a53", f, "embed", 3, feeds)[2] for _ in range(2)]
     assert abs(counts[0] - counts[1]) <= 1e-3 * counts[0], counts
+
+
+@needs_arm
+def test_report_on_arm_fills_held_out_windows_like_the_host(small_run, tmp_path):
+    from lsm_edge import report as rp
+    from lsm_edge.convert import convert
+    from lsm_edge.data.dataset import Dataset
+    from lsm_edge.evaluate import Task
+    from lsm_edge.runtime import Imputer
+
+    arts = tmp_path / "arts"
+    arts.mkdir()
+    (arts / "teacher_float32.tflite").write_bytes((small_run / "f32.tflite").read_bytes())
+    convert(small_run / "run", arts / "teacher_int8.tflite", "int8")
+    v = Dataset(small_run / "data").load("test").values[:3].copy()
+    v[:, 120:180] = np.nan
+    f = arts / "teacher_float32.tflite"
+    here, there = Imputer(f).impute(v), arm.impute_on("cortex-a53", f, v)
+    assert not np.isnan(there).any() and np.abs(there - here).max() <= 1e-3 * np.abs(here).max()
+    rep = rp.build_report(small_run / "run", arts, small_run / "data", windows=4,
+                          tasks=[Task("interpolation", 60), Task("extrapolation", 60)], threads=(1,), runs=2,
+                          with_baselines=False, progress=False, arm_cores=("cortex-a53",), arm_windows=3)
+    assert rep["arm"] == {"cores": ["cortex-a53"], "windows": 3, "calls": 20}
+    for r in rep["rows"]:
+        a = r["arm"]["cortex-a53"]
+        assert a["impute_instructions"] > 1e5 and set(a["heldout"]) == {"interpolation 60 min", "extrapolation 60 min"}
+        for t in a["heldout"].values():  # float: the same fills; full int8: ARM's kernels round differently
+            assert abs(t["rel_diff"]) < (1e-3 if r["quantization"] == "float32" else 0.05) and t["host_mae"] > 0, r
+    print({r["artifact"]: r["arm"] for r in rep["rows"]})
+    assert "cortex-a53 M instr. / call" in rp.to_markdown(rep)

@@ -50,6 +50,25 @@ def test_markdown_and_pareto(tmp_path):
     assert json.loads((tmp_path / "report.json").read_text())["command"] == "lsm-edge report ..."
 
 
+def test_arm_columns_ratios_and_second_pareto_row(tmp_path):
+    rep = _report()
+    plain = len(rp.write_report(_report(), tmp_path / "plain").parent.joinpath("pareto.png").read_bytes())
+    rep["arm"] = {"cores": ["cortex-a53", "cortex-a76"], "windows": 4, "calls": 3}
+    for r, m in zip(rep["rows"], (80e6, 5e6, 10e6)):
+        r["arm"] = {c: {"impute_instructions": m * k, "max_abs_diff": 0.5 if r["artifact"] == "pico_int8" else 0.0,
+                        "heldout": {"interpolation 60 min": {"host_mae": 0.4, "arm_mae": 0.404, "rel_diff": 0.01}}}
+                    for c, k in (("cortex-a53", 2.0), ("cortex-a76", 1.0))}
+    md = rp.to_markdown(rep)
+    table = md[md.index("On emulated ARM cores"):]
+    rows = [l for l in table.splitlines() if l.startswith("| ")]
+    assert rows[1].startswith("| **teacher_float32** (teacher) | float32 | 8.00 | 1.0x | 160.0 | 1.0x | 0 |")
+    assert rows[2].startswith("| conv_float32 ")  # then by cortex-a53 instructions, most first
+    assert rows[3].split(" | ")[2:6] == ["0.50", "16.0x", "10.0", "16.0x"]  # pico: x86 16x, a53 160 / 10 M
+    assert "0.4040 (+1.00%)" in rows[3] and rows[3].rstrip(" |").endswith("-")  # no extrapolation parity given
+    rp.write_report(rep, tmp_path / "arm")
+    assert len((tmp_path / "arm" / "pareto.png").read_bytes()) > 1.5 * plain  # the cortex-a53 row beneath
+
+
 def test_report_end_to_end_on_small_run(small_run, tmp_path):
     from lsm_edge.convert import convert
     from lsm_edge.evaluate import Task
