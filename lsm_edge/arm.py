@@ -164,6 +164,42 @@ def impute_on(core: str, file, values: np.ndarray, timeout: float = 3600) -> np.
         return np.load(d / "out.npz")["values"]
 
 
+def trace(core: str, file, signature: str, feeds: dict, tol: float = 1e-5) -> list[dict]:
+    """Where an emulated core departs from this machine: ``signature`` run once on LiteRT's built-in kernels
+    (without XNNPACK, whose intermediate tensors are not kept) on both, every float tensor compared ->
+    [{"tensor", "name", "max_rel_diff"}] for the tensors whose max |ARM - x86| / max |x86| exceeds ``tol``,
+    in tensor order (the converter numbers a graph's tensors roughly in execution order)."""
+    from ai_edge_litert.interpreter import Interpreter, OpResolverType
+
+    from .arm_guest import tensors
+
+    host = Interpreter(model_path=str(file), num_threads=1, experimental_preserve_all_tensors=True,
+                       experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
+    runner = host.get_signature_runner(signature)
+    runner(**feeds)
+    want, names = tensors(host, runner._subgraph_index)
+    with tempfile.TemporaryDirectory() as d:
+        d = Path(d)
+        np.savez(d / "feeds.npz", **feeds)
+        _guest(core, ["--tensors", str(Path(file).resolve()), signature, str(d / "feeds.npz"), str(d / "out.npz")],
+               d, count=False, timeout=900, what=f"{Path(file).name} {signature} (traced)")
+        got = dict(np.load(d / "out.npz"))
+    out = []
+    for k in sorted(want, key=lambda k: int(k[1:])):
+        if k not in got or got[k].shape != want[k].shape:
+            continue
+        a, b = got[k], want[k]
+        fin = np.isfinite(a) & np.isfinite(b)
+        same = fin | (a == b) | (np.isnan(a) & np.isnan(b))  # -inf attention masks, NaN left in unused buffers
+        if not same.all():
+            rel = float("inf")
+        else:
+            rel = float(np.abs(a[fin] - b[fin]).max(initial=0.0) / max(float(np.abs(b[fin]).max(initial=0.0)), 1e-12))
+        if rel > tol:
+            out.append({"tensor": int(k[1:]), "name": names[k], "max_rel_diff": rel})
+    return out
+
+
 def arm_bench(files, cores=("cortex-a53", "cortex-a76"), calls: int = 20, signatures=None,
               progress: bool = True) -> dict:
     """Every signature of every file on each emulated core: parity against the host interpreter on the same

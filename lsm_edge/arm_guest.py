@@ -2,12 +2,16 @@
 
     python -m lsm_edge.arm_guest FILE SIGNATURE CALLS FEEDS.npz OUT.npz
     python -m lsm_edge.arm_guest --impute FILE WINDOWS.npz OUT.npz
+    python -m lsm_edge.arm_guest --tensors FILE SIGNATURE FEEDS.npz OUT.npz
 
 The first form runs SIGNATURE of FILE on the feeds twice (the first call packs XNNPACK's weights), then
 CALLS times between two marks that the counting plugin (``insn.c``) sees, on one thread, and saves the
 first call's outputs and which ops XNNPACK took (``coverage`` as JSON) to OUT.npz.  The second fills the
 raw windows (NaN = missing) through the app API, ``lsm_edge.runtime.Imputer(FILE).impute``, as an app on
-that core would, and saves them as ``values``.
+that core would, and saves them as ``values``.  The third runs SIGNATURE once on LiteRT's built-in kernels
+(no XNNPACK, which keeps its intermediate tensors to itself) with every tensor kept, and saves each float
+tensor of the signature's subgraph as ``t<index>`` and its name in ``names`` (JSON): what ``lsm_edge.arm.trace``
+compares.
 """
 
 from __future__ import annotations
@@ -40,6 +44,17 @@ def main(argv=None) -> None:
         path, windows_path, out_path = argv[1:4]
         np.savez(out_path, values=Imputer(path, num_threads=1).impute(np.load(windows_path)["values"]))
         return
+    if argv[0] == "--tensors":
+        from ai_edge_litert.interpreter import Interpreter, OpResolverType
+
+        path, sig, feeds_path, out_path = argv[1:5]
+        interp = Interpreter(model_path=path, num_threads=1, experimental_preserve_all_tensors=True,
+                             experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
+        runner = interp.get_signature_runner(sig)
+        runner(**dict(np.load(feeds_path)))
+        values, names = tensors(interp, runner._subgraph_index)
+        np.savez(out_path, names=np.array(json.dumps(names)), **values)
+        return
     path, sig, calls, feeds_path, out_path = argv[:5]
     interp = Interpreter(model_path=path, num_threads=1)
     run = interp.get_signature_runner(sig)
@@ -51,6 +66,21 @@ def main(argv=None) -> None:
         run(**feeds)
     mark(MARK_END)
     np.savez(out_path, coverage=np.array(json.dumps(xnnpack_coverage(interp))), **outputs)
+
+
+def tensors(interp, subgraph: int) -> tuple[dict, dict]:
+    """Every named float32 tensor of ``subgraph`` that holds a value -> ({"t<index>": value}, {"t<index>": name})."""
+    import numpy as np
+
+    values, names = {}, {}
+    for d in interp.get_tensor_details(subgraph):
+        try:
+            v = interp.get_tensor(d["index"], subgraph)
+        except (ValueError, TypeError):
+            continue
+        if v.dtype == np.float32 and v.size and d["name"]:  # unnamed: a kernel's scratch buffer
+            values[f"t{d['index']}"], names[f"t{d['index']}"] = v, d["name"]
+    return values, names
 
 
 if __name__ == "__main__":

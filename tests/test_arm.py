@@ -81,3 +81,17 @@ def test_report_on_arm_fills_held_out_windows_like_the_host(small_run, tmp_path)
             assert abs(t["rel_diff"]) < (1e-3 if r["quantization"] == "float32" else 0.05) and t["host_mae"] > 0, r
     print({r["artifact"]: r["arm"] for r in rep["rows"]})
     assert "cortex-a53 M instr. / call" in rp.to_markdown(rep)
+
+
+@needs_arm
+def test_trace_compares_every_intermediate_tensor(small_run):
+    from ai_edge_litert.interpreter import Interpreter
+
+    from lsm_edge.bench import example_inputs
+
+    f = small_run / "f32.tflite"
+    feeds = example_inputs(Interpreter(model_path=str(f)).get_signature_runner("impute").get_input_details(),
+                           np.random.default_rng(0))
+    everything = arm.trace("cortex-a76", f, "impute", feeds, tol=-1.0)  # every float tensor, with its name
+    assert len(everything) > 20 and all(t["max_rel_diff"] < 1e-4 for t in everything)
+    assert any("values" in t["name"] for t in everything) and arm.trace("cortex-a76", f, "impute", feeds) == []
