@@ -60,10 +60,12 @@ def missing() -> list[str]:
         out.append(f"the aarch64 numpy and ai-edge-litert wheels in {c / 'wheels'} (make arm)")
     if not (c / "libinsn.so").is_file():
         out.append(f"the instruction-counting plugin {c / 'libinsn.so'} (make arm; needs gcc)")
-    if not out:
-        probe = subprocess.run(["unshare", "-m", "true"], capture_output=True, text=True)
+    if not out:  # the guest's /proc/cpuinfo is bind-mounted over the host's in a private mount namespace
+        probe = subprocess.run(["unshare", "-m", "sh", "-c", f"mount --bind {c / 'libinsn.so'} /proc/cpuinfo"],
+                               capture_output=True, text=True)
         if probe.returncode:
-            out.append(f"a private mount namespace (unshare -m: {probe.stderr.strip() or 'not permitted'}; run as root)")
+            out.append("a private mount namespace with a bind mount over /proc/cpuinfo (unshare -m: "
+                       f"{probe.stderr.strip() or 'not permitted'}; run as root)")
     return out
 
 
