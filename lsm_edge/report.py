@@ -117,13 +117,16 @@ def score_classifiers(path, labelled: dict) -> dict:
 
 
 def baselines(ds: Dataset, seed: int = 0) -> dict:
-    """Random forest on window summary statistics for each task (the strongest classical baseline)."""
+    """Random forest on window summary statistics for each task (the strongest classical baseline); tasks
+    without labelled windows in both splits (real recordings carry none) are left out."""
     from .finetune import classical_baselines, labelled, metrics
 
     out = {}
     for task in CLASSIFY:
         xa, ya = labelled(ds, task, "train")
         xt, yt = labelled(ds, task, "test")
+        if not len(ya) or not len(yt):
+            continue
         n = int(max(ya.max(), yt.max())) + 1
         p = classical_baselines(xa, ya, xt, n, seed)["random forest"]
         m = metrics(yt, p, n)
