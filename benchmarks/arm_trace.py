@@ -7,7 +7,12 @@ channels), converts each to float32 and to dynamic range, and compares every fil
 with LiteRT's on this machine, on the same seeded input.  Also: the same a76 file with qemu's core switched
 (cortex-a72: no dot-product or fp16 instructions) to show which instructions carry it.
 
-    python benchmarks/arm_trace.py --out benchmarks/results/arm/trace.md
+    python benchmarks/arm_trace.py --out benchmarks/results/arm/trace.md \
+        --trace runs/arm/sim_artifacts/teacher_dynamic.tflite runs/arm/sim_artifacts/teacher_int8.tflite
+
+Then each file of ``--trace`` (default: the released dynamic-range student) is run on LiteRT's built-in kernels on
+x86 and on each core with every intermediate tensor kept (``lsm_edge.arm.trace``): the first tensors that differ
+name the op where the core departs (on those kernels; XNNPACK keeps its intermediates to itself).
 """
 
 from __future__ import annotations
@@ -52,6 +57,7 @@ def to_tflite(model, dynamic: bool) -> bytes:
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", required=True)
+    ap.add_argument("--trace", nargs="*", default=["pretrained/real_student_conv64/student_conv64_dynamic.tflite"])
     args = ap.parse_args(argv)
     from ai_edge_litert.interpreter import Interpreter
 
@@ -76,22 +82,24 @@ def main(argv=None) -> None:
                     diff = max(float(np.abs(out[k] - v).max() / np.abs(v).max()) for k, v in want.items())
                     cells.append(f"{diff:.1e} ({span / 2 / 1e3:.0f} k instr.)")
                 rows.append(f"| {name} | {'dynamic range' if dynamic else 'float32'} | " + " | ".join(cells) + " |")
-    student = Path("pretrained/real_student_conv64/student_conv64_dynamic.tflite")
-    runner = Interpreter(model_path=str(student)).get_signature_runner("impute")
     from lsm_edge.bench import example_inputs
 
-    feeds = example_inputs(runner.get_input_details(), np.random.default_rng(0))
-    traced = {core: arm.trace(core, student, "impute", feeds) for core in arm.CORES}
+    traced = {}
+    for f in args.trace:
+        runner = Interpreter(model_path=f).get_signature_runner("impute")
+        feeds = example_inputs(runner.get_input_details(), np.random.default_rng(0))
+        traced[f] = {core: arm.trace(core, f, "impute", feeds) for core in arm.CORES}
     head = ("| op | file | " + " | ".join(f"{c}: max rel diff vs x86 (instructions / call)" for c in arm.CORES)
             + " |\n|---|---|" + "---|" * len(arm.CORES))
-    text = ("# Which op differs on the emulated cortex-a76\n\nCommand: `python benchmarks/arm_trace.py --out "
-            f"{args.out}`\n\nOne-op models at the dynamic-range student's shapes, same seeded input on x86 and on each "
+    text = ("# Which op differs on an emulated core\n\nCommand: `python benchmarks/arm_trace.py --out "
+            f"{args.out} --trace {' '.join(args.trace)}`\n\nOne-op models at the dynamic-range student's shapes, same seeded input on x86 and on each "
             "emulated core; relative difference = max |ARM - x86| / max |x86|.\n\n" + head + "\n" + "\n".join(rows) + "\n"
-            + f"\nThe released dynamic-range student ({student}), `impute` on the bench's seeded inputs, run on "
-            "LiteRT's built-in kernels (no XNNPACK) with every intermediate tensor kept (`lsm_edge.arm.trace`): "
-            + "; ".join(f"{core}: {len(t)} of its float tensors differ from x86 by more than 1e-5 relative"
-                        + (" (" + ", ".join(f"{x['name']} {x['max_rel_diff']:.1e}" for x in t[:5]) + ")" if t else "")
-                        for core, t in traced.items()) + ".\n")
+            + "\nWhole files, `impute` on the bench's seeded inputs, on LiteRT's built-in kernels (no XNNPACK) with every "
+            "intermediate tensor kept (`lsm_edge.arm.trace`): the float tensors that differ from x86 by more than 1e-5 "
+            "relative, the first six in tensor order (the converter numbers tensors roughly in execution order).\n\n"
+            + "\n".join(f"- `{f}` on {core}: {len(t)} tensors differ" + ("".join(
+                f"\n  - `{x['name'][:90]}`: {x['max_rel_diff']:.1e}" for x in t[:6]) if t else "")
+                for f, by_core in traced.items() for core, t in by_core.items()) + "\n")
     atomic_write_text(args.out, text)
     print(text)
 
