@@ -315,13 +315,15 @@ def plot_pareto(report: dict, path) -> Path:
         core = "cortex-a53" if "cortex-a53" in arm_cores else arm_cores[0]
         costs.append((lambda r: r["arm"][core]["impute_instructions"] / 1e6,
                       f"impute M instructions per call on emulated {core} (log)"))
-    fig, grid = plt.subplots(len(costs), 2, figsize=(12, 4.8 * len(costs)), squeeze=False)
-    panels = (("activity accuracy", "activity accuracy kept of the teacher's"),
-              ("interpolation 60 min", "60-min interpolation gain kept"))
+    panels = [(m, label) for m, label in (("activity accuracy", "activity accuracy kept of the teacher's"),
+                                          ("interpolation 60 min", "60-min interpolation gain kept"))
+              if any(r["kept"].get(m) is not None for r in report["rows"])]  # files without a classifier: no panel
+    panels = panels or [("interpolation 60 min", "60-min interpolation gain kept")]
+    fig, grid = plt.subplots(len(costs), len(panels), figsize=(6 * len(panels), 4.8 * len(costs)), squeeze=False)
     for axes, (cost, xlabel) in zip(grid, costs):
         for ax, (metric, label) in zip(axes, panels):
             _pareto_panel(ax, report, cost, metric, label, xlabel)
-    fig.suptitle("lsm-edge artifacts: cost vs what they keep (star: teacher; circles: teacher variants; "
+    fig.suptitle("lsm-edge artifacts: cost vs what they keep\n(star: teacher; circles: teacher variants; "
                  "squares: students)", fontsize=9)
     fig.tight_layout()
     with atomic_path(path) as tmp:
