@@ -332,14 +332,10 @@ def _fb():
 
 
 def add_metadata(flat: bytes, meta: dict) -> bytes:
-    import flatbuffers
+    from .bench import pack_model, unpack_model
 
     fb = _fb()
-    m = fb.ModelT.InitFromObj(fb.Model.GetRootAsModel(flat, 0))
-    for b in m.buffers:  # buffers stored after the flatbuffer (offset/size) are inlined, or packing loses them
-        if b.offset and b.offset > 1:
-            b.data = np.frombuffer(flat[b.offset:b.offset + b.size], np.uint8)
-            b.offset = b.size = 0
+    m = unpack_model(flat)
     buf = fb.BufferT()
     buf.data = np.frombuffer(json.dumps(meta).encode(), np.uint8)
     m.buffers.append(buf)
@@ -347,9 +343,7 @@ def add_metadata(flat: bytes, meta: dict) -> bytes:
     md.name = METADATA_NAME
     md.buffer = len(m.buffers) - 1
     m.metadata = (m.metadata or []) + [md]
-    b = flatbuffers.Builder(len(flat) + 1024)
-    b.Finish(m.Pack(b), file_identifier=b"TFL3")
-    return bytes(b.Output())
+    return pack_model(m, len(flat) + 1024)
 
 
 def op_counts(flat: bytes) -> dict:

@@ -39,8 +39,28 @@ def test_measure_in_child_process(small_run):
         assert s["runs"] == 5
     assert row["init_ms"] > 0 and row["peak_rss_mb"] > row["model_rss_mb"] > 0
     ops = row["ops"]
+    assert ops["signature"] == "impute"  # the signature the tables report, not the file's first subgraph
     assert ops["xnnpack_nodes"] + sum(ops["reference_ops"].values()) == ops["nodes"]
     assert ops["xnnpack_ops"].get("FULLY_CONNECTED", 0) > 0 and ops["partitions"] >= 1
+
+
+def test_coverage_is_counted_on_each_signatures_own_subgraph(small_run):
+    from ai_edge_litert import schema_py_generated as fb
+    from ai_edge_litert.interpreter import Interpreter
+
+    flat = (small_run / "f32.tflite").read_bytes()
+    m = fb.Model.GetRootAsModel(flat, 0)
+    ops_in = {m.SignatureDefs(i).SignatureKey().decode(): m.Subgraphs(m.SignatureDefs(i).SubgraphIndex()).OperatorsLength()
+              for i in range(m.SignatureDefsLength())}
+    assert len(set(ops_in.values())) > 1  # embed, forecast and impute differ: a first-subgraph count would be wrong
+    for sig, n in ops_in.items():
+        assert bench.signature_coverage(flat, sig)["nodes"] == n, sig
+    moved = bench.signature_first(flat, "impute")
+    a, b = (Interpreter(model_content=f).get_signature_runner("impute") for f in (flat, moved))
+    feeds = bench.example_inputs(a.get_input_details(), np.random.default_rng(0))
+    assert np.array_equal(a(**feeds)["values"], b(**feeds)["values"]) and moved != flat
+    with pytest.raises(bench.LsmEdgeError, match="no signature 'classify_activity'.*impute"):
+        bench.signature_first(flat, "classify_activity")
 
 
 def test_bench_rows_flops_and_table(small_run):
