@@ -160,6 +160,10 @@ def build_report(teacher_run, artifacts_dir, data_dir, windows: int = 256, seed:
         for r in arm_result["rows"]:
             if r["signature"] == "impute":
                 arm_cost.setdefault(Path(r["file"]).name, {})[r["core"]] = r
+        lacking = [f"{f.name} on {c}" for f in files for c in arm_cores if c not in arm_cost.get(f.name, {})]
+        if lacking:  # before any file is scored or emulated, not after the first ones
+            raise LsmEdgeError(f"the ARM bench result has no impute row for {', '.join(lacking)}: rerun "
+                               f"`lsm-edge bench --arm {','.join(arm_cores)}` on the artifacts")
     rows = []
     for f in tqdm(files, desc="scoring", unit="file", disable=not progress):
         meta = read_metadata(f.read_bytes(), str(f))
@@ -171,10 +175,7 @@ def build_report(teacher_run, artifacts_dir, data_dir, windows: int = 256, seed:
             parity = score_arm(f, z[:arm_windows], stats, tasks, seed, arm_cores)
             row["arm"] = {}
             for c in arm_cores:
-                counted = arm_cost.get(f.name, {}).get(c)
-                if counted is None:
-                    raise LsmEdgeError(f"the ARM bench result has no impute row for {f.name} on {c}: rerun "
-                                       f"`lsm-edge bench --arm {','.join(arm_cores)}` on the artifacts")
+                counted = arm_cost[f.name][c]
                 row["arm"][c] = {"impute_instructions": counted["instructions_per_call"],
                                  "instructions_per_flop": counted["instructions_per_flop"],
                                  "max_abs_diff": max(counted["max_abs_diff"].values()),

@@ -93,6 +93,18 @@ def test_report_end_to_end_on_small_run(small_run, tmp_path):
         [r["artifact"] for r in rep["rows"]]]
 
 
+def test_report_refuses_an_arm_bench_without_every_file_before_scoring(small_run, tmp_path, monkeypatch):
+    arts = tmp_path / "arts"
+    arts.mkdir()
+    (arts / "teacher_float32.tflite").write_bytes((small_run / "f32.tflite").read_bytes())
+    monkeypatch.setattr(rp, "score_generative", lambda *a, **k: pytest.fail("scored before the check"))
+    partial = {"cores": ["cortex-a53"], "calls": 20, "rows": [
+        {"file": "x/teacher_float32.tflite", "core": "cortex-a76", "signature": "impute"}]}
+    with pytest.raises(LsmEdgeError, match="no impute row for teacher_float32.tflite on cortex-a53: rerun"):
+        rp.build_report(small_run / "run", arts, small_run / "data", windows=4, bench_result={"rows": []},
+                        with_baselines=False, progress=False, arm_cores=("cortex-a53",), arm_result=partial)
+
+
 def test_report_needs_the_teachers_float32_file(small_run, tmp_path):
     arts = tmp_path / "arts"
     arts.mkdir()
