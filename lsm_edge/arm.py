@@ -171,15 +171,9 @@ def trace(core: str, file, signature: str, feeds: dict, tol: float = 1e-5) -> li
     (without XNNPACK, whose intermediate tensors are not kept) on both, every float tensor compared ->
     [{"tensor", "name", "max_rel_diff"}] for the tensors whose max |ARM - x86| / max |x86| exceeds ``tol``,
     in tensor order (the converter numbers a graph's tensors roughly in execution order)."""
-    from ai_edge_litert.interpreter import Interpreter, OpResolverType
+    from .arm_guest import kept_tensors
 
-    from .arm_guest import tensors
-
-    host = Interpreter(model_path=str(file), num_threads=1, experimental_preserve_all_tensors=True,
-                       experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
-    runner = host.get_signature_runner(signature)
-    runner(**feeds)
-    want, names = tensors(host, runner._subgraph_index)
+    want, names = kept_tensors(file, signature, feeds)
     with tempfile.TemporaryDirectory() as d:
         d = Path(d)
         np.savez(d / "feeds.npz", **feeds)

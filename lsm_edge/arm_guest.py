@@ -45,14 +45,8 @@ def main(argv=None) -> None:
         np.savez(out_path, values=Imputer(path, num_threads=1).impute(np.load(windows_path)["values"]))
         return
     if argv[0] == "--tensors":
-        from ai_edge_litert.interpreter import Interpreter, OpResolverType
-
         path, sig, feeds_path, out_path = argv[1:5]
-        interp = Interpreter(model_path=path, num_threads=1, experimental_preserve_all_tensors=True,
-                             experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
-        runner = interp.get_signature_runner(sig)
-        runner(**dict(np.load(feeds_path)))
-        values, names = tensors(interp, runner._subgraph_index)
+        values, names = kept_tensors(path, sig, dict(np.load(feeds_path)))
         np.savez(out_path, names=np.array(json.dumps(names)), **values)
         return
     path, sig, calls, feeds_path, out_path = argv[:5]
@@ -67,6 +61,18 @@ def main(argv=None) -> None:
     mark(MARK_END)
     coverage = signature_coverage(open(path, "rb").read(), sig)  # after the counted span: not counted
     np.savez(out_path, coverage=np.array(json.dumps(coverage)), **outputs)
+
+
+def kept_tensors(path, sig: str, feeds: dict) -> tuple[dict, dict]:
+    """Run ``sig`` once on LiteRT's built-in kernels (no XNNPACK) with every tensor kept -> :func:`tensors` of
+    its subgraph (the same call on the host and in the guest: ``lsm_edge.arm.trace`` compares the two)."""
+    from ai_edge_litert.interpreter import Interpreter, OpResolverType
+
+    interp = Interpreter(model_path=str(path), num_threads=1, experimental_preserve_all_tensors=True,
+                         experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
+    runner = interp.get_signature_runner(sig)
+    runner(**feeds)
+    return tensors(interp, runner._subgraph_index)
 
 
 def tensors(interp, subgraph: int) -> tuple[dict, dict]:
