@@ -232,9 +232,12 @@ def finetune(teacher, data_dir, task: str, out, head: str = "conv", shots=None, 
 
 
 def convert(run, out, quant="float32", horizon: int = 60, batch: int = 1, calibration_windows: int = 400,
-            calibration: str = "observed", data_dir=None, classifiers=(), on_skip=None) -> dict:
+            calibration: str = "observed", data_dir=None, classifiers=(), on_skip=None, io: str = "float32",
+            strict: bool = False) -> dict:
     """Convert a run to ``.tflite`` (signatures impute, forecast, embed, classify_*; metadata; builtin ops only).
     ``quant``: one variant, several comma-separated or a sequence, or "all" (then ``out`` is a folder).
+    ``io``: int8 / uint8 input and output tensors (``int8`` only); ``strict``: refuse a file with a node
+    off XNNPACK or a QUANTIZE / DEQUANTIZE inside its graph.
     Returns {variant: file written}; with several variants one that fails is skipped (``on_skip(variant,
     error)`` is told) unless all fail."""
     from .convert import VARIANTS, convert as _convert
@@ -249,7 +252,8 @@ def convert(run, out, quant="float32", horizon: int = 60, batch: int = 1, calibr
     written = {}
     for q, path in targets:
         try:
-            _convert(run, path, q, horizon, batch, calibration_windows, data_dir, classifiers, calibration)
+            _convert(run, path, q, horizon, batch, calibration_windows, data_dir, classifiers, calibration,
+                     io=io, strict=strict)
             written[q] = path
         except LsmEdgeError as e:
             if not several:

@@ -205,7 +205,7 @@ def arm_bench(files, cores=("cortex-a53", "cortex-a76"), calls: int = 20, signat
     from ai_edge_litert.interpreter import Interpreter
     from tqdm import tqdm
 
-    from .bench import example_inputs, signature_flops
+    from .bench import dequantize, example_inputs, signature_flops
     from .runtime import read_metadata
 
     rows = []
@@ -213,7 +213,8 @@ def arm_bench(files, cores=("cortex-a53", "cortex-a76"), calls: int = 20, signat
     bar = tqdm(total=len(jobs), desc="emulating", unit="run", disable=not progress)
     for path, core in jobs:
         flat = path.read_bytes()
-        std = np.asarray(read_metadata(flat, str(path))["normalization"]["std"], np.float32)
+        norm = read_metadata(flat, str(path))["normalization"]
+        std = np.asarray(norm["std"], np.float32) * np.asarray(norm.get("scale", 1.0), np.float32)  # u-units
         flops = signature_flops(flat)
         host = Interpreter(model_path=str(path), num_threads=1)
         for sig in host.get_signature_list():
@@ -224,12 +225,14 @@ def arm_bench(files, cores=("cortex-a53", "cortex-a76"), calls: int = 20, signat
             want = runner(**feeds)
             one, before, span = run_guest(core, path, sig, calls, feeds)
             diff, rel = {}, {}
+            outs = runner.get_output_details()
             for k, v in want.items():
-                d = np.abs(one[k].astype(np.float64) - v.astype(np.float64))
+                v, got = dequantize(v, outs[k]), dequantize(one[k], outs[k])
+                d = np.abs(got.astype(np.float64) - v.astype(np.float64))
                 if sig in ("impute", "forecast"):
                     d = d * std  # z-units -> the features' own units
                 diff[k] = float(d.max())
-                rel[k] = float(np.abs(one[k] - v).max() / max(np.abs(v).max(), 1e-12))
+                rel[k] = float(np.abs(got - v).max() / max(np.abs(v).max(), 1e-12))
             per_call = span / calls
             cov = one["coverage"]
             rows.append({"file": str(path), "artifact": path.stem, "core": core, "signature": sig,

@@ -158,7 +158,10 @@ def signature_coverage(flat: bytes, signature: str) -> dict:
     interp = Interpreter(model_content=signature_first(flat, signature), num_threads=1)
     runner = interp.get_signature_runner(signature)
     runner(**example_inputs(runner.get_input_details(), np.random.default_rng(0)))
-    return {**xnnpack_coverage(interp), "signature": signature}
+    edges = {d["index"] for d in interp.get_input_details()} | {d["index"] for d in interp.get_output_details()}
+    inner = [o for o in interp._get_ops_details() if o["op_name"] in ("QUANTIZE", "DEQUANTIZE")
+             and not {int(t) for t in [*o["inputs"], *o["outputs"]]} & edges]
+    return {**xnnpack_coverage(interp), "signature": signature, "inner_quantize": len(inner)}
 
 
 # ---------------------------------------------------------------- in the child: one measurement
@@ -207,11 +210,25 @@ def example_inputs(details: dict, rng) -> dict:
     feeds = {}
     for name, d in details.items():
         shape, dtype = tuple(int(s) for s in d["shape"]), d["dtype"]
-        if "miss" in name or "mask" in name:
-            feeds[name] = (rng.random(shape) < 0.2).astype(dtype)
-        else:
-            feeds[name] = rng.standard_normal(shape).astype(dtype)
+        x = (rng.random(shape) < 0.2).astype(np.float32) if "miss" in name or "mask" in name else \
+            rng.standard_normal(shape).astype(np.float32)
+        feeds[name] = quantize(x, d) if np.issubdtype(dtype, np.integer) else x.astype(dtype)
     return feeds
+
+
+def quantize(x: np.ndarray, details: dict) -> np.ndarray:
+    """Real values -> an integer tensor of LiteRT's ``details`` (its scale and zero point), saturating."""
+    scale, zp = details["quantization"]
+    info = np.iinfo(details["dtype"])
+    return np.clip(np.round(x / scale) + zp, info.min, info.max).astype(details["dtype"])
+
+
+def dequantize(q: np.ndarray, details: dict) -> np.ndarray:
+    """An integer tensor -> real values (float32); a float tensor unchanged."""
+    if not np.issubdtype(q.dtype, np.integer):
+        return q
+    scale, zp = details["quantization"]
+    return ((q.astype(np.float32) - zp) * scale).astype(np.float32)
 
 
 def measure_here(path, threads: int, runs: int, warmup: int) -> dict:

@@ -325,14 +325,24 @@ def finetune_cmd(teacher, data_dir, task, head, out, shots, epochs, full_epochs,
               help="Dataset with the run's training windows (default: the one in the run's manifest).")
 @click.option("--classifier", "classifiers", multiple=True, type=click.Path(exists=True, file_okay=False),
               help="A classifier run from `lsm-edge finetune` (repeatable, one per task): adds classify_<task>.")
-def convert_cmd(run, quant, out, horizon, batch, calibration_windows, calibration, data_dir, classifiers):
+@click.option("--io", "io", default="float32", type=click.Choice(["float32", "int8", "uint8"]),
+              help="Dtype of every signature's inputs and outputs: int8 / uint8 (with --quant int8) for "
+                   "accelerators that take integer tensors only; scale and zero point go in the metadata.")
+@click.option("--strict", is_flag=True, help="Refuse a file with any node off XNNPACK or a QUANTIZE / DEQUANTIZE "
+                                              "inside its graph.")
+def convert_cmd(run, quant, out, horizon, batch, calibration_windows, calibration, data_dir, classifiers, io, strict):
     """Convert a run to .tflite: named signatures (impute, forecast, embed, classify_*), metadata, builtin ops only."""
     from . import api
+    from .convert import describe_coverage
+    from .runtime import read_metadata
 
     written = api.convert(run, out, quant, horizon, batch, calibration_windows, calibration, data_dir, classifiers,
-                          on_skip=lambda q, e: click.echo(f"{q:8s} skipped: {e}", err=True))
+                          on_skip=lambda q, e: click.echo(f"{q:8s} skipped: {e}", err=True), io=io, strict=strict)
     for q, path in written.items():
         click.echo(f"{q:8s} -> {path} ({path.stat().st_size / 1e3:,.0f} KB)")
+        if q in ("int8", "int16x8"):  # integer kernels: say which nodes XNNPACK does not take
+            for sig, c in read_metadata(path.read_bytes(), str(path))["xnnpack"].items():
+                click.echo(f"         {describe_coverage(sig, c)}")
 
 
 @main.command("inspect")

@@ -82,10 +82,25 @@ def build_module(model, stats, horizon: int = DEFAULT_HORIZON, batch: int = 1, c
 
     def classify(clf, name):
         def fn(self, values, missing):
+            if integer_family(model):  # the classifier was trained on z-units
+                values = model.from_u(values)
             return {"probabilities": clf.classify(values, missing)}
 
         fn.__name__ = name  # the converter names each signature after its function
         return fn
+
+    if integer_family(model):  # u-units in and out (the runtime maps z to u), arithmetic instead of SELECT / MAXIMUM
+        keep = 1.0 - tail
+
+        def impute(self, values, missing):
+            return {"values": values + missing * (model.infer_u(values, missing) - values)}
+
+        def forecast(self, values, missing):
+            return {"forecast": model.infer_u(values, missing * keep + tail)[:, T - horizon:, :]}
+
+        def embed(self, values, missing):
+            tokens, pooled = model.embed_u(values, missing)
+            return {"tokens": tokens, "embedding": pooled}
 
     fns = {"impute": impute, "forecast": forecast, "embed": embed}
     for task in ("exercise", "activity"):
@@ -101,6 +116,11 @@ def build_module(model, stats, horizon: int = DEFAULT_HORIZON, batch: int = 1, c
     # exported as uninitialised resource variables and every output would be NaN).
     m.weights = [v.value for v in variables.values()]
     return m
+
+
+def integer_family(model) -> bool:
+    """A model built for full-integer files (models/intconv.py): its graph works in u-units."""
+    return hasattr(model, "infer_u")
 
 
 def load_classifiers(paths, model, stats) -> tuple[dict, dict]:
@@ -167,14 +187,15 @@ def _check_calibration(calibration: str) -> None:
         raise LsmEdgeError(f"unknown calibration {calibration!r}; expected one of {', '.join(CALIBRATIONS)}")
 
 
-def representative(z: np.ndarray, n: int, signatures, seed: int = 0, calibration: str = "observed"):
+def representative(z: np.ndarray, n: int, signatures, seed: int = 0, calibration: str = "observed", to_input=None):
     """Calibration data for int8 / int16x8: normalised training windows, filled and flagged as the runtime does.
 
     ``observed``: the windows as recorded.  ``masked``: each window also gets one of CALIBRATION_MASKS in
     turn, so activation ranges are measured on inputs with the long filled gaps that imputation sees.
     Measured on the conv student (benchmarks/results/convert/int8_calibration.md): ``masked`` is no
     better on average; which windows are drawn moves the 60-min interpolation gain by +-1 point at 100
-    windows and +-0.2 at 400, hence the default of 400.
+    windows and +-0.2 at 400, hence the default of 400.  ``to_input``: the map from filled z-units to
+    what the graph takes (u-units for the integer family).
     """
     from .data import masks
     from .data.windows import fill_linear
@@ -191,7 +212,8 @@ def representative(z: np.ndarray, n: int, signatures, seed: int = 0, calibration
     def gen():
         for i, hide in zip(idx, hidden):
             v = z[i:i + 1] if hide is None else np.where(hide[None], np.nan, z[i:i + 1])
-            inputs = {"values": fill_linear(v), "missing": np.isnan(v).astype(np.float32)}
+            filled = fill_linear(v)
+            inputs = {"values": filled if to_input is None else to_input(filled), "missing": np.isnan(v).astype(np.float32)}
             for sig in signatures:
                 yield sig, inputs
 
@@ -200,8 +222,14 @@ def representative(z: np.ndarray, n: int, signatures, seed: int = 0, calibration
 
 def convert(run_dir, out_file, quant: str = "float32", horizon: int = DEFAULT_HORIZON, batch: int = 1,
             calibration_windows: int = 400, data_dir=None, classifiers=(), calibration: str = "observed",
-            calibration_seed: int = 0) -> dict:
-    """Convert a run to ``out_file``; returns the embedded metadata."""
+            calibration_seed: int = 0, io: str = "float32", strict: bool = False) -> dict:
+    """Convert a run to ``out_file``; returns the embedded metadata.
+
+    ``io``: the dtype of every signature's input and output tensors; int8 / uint8 (full-integer ``int8``
+    files only) put each tensor's scale and zero point in the metadata, and the runtime quantizes raw units
+    in and dequantizes out.  ``strict``: refuse the file unless every node of every signature runs on
+    XNNPACK and no QUANTIZE / DEQUANTIZE sits inside a graph (the metadata's ``xnnpack`` entry says which
+    nodes do, either way)."""
     import tensorflow as tf
 
     from .train import load_run
@@ -209,6 +237,10 @@ def convert(run_dir, out_file, quant: str = "float32", horizon: int = DEFAULT_HO
     if quant not in VARIANTS:
         raise LsmEdgeError(f"unknown quantization {quant!r}; expected one of {', '.join(VARIANTS)}")
     _check_calibration(calibration)
+    if io not in IO_TYPES:
+        raise LsmEdgeError(f"unknown input/output type {io!r}; expected one of {', '.join(IO_TYPES)}")
+    if io != "float32" and quant != "int8":
+        raise LsmEdgeError(f"integer input and output ({io}) need --quant int8 (every op integer), got {quant!r}")
     run = Path(run_dir)
     model, stats, cfg = load_run(run)
     heads, heads_info = load_classifiers(classifiers, model, stats)
@@ -227,7 +259,9 @@ def convert(run_dir, out_file, quant: str = "float32", horizon: int = DEFAULT_HO
         raw = _calibration_windows(run, data_dir)
         conv.optimizations = [tf.lite.Optimize.DEFAULT]
         conv.representative_dataset = representative(stats.normalize(raw), calibration_windows, sigs,
-                                                     calibration_seed, calibration)
+                                                     calibration_seed, calibration, input_map(model))
+        if io != "float32":
+            conv.inference_input_type = conv.inference_output_type = getattr(tf, io)
         conv.target_spec.supported_ops = (
             [tf.lite.OpsSet.TFLITE_BUILTINS_INT8, tf.lite.OpsSet.TFLITE_BUILTINS] if quant == "int8" else
             [tf.lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8,
@@ -246,6 +280,19 @@ def convert(run_dir, out_file, quant: str = "float32", horizon: int = DEFAULT_HO
         raise LsmEdgeError(f"conversion produced non-builtin ops {flex}; lsm-edge artifacts must be builtin-only")
     if "VAR_HANDLE" in ops:
         raise LsmEdgeError("conversion left the weights as resource variables (they would be uninitialised)")
+    coverage = xnnpack_report(flat, sigs)
+    if strict:
+        off = {sig: c for sig, c in coverage.items() if c["reference_ops"] or c["inner_quantize"]}
+        if off:
+            raise LsmEdgeError("--strict: " + "; ".join(describe_coverage(sig, c) for sig, c in off.items()))
+    norm = {"mean": stats.mean.tolist(), "std": stats.std.tolist(),
+            "applied": "by the runtime: z = (x - mean) / std, missing cells linearly filled along time, in; "
+                       "x = z * std + mean out"}
+    if integer_family(model):
+        norm.update(offset=list(model.offset), scale=list(model.scale),
+                    applied="by the runtime: z = (x - mean) / std, missing cells linearly filled along time, then "
+                            "u = clip((z - offset) / scale, -1, 1) in; x = (u * scale + offset) * std + mean out "
+                            "(impute and forecast)")
     meta = {
         "format": "lsm-edge", "metadata_version": METADATA_VERSION, "lsm_edge_version": __version__,
         "model": {**{k: v for k, v in cfg["model"].items() if k not in ("trainable", "dtype")},
@@ -256,9 +303,8 @@ def convert(run_dir, out_file, quant: str = "float32", horizon: int = DEFAULT_HO
         "window_minutes": schema.WINDOW_MINUTES, "patch": [schema.PATCH_MINUTES, schema.PATCH_FEATURES],
         "features": [{"name": f.name, "unit": f.unit, "group": f.group, "valid_min": f.valid_min,
                       "valid_max": f.valid_max} for f in schema.FEATURES],
-        "normalization": {"mean": stats.mean.tolist(), "std": stats.std.tolist(), "applied": "by the runtime: z = (x - mean) / std, missing cells linearly filled along time, in; "
-                                    "x = z * std + mean out"},
-        "signatures": sigs, "classes": {t: i["classes"] for t, i in heads_info.items()},
+        "normalization": norm, "io": io_quantization(flat) if io != "float32" else {},
+        "xnnpack": coverage, "signatures": sigs, "classes": {t: i["classes"] for t, i in heads_info.items()},
         "classifiers": heads_info,
         "source_run": {"path": str(run), "sha256": run_hash(run)},
     }
@@ -266,6 +312,52 @@ def convert(run_dir, out_file, quant: str = "float32", horizon: int = DEFAULT_HO
         tmp.write_bytes(add_metadata(flat, meta))
         smoke_test(tmp, quant)
     return meta
+
+
+IO_TYPES = ("float32", "int8", "uint8")
+
+
+def input_map(model):
+    """Filled z-units -> what the exported graph takes: u-units for the integer family, else z itself."""
+    if not integer_family(model):
+        return None
+    offset, scale = np.float32(model.offset), np.float32(model.scale)
+    return lambda z: np.clip((z - offset) / scale, -1.0, 1.0).astype(np.float32)
+
+
+def io_quantization(flat: bytes) -> dict:
+    """{signature: {"inputs"|"outputs": {name: {"dtype", "scale", "zero_point"}}}} of a file's integer tensors:
+    real value = scale * (q - zero_point)."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    it = Interpreter(model_content=flat)
+    out = {}
+    for sig in it.get_signature_list():
+        r = it.get_signature_runner(sig)
+        out[sig] = {side: {k: {"dtype": np.dtype(d["dtype"]).name, "scale": float(d["quantization"][0]),
+                               "zero_point": int(d["quantization"][1])} for k, d in details.items()}
+                    for side, details in (("inputs", r.get_input_details()), ("outputs", r.get_output_details()))}
+    return out
+
+
+def xnnpack_report(flat: bytes, signatures) -> dict:
+    """{signature: XNNPACK coverage of its subgraph (bench.signature_coverage) + "inner_quantize": QUANTIZE /
+    DEQUANTIZE nodes that neither read a signature input nor write a signature output}."""
+    from .bench import signature_coverage
+
+    out = {}
+    for sig in signatures:
+        c = signature_coverage(flat, sig)
+        out[sig] = {k: c[k] for k in ("nodes", "xnnpack_nodes", "reference_ops")}
+        out[sig]["inner_quantize"] = c.get("inner_quantize", 0)
+    return out
+
+
+def describe_coverage(sig: str, c: dict) -> str:
+    off = ", ".join(f"{k} x{v}" for k, v in c["reference_ops"].items())
+    s = f"{sig}: {c['xnnpack_nodes']} of {c['nodes']} nodes on XNNPACK"
+    s += f" (off it: {off})" if off else ""
+    return s + (f", {c['inner_quantize']} QUANTIZE/DEQUANTIZE inside the graph" if c["inner_quantize"] else "")
 
 
 def quantize_with_recipe(flat: bytes, recipe_name: str) -> bytes:

@@ -3,7 +3,9 @@
 Student families (recipes under distill/):
 - ``vit``: the teacher's architecture, narrow and shallow (a named size such as ``pico``), same 180 tokens;
 - ``conv``: built for CPU latency: 60 tokens of 5 minutes x 26 features mixed by dilated convolutions
-  (models/conv.py).
+  (models/conv.py);
+- ``intconv``: the conv student built for full-integer files: ReLU, no LayerNorm / GELU / gate, a fixed
+  per-feature input range (models/intconv.py).
 
 Each step draws, per window, one of the evaluation tasks (80 % random patches, temporal
 interpolation, extrapolation, sensor imputation over 5..150 minutes), runs the frozen teacher and
@@ -39,6 +41,7 @@ from .data.dataset import Dataset
 from .errors import LsmEdgeError
 from .io import atomic_path, atomic_write_text, sha256_file
 from .models.conv import ConvStudent
+from .models.intconv import IntStudent, feature_range
 from .models.mae import build_mae, count_params
 from .recipe import DistillConfig
 from .train import TRAIN_TASKS, _append_log, _prefetch, augment, load_run, model_inputs
@@ -46,9 +49,16 @@ from .train import TRAIN_TASKS, _append_log, _prefetch, augment, load_run, model
 POOLED_STEPS = 30  # tokens of teacher and student are compared per 10-minute step
 
 
-def build_student(cfg: DistillConfig):
+def build_student(cfg: DistillConfig, z_train: np.ndarray | None = None):
+    """A fresh student of ``cfg``; the integer family fixes its per-feature input range on ``z_train``
+    (normalised training windows)."""
     if cfg.family == "vit":
         return build_mae(cfg.size, loss="l1", fill_gate=True)
+    if cfg.family == "intconv":
+        if z_train is None:
+            raise LsmEdgeError("the intconv student needs the training windows to fix its per-feature input range")
+        offset, scale = feature_range(z_train, seed=cfg.seed)
+        return IntStudent(cfg.dim, cfg.depth, cfg.kernel, cfg.step, loss="l1", offset=offset, scale=scale)
     return ConvStudent(cfg.dim, cfg.depth, cfg.kernel, cfg.step, loss="l1", fill_gate=True)
 
 
@@ -153,7 +163,8 @@ def flops(model, batch: int = 1) -> int:
     return int(tf.compat.v1.profiler.profile(graph=graph, options=opts).total_float_ops)
 
 
-ARCHITECTURE = {"vit": ("family", "size"), "conv": ("family", "dim", "depth", "kernel", "step")}
+ARCHITECTURE = {"vit": ("family", "size"), "conv": ("family", "dim", "depth", "kernel", "step"),
+                "intconv": ("family", "dim", "depth", "kernel", "step")}
 
 
 def student_init(init) -> tuple:
@@ -205,7 +216,7 @@ def distill(teacher_run, data_dir, out_dir, cfg: DistillConfig, resume: bool = F
         model.jit_compile = cfg.xla
     else:
         keras.utils.set_random_seed(cfg.seed)
-        model = Distiller(start if start is not None else build_student(cfg), teacher.embed_dim, asdict(cfg))
+        model = Distiller(start if start is not None else build_student(cfg, z_train), teacher.embed_dim, asdict(cfg))
         model.compile(optimizer=_optimizer(cfg), jit_compile=cfg.xla)
         stats.save(out / "stats.json")
         (out / "log.csv").unlink(missing_ok=True)
@@ -264,7 +275,7 @@ def _batches(z, cfg: DistillConfig, seg: int, steps: int):
 
 
 def _name(cfg: DistillConfig) -> str:
-    return f"vit-{cfg.size}" if cfg.family == "vit" else f"conv-{cfg.dim}x{cfg.depth}"
+    return f"vit-{cfg.size}" if cfg.family == "vit" else f"{cfg.family}-{cfg.dim}x{cfg.depth}"
 
 
 from .api import callable_module  # noqa: E402  (lsm_edge.distill(...) is the API verb too)

@@ -117,7 +117,7 @@ LR_SCALINGS = ("none", "linear", "sqrt")
 SAMPLINGS = ("replacement", "epoch")
 
 
-FAMILIES = ("vit", "conv")
+FAMILIES = ("vit", "conv", "intconv")
 
 
 @dataclass

@@ -85,6 +85,11 @@ class Model:
         norm = self.metadata["normalization"]
         self._mean = np.asarray(norm["mean"], np.float32)
         self._std = np.asarray(norm["std"], np.float32)
+        # full-integer files (the int8 student family) take u = clip((z - offset) / scale, -1, 1)
+        self._offset = np.asarray(norm.get("offset", 0.0), np.float32)
+        self._scale = np.asarray(norm.get("scale", 1.0), np.float32)
+        self._clip = "scale" in norm
+        self._io = self.metadata.get("io") or {}  # integer tensors: {signature: {inputs/outputs: {name: q}}}
         self._lo = np.array([f["valid_min"] for f in self.metadata["features"]], np.float32)
         self._hi = np.array([f["valid_max"] for f in self.metadata["features"]], np.float32)
         if self.signature and self.signature not in self.signatures:
@@ -139,18 +144,39 @@ class Model:
         b = self.batch
         miss = np.isnan(v)
         z = fill_linear((v - self._mean) / self._std)
+        if self._clip:
+            z = np.clip((z - self._offset) / self._scale, -1.0, 1.0)
         m = miss.astype(np.float32)
+        q = self._io.get(signature, {})
         for i in range(0, len(v), b):
             zc, mc = z[i:i + b], m[i:i + b]
             pad = b - len(zc)
             if pad:
                 zc, mc = np.concatenate([zc, np.repeat(zc[-1:], pad, 0)]), np.concatenate([mc, np.repeat(mc[-1:], pad, 0)])
-            for k, a in r(values=zc, missing=mc).items():
+            feeds = {"values": zc, "missing": mc}
+            feeds = {k: _quantize(x, q["inputs"][k]) if k in q.get("inputs", {}) else x for k, x in feeds.items()}
+            for k, a in r(**feeds).items():
+                if k in q.get("outputs", {}):
+                    a = _dequantize(a, q["outputs"][k])
                 outs.setdefault(k, []).append(a[:b - pad])
-        return {k: np.concatenate(a) for k, a in outs.items()}
+        out = {k: np.concatenate(a) for k, a in outs.items()}
+        for k in ("values", "forecast"):  # back to z-units
+            if self._clip and k in out:
+                out[k] = out[k] * self._scale + self._offset
+        return out
 
     def _raw(self, z: np.ndarray) -> np.ndarray:
         return z * self._std + self._mean
+
+
+def _quantize(x: np.ndarray, q: dict) -> np.ndarray:
+    """Real values -> the integer tensor described by ``q`` ({"dtype", "scale", "zero_point"}), saturating."""
+    info = np.iinfo(q["dtype"])
+    return np.clip(np.round(x / q["scale"]) + q["zero_point"], info.min, info.max).astype(q["dtype"])
+
+
+def _dequantize(a: np.ndarray, q: dict) -> np.ndarray:
+    return ((a.astype(np.float32) - q["zero_point"]) * q["scale"]).astype(np.float32)
 
 
 class Imputer(Model):

@@ -41,7 +41,8 @@ from .data.stats import NormStats
 from .data.windows import fill_linear
 from .errors import LsmEdgeError
 from .io import atomic_path, atomic_write_text, sha256_file
-from .models.conv import ConvStudent  # noqa: F401  (registers the student class for loading)
+from .models.conv import ConvStudent  # noqa: F401  (registers the student classes for loading)
+from .models.intconv import IntStudent  # noqa: F401
 from .models.mae import build_mae, count_params  # also registers the model class for loading
 from .recipe import TrainConfig  # noqa: F401  (re-exported: lsm_edge.train.TrainConfig)
 

@@ -92,7 +92,7 @@ def test_distill_batch_mixes_every_task():
     assert np.array_equal(x["missing"] > 0, hidden | np.isnan(z))
 
 
-@pytest.mark.parametrize("family", ["vit", "conv"])
+@pytest.mark.parametrize("family", ["vit", "conv", "intconv"])
 def test_distilled_student_runs_everywhere_and_resumes_exactly(teacher, tmp_path, family):
     cfg = DistillConfig(family=family, dim=16, depth=2, **FAST)
     part = distill(teacher / "t", teacher / "data", tmp_path / "s", cfg, progress=False, stop_after_segments=1)

@@ -1,0 +1,162 @@
+"""The full-integer student family: the conv student rebuilt from ops XNNPACK runs in signed 8-bit.
+
+The conv student (models/conv.py) quantizes badly to full int8: LayerNorm (SQUARED_DIFFERENCE, RSQRT),
+GELU and the fill gate's SELECT / CAST fall off XNNPACK onto reference kernels with QUANTIZE /
+DEQUANTIZE around them, and one input scale spans every z-scored feature.  This family keeps its
+shape (60 steps of 5 minutes x 26 features, dilated 1-D convolutions) and uses only Dense, Conv1D,
+ReLU, add, multiply, concatenate, reshape and mean: every node on XNNPACK in int8.
+
+Per-feature input range.  LiteRT quantizes an activation tensor with one scale, so the model works
+in *u-units*: each feature's z-score mapped onto [-1, 1] by a fixed per-feature offset and scale
+(the 0.05 / 99.95 % quantiles of the training people's observed values), clipped there.  In
+training the mapping is the model's first and last step (losses stay in z-units, as for every
+student); in a ``.tflite`` file it is left to the runtime, which reads ``offset`` and ``scale``
+from the metadata, so the file's input tensor spans [-1, 1] for every feature.
+
+    values u, missing [B, 300, 26]
+      -> concat(u * (1 - missing), missing) -> [B, 60, 5 * 52]
+      -> relu(Dense(D))                      tokens [B, 60, D]
+      -> depth x (x + Dense(D)(relu(Conv1D_dilated(x))))
+      -> Dense(5 * 26)                       -> [B, 300, 26] in u-units
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+from keras import ops
+
+from .. import schema
+from ..errors import LsmEdgeError
+
+T, F = schema.WINDOW_MINUTES, schema.N_FEATURES
+
+
+def feature_range(z: np.ndarray, lo: float = 0.0005, hi: float = 0.9995, max_windows: int = 4000,
+                  seed: int = 0) -> tuple[list, list]:
+    """z: normalised windows [N, 300, 26] (NaN missing) -> (offset, scale), each 26 floats, such that
+    (z - offset) / scale spans [-1, 1] between the ``lo`` and ``hi`` quantiles of each feature's observed
+    values.  A feature never observed keeps (0, 1); a scale is at least 0.5 z-units."""
+    if z.ndim != 3 or z.shape[-1] != F:
+        raise LsmEdgeError(f"expected windows [N, {T}, {F}], got shape {list(z.shape)}")
+    rng = np.random.default_rng(seed)
+    sub = z[rng.choice(len(z), min(len(z), max_windows), replace=False)] if len(z) else z
+    offset, scale = [], []
+    for j in range(F):
+        x = sub[..., j]
+        x = x[~np.isnan(x)]
+        if x.size == 0:
+            offset.append(0.0), scale.append(1.0)
+            continue
+        a, b = np.quantile(x, [lo, hi])
+        offset.append(float((a + b) / 2)), scale.append(float(max((b - a) / 2, 0.5)))
+    return offset, scale
+
+
+@keras.saving.register_keras_serializable("lsm_edge")
+class IntStudent(keras.Model):
+    def __init__(self, dim: int = 32, depth: int = 4, kernel: int = 3, step: int = 5, loss: str = "l1",
+                 offset=None, scale=None, **kw):
+        super().__init__(**kw)
+        if T % step:
+            raise LsmEdgeError(f"step must divide the {T}-minute window, got {step}")
+        if loss not in ("mse", "l1"):
+            raise LsmEdgeError(f"loss must be one of mse, l1, got {loss!r}")
+        offset = [0.0] * F if offset is None else [float(v) for v in offset]
+        scale = [1.0] * F if scale is None else [float(v) for v in scale]
+        if len(offset) != F or len(scale) != F or min(scale) <= 0:
+            raise LsmEdgeError(f"offset and scale need {F} values each, scales > 0; got {len(offset)} and "
+                               f"{len(scale)} (smallest scale {min(scale) if scale else None})")
+        self.dim, self.depth, self.kernel, self.step, self.loss_kind = dim, depth, kernel, step, loss
+        self.offset, self.scale = offset, scale
+        self.n_tokens = T // step
+        self.token_grid = (self.n_tokens, 1)
+        self.embed_dim = dim
+        self.inp = keras.layers.Dense(dim, activation="relu", name="embed")
+        self.convs = [keras.layers.Conv1D(dim, kernel, padding="same", dilation_rate=2 ** i, activation="relu",
+                                          name=f"conv_{i}") for i in range(depth)]
+        self.mixes = [keras.layers.Dense(dim, name=f"mix_{i}") for i in range(depth)]
+        self.head = keras.layers.Dense(step * F, name="head")
+        self.build(None)
+
+    def build(self, input_shape=None):
+        if self.built:
+            return
+        n, d = self.n_tokens, self.dim
+        self.inp.build((None, n, 2 * self.step * F))
+        for conv, mix in zip(self.convs, self.mixes):
+            conv.build((None, n, d))
+            mix.build((None, n, d))
+        self.head.build((None, n, d))
+        self.built = True
+
+    # -- the per-feature range (the runtime's job in a .tflite file) --------------------------------
+    def to_u(self, z):
+        """z-units -> u-units: (z - offset) / scale, clipped to [-1, 1].  [B, 300, 26]"""
+        return ops.clip((ops.cast(z, "float32") - np.float32(self.offset)) / np.float32(self.scale), -1.0, 1.0)
+
+    def from_u(self, u):
+        return u * np.float32(self.scale) + np.float32(self.offset)
+
+    # -- the integer graph: u-units in and out ------------------------------------------------------
+    def _steps(self, x):
+        """[B, 300, C] -> [B, 60, 5 * C]"""
+        return ops.reshape(x, (-1, self.n_tokens, self.step * ops.shape(x)[-1]))
+
+    def tokens_u(self, u, missing):
+        """u, missing [B, 300, 26] -> tokens [B, 60, D]"""
+        missing = ops.cast(missing, "float32")
+        h = self.inp(self._steps(ops.concatenate([u * (1.0 - missing), missing], axis=-1)))
+        for conv, mix in zip(self.convs, self.mixes):
+            h = h + mix(conv(h))
+        return h
+
+    def infer_u(self, u, missing):
+        """-> reconstruction [B, 300, 26] in u-units."""
+        return ops.reshape(self.head(self.tokens_u(u, missing)), (-1, T, F))
+
+    def embed_u(self, u, missing):
+        """-> (tokens [B, 60, D], pooled [B, D]: the mean over all steps)."""
+        h = self.tokens_u(u, missing)
+        return h, ops.mean(h, axis=1)
+
+    # -- the students' interface, in z-units ---------------------------------------------------------
+    def infer(self, values, missing, training=False, hidden="attention"):
+        return self.reconstruct(values, missing, training, hidden)[0]
+
+    def reconstruct(self, values, missing, training=False, hidden="attention"):
+        """-> (reconstruction [B, 300, 26] in z-units, step tokens [B, 60, D])."""
+        if hidden != "attention":
+            raise LsmEdgeError(f"the int8 student has no {hidden!r} inference path (only the ViT has)")
+        h = self.tokens_u(self.to_u(values), missing)
+        return self.from_u(ops.reshape(self.head(h), (-1, T, F))), h
+
+    def call(self, inputs, training=False):
+        return self.infer(inputs["values"], inputs["missing"], training=training)
+
+    def impute(self, values, missing):
+        m = ops.cast(missing, "bool")
+        return ops.where(m, self.infer(values, missing), ops.cast(values, "float32"))
+
+    def embed(self, values, missing):
+        return self.embed_u(self.to_u(values), missing)
+
+    def decoder_layers(self):
+        return [self.head]
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        w = ops.cast(y["weight"], "float32")
+        d = y_pred - ops.cast(y["target"], "float32")
+        err = (ops.square(d) if self.loss_kind == "mse" else ops.abs(d)) * w
+        return ops.sum(err) / ops.maximum(ops.sum(w), 1.0)
+
+    def get_config(self):
+        return {**super().get_config(), "dim": self.dim, "depth": self.depth, "kernel": self.kernel,
+                "step": self.step, "loss": self.loss_kind, "offset": self.offset, "scale": self.scale}
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        for k in ("trainable", "dtype"):
+            config.pop(k, None)
+        return cls(**config)

@@ -1,0 +1,123 @@
+"""The full-integer student family (models/intconv.py) and its files: every node on XNNPACK, integer I/O,
+the per-feature input range applied by the runtime."""
+
+import json
+
+import keras
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from lsm_edge import convert as conv
+from lsm_edge.cli import main
+from lsm_edge.data.dataset import Dataset
+from lsm_edge.data.simulate import write_simulated
+from lsm_edge.distill import distill
+from lsm_edge.errors import LsmEdgeError
+from lsm_edge.models.intconv import IntStudent, feature_range
+from lsm_edge.recipe import DistillConfig
+from lsm_edge.runtime import Imputer, read_metadata
+from lsm_edge.train import TrainConfig, load_run, train
+
+FAST = dict(steps=6, batch_size=8, checkpoint_every=6, warmup_steps=1, xla=False)
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """A nano teacher, an intconv student and a conv student distilled from it for a few steps."""
+    root = tmp_path_factory.mktemp("int8")
+    write_simulated(root / "data", 12, 3, seed=5, progress=False)
+    train(root / "data", root / "t", TrainConfig(size="nano", steps=4, batch_size=16, checkpoint_every=4,
+                                                 warmup_steps=1, val_windows=16, xla=False), progress=False)
+    distill(root / "t", root / "data", root / "int", DistillConfig(family="intconv", dim=16, depth=2, **FAST),
+            progress=False)
+    distill(root / "t", root / "data", root / "conv", DistillConfig(family="conv", dim=16, depth=2, **FAST),
+            progress=False)
+    return root
+
+
+def test_feature_range_spans_each_feature_and_leaves_unobserved_ones():
+    rng = np.random.default_rng(0)
+    z = np.full((50, 300, 26), np.nan, np.float32)
+    z[..., 0] = rng.uniform(-2.0, 6.0, size=(50, 300))  # skewed: the offset moves to the middle
+    z[..., 1] = rng.uniform(-0.1, 0.1, size=(50, 300))  # narrow: the scale stops at 0.5
+    offset, scale = feature_range(z)
+    assert offset[0] == pytest.approx(2.0, abs=0.05) and scale[0] == pytest.approx(4.0, abs=0.05)
+    assert scale[1] == 0.5 and (offset[2], scale[2]) == (0.0, 1.0)
+    m = IntStudent(8, 1, offset=offset, scale=scale)
+    u = np.asarray(m.to_u(np.nan_to_num(z[:2])))
+    assert u.min() >= -1 and u.max() <= 1 and np.abs(u[..., 0]).max() > 0.99
+    np.testing.assert_allclose(np.asarray(m.from_u(m.to_u(np.full((1, 300, 26), 1.0, np.float32))))[0, 0, :3],
+                               [1.0, 0.5, 1.0], atol=1e-3)  # clipped where 1 z-unit lies outside the range
+    with pytest.raises(LsmEdgeError, match="offset and scale need 26 values"):
+        IntStudent(8, 1, offset=[0.0] * 3, scale=[1.0] * 3)
+
+
+def test_intconv_int8_file_is_integer_everywhere_and_matches_keras(runs, tmp_path):
+    """--strict passes: every node of every signature on XNNPACK, QUANTIZE / DEQUANTIZE only at the edges;
+    the runtime maps raw units to u and back, so its fills track the Keras model's within int8 error."""
+    meta = conv.convert(runs / "int", tmp_path / "int8.tflite", "int8", calibration_windows=32, strict=True)
+    assert set(meta["xnnpack"]) == {"impute", "forecast", "embed"}
+    for sig, c in meta["xnnpack"].items():
+        assert c["xnnpack_nodes"] == c["nodes"] > 0 and c["reference_ops"] == {} and c["inner_quantize"] == 0, sig
+    model, stats, _ = load_run(runs / "int")
+    assert meta["normalization"]["scale"] == pytest.approx(model.scale) and len(meta["normalization"]["offset"]) == 26
+    raw = Dataset(runs / "data").load("test").values[:8].copy()
+    hidden = raw.copy()
+    hidden[:, 100:160] = np.nan
+    got = Imputer(tmp_path / "int8.tflite").impute(hidden)
+    obs = ~np.isnan(hidden)
+    np.testing.assert_array_equal(got[obs], hidden[obs])  # observed cells pass through, bit-exact
+    z = stats.normalize(hidden)
+    from lsm_edge.data.windows import fill_linear
+
+    want = stats.denormalize(np.asarray(model.impute(fill_linear(z), np.isnan(z).astype(np.float32))))
+    gap = np.isnan(hidden) & ~np.isnan(raw)
+    err = np.abs(stats.normalize(got) - stats.normalize(want))[gap]
+    spread = np.abs(stats.normalize(want)[gap] - np.nanmean(stats.normalize(want)[gap]))
+    assert err.mean() < 0.25 * spread.mean(), (err.mean(), spread.mean())
+
+
+def test_integer_io_carries_scale_and_zero_point(runs, tmp_path):
+    f_io = tmp_path / "io.tflite"
+    conv.convert(runs / "int", tmp_path / "f.tflite", "int8", calibration_windows=32)
+    meta = conv.convert(runs / "int", f_io, "int8", calibration_windows=32, io="int8", strict=True)
+    from ai_edge_litert.interpreter import Interpreter
+
+    r = Interpreter(model_path=str(f_io)).get_signature_runner("impute")
+    for name, d in r.get_input_details().items():
+        q = meta["io"]["impute"]["inputs"][name]
+        assert d["dtype"] == np.int8 and q["dtype"] == "int8"
+        assert (q["scale"], q["zero_point"]) == pytest.approx(d["quantization"])
+    assert r.get_output_details()["values"]["dtype"] == np.int8
+    # u-units span [-1, 1]: the input scale is about 2 / 255, not one scale for every z-scored feature
+    assert meta["io"]["impute"]["inputs"]["values"]["scale"] == pytest.approx(2 / 255, rel=0.05)
+    raw = Dataset(runs / "data").load("test").values[:4].copy()
+    raw[:, 50:110] = np.nan
+    a, b = Imputer(tmp_path / "f.tflite").impute(raw), Imputer(f_io).impute(raw)
+    std = np.asarray(meta["normalization"]["std"]) * np.asarray(meta["normalization"]["scale"])
+    out_step = meta["io"]["impute"]["outputs"]["values"]["scale"]
+    assert (np.abs(a - b) <= 1.01 * out_step * std + 1e-4).all()  # at most one output step apart
+    assert read_metadata(f_io.read_bytes())["io"]["forecast"]["outputs"]["forecast"]["dtype"] == "int8"
+
+
+def test_strict_refuses_a_file_with_nodes_off_xnnpack_and_io_needs_int8(runs, tmp_path):
+    with pytest.raises(LsmEdgeError, match=r"--strict: impute: \d+ of \d+ nodes on XNNPACK \(off it: .*GELU"):
+        conv.convert(runs / "conv", tmp_path / "c.tflite", "int8", calibration_windows=16, strict=True)
+    assert not (tmp_path / "c.tflite").exists()
+    with pytest.raises(LsmEdgeError, match="integer input and output \\(int8\\) need --quant int8"):
+        conv.convert(runs / "int", tmp_path / "d.tflite", "dynamic", io="int8")
+    r = CliRunner().invoke(main, ["convert", str(runs / "conv"), "--quant", "int8", "--calibration-windows", "16",
+                                  "--out", str(tmp_path / "c.tflite")])
+    assert r.exit_code == 0, r.output
+    assert "impute:" in r.output and "nodes on XNNPACK (off it:" in r.output and "GELU" in r.output
+    r = CliRunner().invoke(main, ["convert", str(runs / "int"), "--quant", "float16", "--io", "int8",
+                                  "--out", str(tmp_path / "e.tflite")])
+    assert r.exit_code != 0 and "need --quant int8" in r.output and "Traceback" not in r.output
+
+
+def test_intconv_saves_and_loads_safely(runs):
+    m = keras.models.load_model(runs / "int" / "model.keras", safe_mode=True)
+    assert isinstance(m, IntStudent) and len(m.offset) == 26
+    cfg = json.loads((runs / "int" / "config.json").read_text())
+    assert cfg["name"] == "intconv-16x2" and cfg["model"]["scale"] == pytest.approx(m.scale)
