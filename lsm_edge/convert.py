@@ -16,6 +16,14 @@ the statistics inside the graph, full-integer variants quantized the raw-unit in
 one scale for RR intervals of ~1000 ms and skin-conductance slopes of ~0.1 uS/min: measured mean
 error 1.7 z-units.)  In ``forecast`` the last N minutes are hidden whatever they hold.
 
+Full-integer students (family ``intconv``, models/intconv.py) differ in three ways: the graph takes and
+returns *u-units*, u = clip((z - offset) / scale, -1, 1) with a per-feature offset and scale in the
+metadata's ``normalization`` (LiteRT gives an activation tensor one scale; this way every feature spans
+it); ``impute`` blends with arithmetic (values + missing * (fill - values)), not SELECT; and the output is
+the linear fill plus a correction, so ``values`` must hold the runtime's fill where ``missing`` is set, in
+``forecast`` too (the runtime hides the last N minutes before filling).  With ``io="int8"`` / ``"uint8"``
+every signature's tensors are integer and the metadata's ``io`` entry gives each one's scale and zero point.
+
 Variants: float32, float16 (weights), dynamic (int8 weights, float activations), int8 (full
 integer kernels, float I/O, calibrated on training windows), int16x8 (int16 activations, int8
 weights), and from litert-quantizer: wo-int8 (weight-only int8) and int4 (dynamic int4 weights).
@@ -304,6 +312,10 @@ def convert(run_dir, out_file, quant: str = "float32", horizon: int = DEFAULT_HO
         "features": [{"name": f.name, "unit": f.unit, "group": f.group, "valid_min": f.valid_min,
                       "valid_max": f.valid_max} for f in schema.FEATURES],
         "normalization": norm, "io": io_quantization(flat) if io != "float32" else {},
+        **({"embedding_pool": {"by": "runtime", "step_minutes": model.step,
+                               "how": "mean of the embed signature's tokens over the steps with at least one "
+                                      "observed cell (the graph's own embedding is the mean over all steps)"}}
+           if integer_family(model) else {}),
         "xnnpack": coverage, "signatures": sigs, "classes": {t: i["classes"] for t, i in heads_info.items()},
         "classifiers": heads_info,
         "source_run": {"path": str(run), "sha256": run_hash(run)},

@@ -58,7 +58,8 @@ def build_student(cfg: DistillConfig, z_train: np.ndarray | None = None):
         if z_train is None:
             raise LsmEdgeError("the intconv student needs the training windows to fix its per-feature input range")
         offset, scale = feature_range(z_train, seed=cfg.seed)
-        return IntStudent(cfg.dim, cfg.depth, cfg.kernel, cfg.step, loss="l1", offset=offset, scale=scale)
+        return IntStudent(cfg.dim, cfg.depth, cfg.kernel, cfg.step, loss="l1", offset=offset, scale=scale,
+                          norm=cfg.norm)
     return ConvStudent(cfg.dim, cfg.depth, cfg.kernel, cfg.step, loss="l1", fill_gate=True)
 
 
@@ -164,7 +165,7 @@ def flops(model, batch: int = 1) -> int:
 
 
 ARCHITECTURE = {"vit": ("family", "size"), "conv": ("family", "dim", "depth", "kernel", "step"),
-                "intconv": ("family", "dim", "depth", "kernel", "step")}
+                "intconv": ("family", "dim", "depth", "kernel", "step", "norm")}
 
 
 def student_init(init) -> tuple:

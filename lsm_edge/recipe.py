@@ -128,6 +128,7 @@ class DistillConfig:
     depth: int = 5
     kernel: int = 3
     step: int = 5
+    norm: bool = False  # intconv: batch norm before each conv (folded to a per-channel affine at inference)
     steps: int = 600
     batch_size: int = 64
     lr: float = 2e-3

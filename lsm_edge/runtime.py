@@ -214,7 +214,15 @@ class Embedder(Model):
     def embed(self, values) -> np.ndarray:
         """Pooled embedding [D] or [n, D]."""
         v, single = self.check(values)
-        out = self._run("embed", v)["embedding"]
+        res = self._run("embed", v)
+        pool = self.metadata.get("embedding_pool")
+        if pool:  # full-integer files: the mean over the steps with data, which the graph cannot divide out
+            step = int(pool["step_minutes"])
+            seen = ~np.isnan(v).reshape(len(v), self.window // step, -1).all(-1)  # [n, steps]
+            w = seen[..., None].astype(np.float32)
+            out = (res["tokens"] * w).sum(1) / np.maximum(w.sum(1), 1.0)
+        else:
+            out = res["embedding"]
         return out[0] if single else out
 
 

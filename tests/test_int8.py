@@ -16,7 +16,7 @@ from lsm_edge.distill import distill
 from lsm_edge.errors import LsmEdgeError
 from lsm_edge.models.intconv import IntStudent, feature_range
 from lsm_edge.recipe import DistillConfig
-from lsm_edge.runtime import Imputer, read_metadata
+from lsm_edge.runtime import Embedder, Imputer, read_metadata
 from lsm_edge.train import TrainConfig, load_run, train
 
 FAST = dict(steps=6, batch_size=8, checkpoint_every=6, warmup_steps=1, xla=False)
@@ -76,6 +76,14 @@ def test_intconv_int8_file_is_integer_everywhere_and_matches_keras(runs, tmp_pat
     err = np.abs(stats.normalize(got) - stats.normalize(want))[gap]
     spread = np.abs(stats.normalize(want)[gap] - np.nanmean(stats.normalize(want)[gap]))
     assert err.mean() < 0.25 * spread.mean(), (err.mean(), spread.mean())
+    # embed: the runtime pools the file's tokens over the steps with data, as the Keras model does
+    short = np.full_like(raw[:2], np.nan)
+    short[:, 40:52] = raw[:2, 40:52]  # 12 minutes of data: 3 of the 60 steps
+    zs = stats.normalize(short)
+    want = np.asarray(model.embed(fill_linear(zs), np.isnan(zs).astype(np.float32))[1])
+    got = Embedder(tmp_path / "int8.tflite").embed(short)
+    plain = np.asarray(model.embed_u(model.to_u(fill_linear(zs)), np.isnan(zs).astype(np.float32))[1])
+    assert np.abs(got - want).mean() < 0.3 * np.abs(plain - want).mean()
 
 
 def test_integer_io_carries_scale_and_zero_point(runs, tmp_path):

@@ -13,11 +13,17 @@ training the mapping is the model's first and last step (losses stay in z-units,
 student); in a ``.tflite`` file it is left to the runtime, which reads ``offset`` and ``scale``
 from the metadata, so the file's input tensor spans [-1, 1] for every feature.
 
-    values u, missing [B, 300, 26]
-      -> concat(u * (1 - missing), missing) -> [B, 60, 5 * 52]
+    values u (missing cells linearly filled), missing [B, 300, 26]
+      -> concat(u, missing) -> [B, 60, 5 * 52]
       -> relu(Dense(D))                      tokens [B, 60, D]
       -> depth x (x + Dense(D)(relu(Conv1D_dilated(x))))
-      -> Dense(5 * 26)                       -> [B, 300, 26] in u-units
+      -> u + Dense(5 * 26)                   -> [B, 300, 26] in u-units
+
+The output is the linear fill plus a learned correction (the conv student's fill gate does the same with a
+SELECT-free blend it cannot have here): measured on the test people, without it the student lost all of
+the teacher's 60-minute heart-rate interpolation gain already in float (benchmarks/results/int8/README.md).
+Unlike the other families, the graph reads ``values`` where ``missing`` is set: a file's caller passes the
+runtime's linear fill there (``forecast`` included: the runtime hides the last N minutes before filling).
 """
 
 from __future__ import annotations
@@ -53,10 +59,18 @@ def feature_range(z: np.ndarray, lo: float = 0.0005, hi: float = 0.9995, max_win
     return offset, scale
 
 
+def pool_steps(tokens, missing, step: int):
+    """tokens [B, S, D], missing [B, 300, 26] -> [B, D]: the mean over the S steps of ``step`` minutes with at
+    least one observed cell (``lsm_edge.runtime`` pools a file's tokens the same way, in numpy)."""
+    m = ops.reshape(ops.cast(missing, "float32"), (-1, ops.shape(tokens)[1], step * F))
+    w = ops.expand_dims(ops.cast(ops.min(m, axis=-1) < 0.5, "float32"), -1)
+    return ops.sum(tokens * w, axis=1) / ops.maximum(ops.sum(w, axis=1), 1.0)
+
+
 @keras.saving.register_keras_serializable("lsm_edge")
 class IntStudent(keras.Model):
     def __init__(self, dim: int = 32, depth: int = 4, kernel: int = 3, step: int = 5, loss: str = "l1",
-                 offset=None, scale=None, **kw):
+                 offset=None, scale=None, norm: bool = False, **kw):
         super().__init__(**kw)
         if T % step:
             raise LsmEdgeError(f"step must divide the {T}-minute window, got {step}")
@@ -68,7 +82,7 @@ class IntStudent(keras.Model):
             raise LsmEdgeError(f"offset and scale need {F} values each, scales > 0; got {len(offset)} and "
                                f"{len(scale)} (smallest scale {min(scale) if scale else None})")
         self.dim, self.depth, self.kernel, self.step, self.loss_kind = dim, depth, kernel, step, loss
-        self.offset, self.scale = offset, scale
+        self.offset, self.scale, self.norm = offset, scale, bool(norm)
         self.n_tokens = T // step
         self.token_grid = (self.n_tokens, 1)
         self.embed_dim = dim
@@ -76,6 +90,8 @@ class IntStudent(keras.Model):
         self.convs = [keras.layers.Conv1D(dim, kernel, padding="same", dilation_rate=2 ** i, activation="relu",
                                           name=f"conv_{i}") for i in range(depth)]
         self.mixes = [keras.layers.Dense(dim, name=f"mix_{i}") for i in range(depth)]
+        # batch norm before each conv: a fixed per-channel affine at inference (MUL and ADD, both int8 on XNNPACK)
+        self.norms = [keras.layers.BatchNormalization(name=f"norm_{i}") for i in range(depth)] if self.norm else []
         self.head = keras.layers.Dense(step * F, name="head")
         self.build(None)
 
@@ -87,6 +103,8 @@ class IntStudent(keras.Model):
         for conv, mix in zip(self.convs, self.mixes):
             conv.build((None, n, d))
             mix.build((None, n, d))
+        for bn in self.norms:
+            bn.build((None, n, d))
         self.head.build((None, n, d))
         self.built = True
 
@@ -103,20 +121,22 @@ class IntStudent(keras.Model):
         """[B, 300, C] -> [B, 60, 5 * C]"""
         return ops.reshape(x, (-1, self.n_tokens, self.step * ops.shape(x)[-1]))
 
-    def tokens_u(self, u, missing):
-        """u, missing [B, 300, 26] -> tokens [B, 60, D]"""
-        missing = ops.cast(missing, "float32")
-        h = self.inp(self._steps(ops.concatenate([u * (1.0 - missing), missing], axis=-1)))
-        for conv, mix in zip(self.convs, self.mixes):
-            h = h + mix(conv(h))
+    def tokens_u(self, u, missing, training=False):
+        """u (linearly filled), missing [B, 300, 26] -> tokens [B, 60, D]"""
+        h = self.inp(self._steps(ops.concatenate([u, ops.cast(missing, "float32")], axis=-1)))
+        for i, (conv, mix) in enumerate(zip(self.convs, self.mixes)):
+            x = self.norms[i](h, training=training) if self.norm else h
+            h = h + mix(conv(x))
         return h
 
     def infer_u(self, u, missing):
-        """-> reconstruction [B, 300, 26] in u-units."""
-        return ops.reshape(self.head(self.tokens_u(u, missing)), (-1, T, F))
+        """-> reconstruction [B, 300, 26] in u-units: the linear fill plus the model's correction."""
+        return u + ops.reshape(self.head(self.tokens_u(u, missing)), (-1, T, F))
 
     def embed_u(self, u, missing):
-        """-> (tokens [B, 60, D], pooled [B, D]: the mean over all steps)."""
+        """-> (tokens [B, 60, D], the mean over all steps [B, D]).  In a file: the graph's ``embedding`` (an
+        integer graph has no DIV kernel for a masked mean); :meth:`embed` and the runtime pool the tokens of
+        the steps with data instead (:func:`pool_steps`)."""
         h = self.tokens_u(u, missing)
         return h, ops.mean(h, axis=1)
 
@@ -128,8 +148,9 @@ class IntStudent(keras.Model):
         """-> (reconstruction [B, 300, 26] in z-units, step tokens [B, 60, D])."""
         if hidden != "attention":
             raise LsmEdgeError(f"the int8 student has no {hidden!r} inference path (only the ViT has)")
-        h = self.tokens_u(self.to_u(values), missing)
-        return self.from_u(ops.reshape(self.head(h), (-1, T, F))), h
+        u = self.to_u(values)
+        h = self.tokens_u(u, missing, training=training)
+        return self.from_u(u + ops.reshape(self.head(h), (-1, T, F))), h
 
     def call(self, inputs, training=False):
         return self.infer(inputs["values"], inputs["missing"], training=training)
@@ -139,7 +160,9 @@ class IntStudent(keras.Model):
         return ops.where(m, self.infer(values, missing), ops.cast(values, "float32"))
 
     def embed(self, values, missing):
-        return self.embed_u(self.to_u(values), missing)
+        """-> (tokens [B, 60, D], pooled [B, D]: the mean over steps with at least one observed cell)."""
+        h = self.tokens_u(self.to_u(values), missing)
+        return h, pool_steps(h, missing, self.step)
 
     def decoder_layers(self):
         return [self.head]
@@ -152,7 +175,8 @@ class IntStudent(keras.Model):
 
     def get_config(self):
         return {**super().get_config(), "dim": self.dim, "depth": self.depth, "kernel": self.kernel,
-                "step": self.step, "loss": self.loss_kind, "offset": self.offset, "scale": self.scale}
+                "step": self.step, "loss": self.loss_kind, "offset": self.offset, "scale": self.scale,
+                "norm": self.norm}
 
     @classmethod
     def from_config(cls, config):
