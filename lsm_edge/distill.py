@@ -41,7 +41,7 @@ from .data.dataset import Dataset
 from .errors import LsmEdgeError
 from .io import atomic_path, atomic_write_text, sha256_file
 from .models.conv import ConvStudent
-from .models.intconv import IntStudent, feature_range
+from .models.intconv import IntStudent, feature_range, with_qat
 from .models.mae import build_mae, count_params
 from .recipe import DistillConfig
 from .train import TRAIN_TASKS, _append_log, _prefetch, augment, load_run, model_inputs
@@ -59,7 +59,7 @@ def build_student(cfg: DistillConfig, z_train: np.ndarray | None = None):
             raise LsmEdgeError("the intconv student needs the training windows to fix its per-feature input range")
         offset, scale = feature_range(z_train, seed=cfg.seed)
         return IntStudent(cfg.dim, cfg.depth, cfg.kernel, cfg.step, loss="l1", offset=offset, scale=scale,
-                          norm=cfg.norm)
+                          norm=cfg.norm, qat=cfg.qat)
     return ConvStudent(cfg.dim, cfg.depth, cfg.kernel, cfg.step, loss="l1", fill_gate=True)
 
 
@@ -189,7 +189,10 @@ def distill(teacher_run, data_dir, out_dir, cfg: DistillConfig, resume: bool = F
     start = None
     if init is not None:
         start, init_cfg = student_init(init)
-        cfg = replace(cfg, **{k: init_cfg[k] for k in ARCHITECTURE[init_cfg["family"]]})
+        cfg = replace(cfg, **{k: init_cfg[k] if k in init_cfg else getattr(start, k)
+                              for k in ARCHITECTURE[init_cfg["family"]]})
+        if cfg.family == "intconv":  # quantization-aware fine-tuning of a finished student: the recipe's choice
+            start = with_qat(start, cfg.qat)
     ckpt, state_path = out / "checkpoint" / "ckpt.keras", out / "checkpoint" / "state.json"
     if (out / "model.keras").exists():
         if resume:

@@ -129,6 +129,7 @@ class DistillConfig:
     kernel: int = 3
     step: int = 5
     norm: bool = False  # intconv: batch norm before each conv (folded to a per-channel affine at inference)
+    qat: bool = False  # intconv: quantization-aware training (activations fake-quantized to int8; with --init)
     steps: int = 600
     batch_size: int = 64
     lr: float = 2e-3

@@ -129,3 +129,29 @@ def test_intconv_saves_and_loads_safely(runs):
     assert isinstance(m, IntStudent) and len(m.offset) == 26
     cfg = json.loads((runs / "int" / "config.json").read_text())
     assert cfg["name"] == "intconv-16x2" and cfg["model"]["scale"] == pytest.approx(m.scale)
+
+
+def test_quantization_aware_fine_tuning_tracks_ranges_and_rounds_in_training(runs, tmp_path):
+    """--init a finished intconv student with qat: the ranges of every int8 tensor are tracked (the input's is
+    [-1, 1]: u-units), the training pass is fake-quantized (its output sits on 8-bit steps), inference is not."""
+    out = distill(runs / "t", runs / "data", tmp_path / "qat", DistillConfig(family="intconv", qat=True, **FAST),
+                  init=runs / "int", progress=False)
+    m = keras.models.load_model(out / "model.keras", safe_mode=True)
+    cfg = json.loads((out / "config.json").read_text())
+    assert m.qat and cfg["distill"]["qat"] and cfg["distill"]["dim"] == 16  # the architecture of --init
+    lo, hi = np.asarray(m.ranges["input"])
+    assert lo == pytest.approx(-1.0, abs=0.02) and hi == pytest.approx(1.0, abs=0.02)
+    assert all(float(v[1]) > float(v[0]) for v in m.ranges.values())
+    z = np.random.default_rng(0).normal(size=(2, 300, 26)).astype("float32")
+    miss = np.zeros_like(z)
+    u_train = np.asarray(m.to_u(m.reconstruct(z, miss, training=True)[0]))
+    lo, hi = (float(x) for x in np.asarray(m.ranges["output"]))
+    lo, hi = min(lo, 0.0), max(hi, 0.0)
+    step = (hi - lo) / 255
+    nudged_lo = -np.round(-lo / step) * step  # fake_quant moves the range so that 0 is on the grid
+    inside = np.abs(u_train) < 0.99  # to_u clips at +-1
+    grid = (u_train[inside] - nudged_lo) / step
+    assert inside.sum() > 1000 and np.abs(grid - np.round(grid)).max() < 0.02
+    u_inf = np.asarray(m.to_u(m.reconstruct(z, miss)[0]))
+    assert not np.allclose(u_inf, u_train)
+    conv.convert(out, tmp_path / "q.tflite", "int8", calibration_windows=16, strict=True)

@@ -36,6 +36,7 @@ from .. import schema
 from ..errors import LsmEdgeError
 
 T, F = schema.WINDOW_MINUTES, schema.N_FEATURES
+QAT_MOMENTUM = 0.99  # of the tracked activation ranges
 
 
 def feature_range(z: np.ndarray, lo: float = 0.0005, hi: float = 0.9995, max_windows: int = 4000,
@@ -67,10 +68,20 @@ def pool_steps(tokens, missing, step: int):
     return ops.sum(tokens * w, axis=1) / ops.maximum(ops.sum(w, axis=1), 1.0)
 
 
+def with_qat(model: "IntStudent", qat: bool = True) -> "IntStudent":
+    """The same student (weights copied layer by layer) with quantization-aware training switched on or off."""
+    if model.qat == qat:
+        return model
+    new = IntStudent.from_config({**model.get_config(), "qat": qat})
+    for layer in model.layers:
+        new.get_layer(layer.name).set_weights(layer.get_weights())
+    return new
+
+
 @keras.saving.register_keras_serializable("lsm_edge")
 class IntStudent(keras.Model):
     def __init__(self, dim: int = 32, depth: int = 4, kernel: int = 3, step: int = 5, loss: str = "l1",
-                 offset=None, scale=None, norm: bool = False, **kw):
+                 offset=None, scale=None, norm: bool = False, qat: bool = False, **kw):
         super().__init__(**kw)
         if T % step:
             raise LsmEdgeError(f"step must divide the {T}-minute window, got {step}")
@@ -82,7 +93,7 @@ class IntStudent(keras.Model):
             raise LsmEdgeError(f"offset and scale need {F} values each, scales > 0; got {len(offset)} and "
                                f"{len(scale)} (smallest scale {min(scale) if scale else None})")
         self.dim, self.depth, self.kernel, self.step, self.loss_kind = dim, depth, kernel, step, loss
-        self.offset, self.scale, self.norm = offset, scale, bool(norm)
+        self.offset, self.scale, self.norm, self.qat = offset, scale, bool(norm), bool(qat)
         self.n_tokens = T // step
         self.token_grid = (self.n_tokens, 1)
         self.embed_dim = dim
@@ -106,6 +117,13 @@ class IntStudent(keras.Model):
         for bn in self.norms:
             bn.build((None, n, d))
         self.head.build((None, n, d))
+        # quantization-aware training: the range of every tensor the int8 file will hold, an EMA of its batch
+        # min / max, and fake quantization to 8 bits in the training forward pass (straight-through gradient)
+        names = ["input", "embed", *(f"{k}_{i}" for i in range(self.depth) for k in
+                                     (("norm", "conv", "mix", "add") if self.norm else ("conv", "mix", "add"))),
+                 "head", "output"] if self.qat else []
+        self.ranges = {k: self.add_weight(shape=(2,), initializer="zeros", trainable=False, name=f"range_{k}")
+                       for k in names}
         self.built = True
 
     # -- the per-feature range (the runtime's job in a .tflite file) --------------------------------
@@ -121,12 +139,23 @@ class IntStudent(keras.Model):
         """[B, 300, C] -> [B, 60, 5 * C]"""
         return ops.reshape(x, (-1, self.n_tokens, self.step * ops.shape(x)[-1]))
 
+    def _fq(self, name: str, x, training):
+        """Fake-quantize ``x`` to int8 over its tracked range (QAT, training only; inference and export are float)."""
+        if not (self.qat and training):
+            return x
+        r = self.ranges[name]
+        now = ops.stack([ops.min(x), ops.max(x)])
+        r.assign(ops.where(r[1] > r[0], QAT_MOMENTUM * r + (1.0 - QAT_MOMENTUM) * now, now))
+        return keras.quantizers.fake_quant_with_min_max_vars(x, ops.minimum(r[0], 0.0), ops.maximum(r[1], 0.0))
+
     def tokens_u(self, u, missing, training=False):
         """u (linearly filled), missing [B, 300, 26] -> tokens [B, 60, D]"""
-        h = self.inp(self._steps(ops.concatenate([u, ops.cast(missing, "float32")], axis=-1)))
+        x = self._fq("input", ops.concatenate([u, ops.cast(missing, "float32")], axis=-1), training)
+        h = self._fq("embed", self.inp(self._steps(x)), training)
         for i, (conv, mix) in enumerate(zip(self.convs, self.mixes)):
-            x = self.norms[i](h, training=training) if self.norm else h
-            h = h + mix(conv(x))
+            x = self._fq(f"norm_{i}", self.norms[i](h, training=training), training) if self.norm else h
+            x = self._fq(f"conv_{i}", conv(x), training)
+            h = self._fq(f"add_{i}", h + self._fq(f"mix_{i}", mix(x), training), training)
         return h
 
     def infer_u(self, u, missing):
@@ -150,7 +179,8 @@ class IntStudent(keras.Model):
             raise LsmEdgeError(f"the int8 student has no {hidden!r} inference path (only the ViT has)")
         u = self.to_u(values)
         h = self.tokens_u(u, missing, training=training)
-        return self.from_u(u + ops.reshape(self.head(h), (-1, T, F))), h
+        delta = self._fq("head", ops.reshape(self.head(h), (-1, T, F)), training)
+        return self.from_u(self._fq("output", u + delta, training)), h
 
     def call(self, inputs, training=False):
         return self.infer(inputs["values"], inputs["missing"], training=training)
@@ -176,7 +206,7 @@ class IntStudent(keras.Model):
     def get_config(self):
         return {**super().get_config(), "dim": self.dim, "depth": self.depth, "kernel": self.kernel,
                 "step": self.step, "loss": self.loss_kind, "offset": self.offset, "scale": self.scale,
-                "norm": self.norm}
+                "norm": self.norm, "qat": self.qat}
 
     @classmethod
     def from_config(cls, config):
