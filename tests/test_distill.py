@@ -32,12 +32,13 @@ def test_recipes_meet_the_size_bar_and_bad_recipes_are_named(tmp_path):
     from lsm_edge.models.mae import build_mae, count_params
 
     t = build_mae("micro", fill_gate=True)
-    for path in ("distill/vit_pico.toml", "distill/conv64.toml"):
-        s = build_student(DistillConfig.from_toml(path))
+    z = np.random.default_rng(0).normal(size=(8, 300, 26)).astype("float32")  # intconv fixes its input range on it
+    for path in ("distill/vit_pico.toml", "distill/conv64.toml", "distill/intconv.toml"):
+        s = build_student(DistillConfig.from_toml(path), z)
         assert count_params(s) <= count_params(t) / 10, path
         assert flops(s) <= flops(t) / 10, path
     (tmp_path / "bad.toml").write_text('[distill]\nfamily = "rnn"\n')
-    with pytest.raises(LsmEdgeError, match="family must be one of vit, conv, got 'rnn'"):
+    with pytest.raises(LsmEdgeError, match="family must be one of vit, conv, intconv, got 'rnn'"):
         DistillConfig.from_toml(tmp_path / "bad.toml")
     (tmp_path / "bad.toml").write_text('[distill]\nwidth = 3\n')
     with pytest.raises(LsmEdgeError, match="unknown option"):
