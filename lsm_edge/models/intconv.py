@@ -16,12 +16,13 @@ from the metadata, so the file's input tensor spans [-1, 1] for every feature.
     values u (missing cells linearly filled), missing [B, 300, 26]
       -> concat(u, missing) -> [B, 60, 5 * 52]
       -> relu(Dense(D))                      tokens [B, 60, D]
-      -> depth x (x + Dense(D)(relu(Conv1D_dilated(x))))
+      -> depth x (x + Dense(D)(relu(Conv1D_dilated(BN(x)))))   BN: ``norm=True``, an affine at inference
       -> u + Dense(5 * 26)                   -> [B, 300, 26] in u-units
 
-The output is the linear fill plus a learned correction (the conv student's fill gate does the same with a
-SELECT-free blend it cannot have here): measured on the test people, without it the student lost all of
-the teacher's 60-minute heart-rate interpolation gain already in float (benchmarks/results/int8/README.md).
+The output is the linear fill plus a learned correction, the part the conv student's sigmoid fill gate
+plays there: without it (the first version) the float student kept none of the teacher's 60-minute
+heart-rate interpolation gain on real people (benchmarks/results/int8/README.md).  ``qat=True``
+fake-quantizes every tensor the int8 file will hold during training (quantization-aware fine-tuning).
 Unlike the other families, the graph reads ``values`` where ``missing`` is set: a file's caller passes the
 runtime's linear fill there (``forecast`` included: the runtime hides the last N minutes before filling).
 """
