@@ -288,7 +288,10 @@ def convert(run_dir, out_file, quant: str = "float32", horizon: int = DEFAULT_HO
         raise LsmEdgeError(f"conversion produced non-builtin ops {flex}; lsm-edge artifacts must be builtin-only")
     if "VAR_HANDLE" in ops:
         raise LsmEdgeError("conversion left the weights as resource variables (they would be uninitialised)")
-    coverage = xnnpack_report(flat, sigs)
+    try:
+        coverage = xnnpack_report(flat, sigs)
+    except (RuntimeError, ValueError) as e:  # the interpreter refuses the file (e.g. a tensor with scale 0)
+        raise LsmEdgeError(f"the {quant} file does not run on the LiteRT interpreter: {str(e).splitlines()[0][:300]}") from None
     if strict:
         off = {sig: c for sig, c in coverage.items() if c["reference_ops"] or c["inner_quantize"]}
         if off:
