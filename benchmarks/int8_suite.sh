@@ -9,7 +9,9 @@
 #     the retention report and Pareto chart, and evaluate-real on the test people (heart rate per set, activity
 #     probes on aw_fb).
 #   bash benchmarks/int8_suite.sh        (about 60 min on 2 cores; needs `make arm` once, as root)
-# Writes benchmarks/results/int8/: selection.md, val/, bench_x86.*, arm.*, report.*, pareto.png, real/, bars.md.
+# Writes benchmarks/results/int8/: selection.md, val/, bench_x86.*, arm.*, report.*, pareto.png, real/, bars.md;
+# and pretrained/real_student_intconv/ (the chosen run, its int8 and int8-I/O files, MODEL_CARD.md; EXTRA: a
+# paragraph for the card's limits).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${BIN:-.venv/bin}
@@ -24,7 +26,8 @@ mkdir -p "$OUT/candidates" "$OUT/artifacts" "$RES"
 declare -A CAND=(  # name -> distill options over distill/intconv.toml
   [intconv32]="--dim 32 --norm false" [intconv48]="--dim 48 --norm false" [intconv64]="--dim 64 --norm false"
   [intconv48n]="--dim 48 --norm true" [intconv64n]="--dim 64 --norm true"
-  [intconv48n_9k]="--dim 48 --norm true --steps 9000 --warmup-steps 300")
+  [intconv48n_9k]="--dim 48 --norm true --steps 9000 --warmup-steps 300"
+  [intconv48n_18k]="--dim 48 --norm true --steps 18000 --warmup-steps 600 --checkpoint-every 1000")
 distil() {  # name, options...
   local name=$1; shift
   [ -f "$OUT/$name/model.keras" ] || $BIN/lsm-edge distill --teacher $TEACHER --student distill/intconv.toml \
@@ -58,4 +61,11 @@ $BIN/lsm-edge evaluate-real --data "$REAL" --teacher $TEACHER --artifacts "$ART"
   --horizons 60 --out "$RES/real" --quiet > /dev/null
 $BIN/python benchmarks/int8_bars.py bars "$RES" > "$RES/bars.md"
 $BIN/python benchmarks/machine.py > "$RES/machine.json"
+# the release: the chosen run without optimizer state, its two files, a model card from the test people's figures
+REL=pretrained/real_student_intconv
+rm -rf "$REL" && $BIN/python benchmarks/release_run.py "$OUT/$CHOSEN" "$REL"
+cp "$ART/${CHOSEN}_int8.tflite" "$ART/${CHOSEN}_int8io.tflite" "$REL/"
+$BIN/python benchmarks/model_card.py "$REL" --corpus "$DATA" --eval "$RES/real/real.json" --method "$CHOSEN" \
+  --artifact "$REL/${CHOSEN}_int8.tflite" --artifact "$REL/${CHOSEN}_int8io.tflite" --extra "${EXTRA:-}" \
+  --out "$REL/MODEL_CARD.md"
 cat "$RES/bars.md"

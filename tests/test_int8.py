@@ -155,3 +155,26 @@ def test_quantization_aware_fine_tuning_tracks_ranges_and_rounds_in_training(run
     u_inf = np.asarray(m.to_u(m.reconstruct(z, miss)[0]))
     assert not np.allclose(u_inf, u_train)
     conv.convert(out, tmp_path / "q.tflite", "int8", calibration_windows=16, strict=True)
+
+
+def test_integer_snippets_of_the_docs_match_an_integer_file(runs, tmp_path):
+    """docs/on-device.md, full-integer section: the signature, tensor names and metadata keys its Kotlin and
+    Swift lines use exist in a file converted with --io int8."""
+    import re
+    from pathlib import Path
+
+    meta = conv.convert(runs / "int", tmp_path / "io.tflite", "int8", calibration_windows=16, io="int8")
+    text = (Path(__file__).parents[1] / "docs" / "on-device.md").read_text().split("## Full-integer files")[1]
+    blocks = dict(re.findall(r"```(kotlin|swift)\n(.*?)```", text, re.S))
+    assert set(blocks) == {"kotlin", "swift"}
+    kotlin, swift = blocks["kotlin"], blocks["swift"]
+    sig = re.search(r'runSignature\(mapOf\((.*?)\), mapOf\((.*?)\), "(\w+)"\)', kotlin, re.S)
+    ins, outs, name = re.findall(r'"(\w+)" to', sig.group(1)), re.findall(r'"(\w+)" to', sig.group(2)), sig.group(3)
+    assert name == "impute" and sorted(ins) == sorted(meta["io"]["impute"]["inputs"]) and outs == ["values"]
+    for key in re.findall(r'getJSONObject\("(\w+)"\)', kotlin) + re.findall(r'getJSONArray\("(\w+)"\)', kotlin):
+        assert key in meta or key in meta["normalization"] or key in meta["io"] or key in ("inputs", "outputs"), key
+    for key in re.findall(r'get(?:Double|Int)\("(\w+)"\)', kotlin) + re.findall(r'q\["(\w+)"\]', swift):
+        assert key in meta["io"]["impute"]["inputs"]["values"], key
+    for key in re.findall(r'norm\["(\w+)"\]', swift):
+        assert key in meta["normalization"], key
+    assert 'meta["io"]' in swift and 'io["inputs"]!["values"]!' in swift and 'io["outputs"]!["values"]!' in swift

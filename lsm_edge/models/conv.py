@@ -26,8 +26,49 @@ from ..errors import LsmEdgeError
 T, F = schema.WINDOW_MINUTES, schema.N_FEATURES
 
 
+def pool_steps(tokens, missing, step: int):
+    """tokens [B, S, D], missing [B, 300, 26] -> [B, D]: the mean over the S steps of ``step`` minutes with at
+    least one observed cell (``lsm_edge.runtime`` pools an integer file's tokens the same way, in numpy)."""
+    m = ops.reshape(ops.cast(missing, "float32"), (-1, ops.shape(tokens)[1], step * F))
+    w = ops.expand_dims(ops.cast(ops.min(m, axis=-1) < 0.5, "float32"), -1)
+    return ops.sum(tokens * w, axis=1) / ops.maximum(ops.sum(w, axis=1), 1.0)
+
+
+class StepStudent(keras.Model):
+    """What the two step-token student families (conv, intconv) share: the teacher's interface around
+    ``infer`` / ``embed``, the reconstruction loss, and config round trips."""
+
+    def _steps(self, x):
+        """[B, 300, C] -> [B, 60, 5 * C]"""
+        return ops.reshape(x, (-1, self.n_tokens, self.step * ops.shape(x)[-1]))
+
+    def infer(self, values, missing, training=False, hidden="attention"):
+        """Reconstruction [B, 300, 26]; ``hidden`` exists for the teacher's interface (attention only)."""
+        return self.reconstruct(values, missing, training, hidden)[0]
+
+    def call(self, inputs, training=False):
+        return self.infer(inputs["values"], inputs["missing"], training=training)
+
+    def impute(self, values, missing):
+        m = ops.cast(missing, "bool")
+        return ops.where(m, self.infer(values, missing), ops.cast(values, "float32"))
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        w = ops.cast(y["weight"], "float32")
+        d = y_pred - ops.cast(y["target"], "float32")
+        err = (ops.square(d) if self.loss_kind == "mse" else ops.abs(d)) * w
+        return ops.sum(err) / ops.maximum(ops.sum(w), 1.0)
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        for k in ("trainable", "dtype"):
+            config.pop(k, None)
+        return cls(**config)
+
+
 @keras.saving.register_keras_serializable("lsm_edge")
-class ConvStudent(keras.Model):
+class ConvStudent(StepStudent):
     def __init__(self, dim: int = 64, depth: int = 5, kernel: int = 3, step: int = 5, loss: str = "l1",
                  fill_gate: bool = True, **kw):
         super().__init__(**kw)
@@ -65,10 +106,6 @@ class ConvStudent(keras.Model):
             self.gate.build((None, n, d))
         self.built = True
 
-    def _steps(self, x):
-        """[B, 300, C] -> [B, 60, 5 * C]"""
-        return ops.reshape(x, (-1, self.n_tokens, self.step * ops.shape(x)[-1]))
-
     def tokens(self, values, missing):
         """-> tokens [B, 60, D], valid [B, 60] (a step with at least one observed cell)."""
         missing = ops.cast(missing, "float32")
@@ -78,10 +115,6 @@ class ConvStudent(keras.Model):
             h = h + mix(conv(norm(h)))
         valid = ops.min(self._steps(missing), axis=-1) < 0.5
         return self.out_norm(h), valid
-
-    def infer(self, values, missing, training=False, hidden="attention"):
-        """Reconstruction [B, 300, 26]; ``hidden`` exists for the teacher's interface (attention only)."""
-        return self.reconstruct(values, missing, training, hidden)[0]
 
     def reconstruct(self, values, missing, training=False, hidden="attention"):
         """-> (reconstruction [B, 300, 26], step tokens [B, 60, D])."""
@@ -94,36 +127,15 @@ class ConvStudent(keras.Model):
         g = ops.sigmoid(ops.reshape(self.gate(h), (-1, T, F)))
         return g * rec + (1.0 - g) * ops.cast(values, "float32"), h
 
-    def call(self, inputs, training=False):
-        return self.infer(inputs["values"], inputs["missing"], training=training)
-
-    def impute(self, values, missing):
-        m = ops.cast(missing, "bool")
-        return ops.where(m, self.infer(values, missing), ops.cast(values, "float32"))
-
     def embed(self, values, missing):
         """-> (tokens [B, 60, D], pooled [B, D]: mean over steps with data)."""
-        h, valid = self.tokens(values, missing)
-        w = ops.expand_dims(ops.cast(valid, "float32"), -1)
-        return h, ops.sum(h * w, axis=1) / ops.maximum(ops.sum(w, axis=1), 1.0)
+        h, _ = self.tokens(values, missing)
+        return h, pool_steps(h, missing, self.step)
 
     def decoder_layers(self):
         """Layers that serve reconstruction only (frozen when a classifier fine-tunes the encoder)."""
         return [self.head] + ([self.gate] if self.gate is not None else [])
 
-    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
-        w = ops.cast(y["weight"], "float32")
-        d = y_pred - ops.cast(y["target"], "float32")
-        err = (ops.square(d) if self.loss_kind == "mse" else ops.abs(d)) * w
-        return ops.sum(err) / ops.maximum(ops.sum(w), 1.0)
-
     def get_config(self):
         return {**super().get_config(), "dim": self.dim, "depth": self.depth, "kernel": self.kernel,
                 "step": self.step, "loss": self.loss_kind, "fill_gate": self.fill_gate}
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        for k in ("trainable", "dtype"):
-            config.pop(k, None)
-        return cls(**config)

@@ -35,6 +35,7 @@ from keras import ops
 
 from .. import schema
 from ..errors import LsmEdgeError
+from .conv import StepStudent, pool_steps
 
 T, F = schema.WINDOW_MINUTES, schema.N_FEATURES
 QAT_MOMENTUM = 0.99  # of the tracked activation ranges
@@ -61,14 +62,6 @@ def feature_range(z: np.ndarray, lo: float = 0.0005, hi: float = 0.9995, max_win
     return offset, scale
 
 
-def pool_steps(tokens, missing, step: int):
-    """tokens [B, S, D], missing [B, 300, 26] -> [B, D]: the mean over the S steps of ``step`` minutes with at
-    least one observed cell (``lsm_edge.runtime`` pools a file's tokens the same way, in numpy)."""
-    m = ops.reshape(ops.cast(missing, "float32"), (-1, ops.shape(tokens)[1], step * F))
-    w = ops.expand_dims(ops.cast(ops.min(m, axis=-1) < 0.5, "float32"), -1)
-    return ops.sum(tokens * w, axis=1) / ops.maximum(ops.sum(w, axis=1), 1.0)
-
-
 def with_qat(model: "IntStudent", qat: bool = True) -> "IntStudent":
     """The same student (weights copied layer by layer) with quantization-aware training switched on or off."""
     if model.qat == qat:
@@ -80,7 +73,7 @@ def with_qat(model: "IntStudent", qat: bool = True) -> "IntStudent":
 
 
 @keras.saving.register_keras_serializable("lsm_edge")
-class IntStudent(keras.Model):
+class IntStudent(StepStudent):
     def __init__(self, dim: int = 32, depth: int = 4, kernel: int = 3, step: int = 5, loss: str = "l1",
                  offset=None, scale=None, norm: bool = False, qat: bool = False, **kw):
         super().__init__(**kw)
@@ -136,10 +129,6 @@ class IntStudent(keras.Model):
         return u * np.float32(self.scale) + np.float32(self.offset)
 
     # -- the integer graph: u-units in and out ------------------------------------------------------
-    def _steps(self, x):
-        """[B, 300, C] -> [B, 60, 5 * C]"""
-        return ops.reshape(x, (-1, self.n_tokens, self.step * ops.shape(x)[-1]))
-
     def _fq(self, name: str, x, training):
         """Fake-quantize ``x`` to int8 over its tracked range (QAT, training only; inference and export are float)."""
         if not (self.qat and training):
@@ -170,10 +159,7 @@ class IntStudent(keras.Model):
         h = self.tokens_u(u, missing)
         return h, ops.mean(h, axis=1)
 
-    # -- the students' interface, in z-units ---------------------------------------------------------
-    def infer(self, values, missing, training=False, hidden="attention"):
-        return self.reconstruct(values, missing, training, hidden)[0]
-
+    # -- the students' interface, in z-units (StepStudent adds infer, impute, call, the loss) -----------
     def reconstruct(self, values, missing, training=False, hidden="attention"):
         """-> (reconstruction [B, 300, 26] in z-units, step tokens [B, 60, D])."""
         if hidden != "attention":
@@ -183,13 +169,6 @@ class IntStudent(keras.Model):
         delta = self._fq("head", ops.reshape(self.head(h), (-1, T, F)), training)
         return self.from_u(self._fq("output", u + delta, training)), h
 
-    def call(self, inputs, training=False):
-        return self.infer(inputs["values"], inputs["missing"], training=training)
-
-    def impute(self, values, missing):
-        m = ops.cast(missing, "bool")
-        return ops.where(m, self.infer(values, missing), ops.cast(values, "float32"))
-
     def embed(self, values, missing):
         """-> (tokens [B, 60, D], pooled [B, D]: the mean over steps with at least one observed cell)."""
         h = self.tokens_u(self.to_u(values), missing)
@@ -198,20 +177,7 @@ class IntStudent(keras.Model):
     def decoder_layers(self):
         return [self.head]
 
-    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
-        w = ops.cast(y["weight"], "float32")
-        d = y_pred - ops.cast(y["target"], "float32")
-        err = (ops.square(d) if self.loss_kind == "mse" else ops.abs(d)) * w
-        return ops.sum(err) / ops.maximum(ops.sum(w), 1.0)
-
     def get_config(self):
         return {**super().get_config(), "dim": self.dim, "depth": self.depth, "kernel": self.kernel,
                 "step": self.step, "loss": self.loss_kind, "offset": self.offset, "scale": self.scale,
                 "norm": self.norm, "qat": self.qat}
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        for k in ("trainable", "dtype"):
-            config.pop(k, None)
-        return cls(**config)
