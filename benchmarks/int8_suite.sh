@@ -44,6 +44,7 @@ WITH=""; for f in "$OUT"/candidates/*_int8.tflite; do n=$(basename "$f" _int8.tf
   $WITH --adapt-steps 0 --horizons 60 --people val --out "$RES/val" --quiet > /dev/null
 CHOSEN=$($BIN/python benchmarks/int8_bars.py select "$RES/val" --out "$RES/selection.md")
 ART=$OUT/artifacts
+rm -f "$ART"/intconv*.tflite  # a previous run's choice
 cp "$OUT/candidates/${CHOSEN}_int8.tflite" "$ART/"
 [ -f "$ART/${CHOSEN}_int8io.tflite" ] || $BIN/lsm-edge convert "$OUT/$CHOSEN" --quant int8 --io int8 --strict \
   --data "$DATA" --out "$ART/${CHOSEN}_int8io.tflite" > /dev/null
