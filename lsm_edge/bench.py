@@ -206,29 +206,25 @@ def _rss_kb(field: str) -> int:
 
 
 def example_inputs(details: dict, rng) -> dict:
-    """Valid inputs for a signature: z-values ~ N(0, 1) and a missing mask with ~20% ones."""
+    """Valid inputs for a signature: z-values ~ N(0, 1) and a missing mask with ~20% ones (quantized for an
+    integer input)."""
+    from .runtime import quantize, tensor_quantization
+
     feeds = {}
     for name, d in details.items():
         shape, dtype = tuple(int(s) for s in d["shape"]), d["dtype"]
         x = (rng.random(shape) < 0.2).astype(np.float32) if "miss" in name or "mask" in name else \
             rng.standard_normal(shape).astype(np.float32)
-        feeds[name] = quantize(x, d) if np.issubdtype(dtype, np.integer) else x.astype(dtype)
+        feeds[name] = quantize(x, tensor_quantization(d)) if np.issubdtype(dtype, np.integer) else x.astype(dtype)
     return feeds
 
 
-def quantize(x: np.ndarray, details: dict) -> np.ndarray:
-    """Real values -> an integer tensor of LiteRT's ``details`` (its scale and zero point), saturating."""
-    scale, zp = details["quantization"]
-    info = np.iinfo(details["dtype"])
-    return np.clip(np.round(x / scale) + zp, info.min, info.max).astype(details["dtype"])
+def dequantize(a: np.ndarray, details: dict) -> np.ndarray:
+    """A tensor LiteRT returned -> real values: an integer one through its scale and zero point, a float one
+    unchanged."""
+    from .runtime import dequantize as real, tensor_quantization
 
-
-def dequantize(q: np.ndarray, details: dict) -> np.ndarray:
-    """An integer tensor -> real values (float32); a float tensor unchanged."""
-    if not np.issubdtype(q.dtype, np.integer):
-        return q
-    scale, zp = details["quantization"]
-    return ((q.astype(np.float32) - zp) * scale).astype(np.float32)
+    return real(a, tensor_quantization(details)) if np.issubdtype(a.dtype, np.integer) else a
 
 
 def measure_here(path, threads: int, runs: int, warmup: int) -> dict:

@@ -333,11 +333,9 @@ IO_TYPES = ("float32", "int8", "uint8")
 
 
 def input_map(model):
-    """Filled z-units -> what the exported graph takes: u-units for the integer family, else z itself."""
-    if not integer_family(model):
-        return None
-    offset, scale = np.float32(model.offset), np.float32(model.scale)
-    return lambda z: np.clip((z - offset) / scale, -1.0, 1.0).astype(np.float32)
+    """Filled z-units -> what the exported graph takes: u-units for the integer family (its own ``to_u``),
+    else z itself."""
+    return (lambda z: np.asarray(model.to_u(z), np.float32)) if integer_family(model) else None
 
 
 def io_quantization(flat: bytes) -> dict:
@@ -345,12 +343,13 @@ def io_quantization(flat: bytes) -> dict:
     real value = scale * (q - zero_point)."""
     from ai_edge_litert.interpreter import Interpreter
 
+    from .runtime import tensor_quantization
+
     it = Interpreter(model_content=flat)
     out = {}
     for sig in it.get_signature_list():
         r = it.get_signature_runner(sig)
-        out[sig] = {side: {k: {"dtype": np.dtype(d["dtype"]).name, "scale": float(d["quantization"][0]),
-                               "zero_point": int(d["quantization"][1])} for k, d in details.items()}
+        out[sig] = {side: {k: tensor_quantization(d) for k, d in details.items()}
                     for side, details in (("inputs", r.get_input_details()), ("outputs", r.get_output_details()))}
     return out
 
@@ -363,8 +362,7 @@ def xnnpack_report(flat: bytes, signatures) -> dict:
     out = {}
     for sig in signatures:
         c = signature_coverage(flat, sig)
-        out[sig] = {k: c[k] for k in ("nodes", "xnnpack_nodes", "reference_ops")}
-        out[sig]["inner_quantize"] = c.get("inner_quantize", 0)
+        out[sig] = {k: c[k] for k in ("nodes", "xnnpack_nodes", "reference_ops", "inner_quantize")}
     return out
 
 

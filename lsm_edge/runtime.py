@@ -154,10 +154,10 @@ class Model:
             if pad:
                 zc, mc = np.concatenate([zc, np.repeat(zc[-1:], pad, 0)]), np.concatenate([mc, np.repeat(mc[-1:], pad, 0)])
             feeds = {"values": zc, "missing": mc}
-            feeds = {k: _quantize(x, q["inputs"][k]) if k in q.get("inputs", {}) else x for k, x in feeds.items()}
+            feeds = {k: quantize(x, q["inputs"][k]) if k in q.get("inputs", {}) else x for k, x in feeds.items()}
             for k, a in r(**feeds).items():
                 if k in q.get("outputs", {}):
-                    a = _dequantize(a, q["outputs"][k])
+                    a = dequantize(a, q["outputs"][k])
                 outs.setdefault(k, []).append(a[:b - pad])
         out = {k: np.concatenate(a) for k, a in outs.items()}
         for k in ("values", "forecast"):  # back to z-units
@@ -169,14 +169,22 @@ class Model:
         return z * self._std + self._mean
 
 
-def _quantize(x: np.ndarray, q: dict) -> np.ndarray:
-    """Real values -> the integer tensor described by ``q`` ({"dtype", "scale", "zero_point"}), saturating."""
+def quantize(x: np.ndarray, q: dict) -> np.ndarray:
+    """Real values -> the integer tensor described by ``q`` ({"dtype", "scale", "zero_point"}: the metadata's
+    ``io`` entries, or :func:`tensor_quantization` of LiteRT's tensor details), saturating."""
     info = np.iinfo(q["dtype"])
     return np.clip(np.round(x / q["scale"]) + q["zero_point"], info.min, info.max).astype(q["dtype"])
 
 
-def _dequantize(a: np.ndarray, q: dict) -> np.ndarray:
+def dequantize(a: np.ndarray, q: dict) -> np.ndarray:
+    """An integer tensor described by ``q`` -> real values (float32)."""
     return ((a.astype(np.float32) - q["zero_point"]) * q["scale"]).astype(np.float32)
+
+
+def tensor_quantization(details: dict) -> dict:
+    """LiteRT's tensor details -> {"dtype", "scale", "zero_point"} (real value = scale * (q - zero_point))."""
+    return {"dtype": np.dtype(details["dtype"]).name, "scale": float(details["quantization"][0]),
+            "zero_point": int(details["quantization"][1])}
 
 
 class Imputer(Model):

@@ -22,6 +22,7 @@ from keras import ops
 
 from .. import schema
 from ..errors import LsmEdgeError
+from .layers import InitConfig
 
 T, F = schema.WINDOW_MINUTES, schema.N_FEATURES
 
@@ -34,9 +35,21 @@ def pool_steps(tokens, missing, step: int):
     return ops.sum(tokens * w, axis=1) / ops.maximum(ops.sum(w, axis=1), 1.0)
 
 
-class StepStudent(keras.Model):
-    """What the two step-token student families (conv, intconv) share: the teacher's interface around
-    ``infer`` / ``embed``, the reconstruction loss, and config round trips."""
+class StepStudent(InitConfig, keras.Model):
+    """What the two step-token student families (conv, intconv) share: the window cut into steps of
+    ``step`` minutes, the teacher's interface around ``infer`` / ``embed``, the reconstruction loss, and
+    config round trips."""
+
+    def __init__(self, dim: int, depth: int, kernel: int, step: int, loss: str, **kw):
+        super().__init__(**kw)
+        if T % step:
+            raise LsmEdgeError(f"step must divide the {T}-minute window, got {step}")
+        if loss not in ("mse", "l1"):
+            raise LsmEdgeError(f"loss must be one of mse, l1, got {loss!r}")
+        self.dim, self.depth, self.kernel, self.step, self.loss_kind = dim, depth, kernel, step, loss
+        self.n_tokens = T // step
+        self.token_grid = (self.n_tokens, 1)
+        self.embed_dim = dim
 
     def _steps(self, x):
         """[B, 300, C] -> [B, 60, 5 * C]"""
@@ -59,28 +72,13 @@ class StepStudent(keras.Model):
         err = (ops.square(d) if self.loss_kind == "mse" else ops.abs(d)) * w
         return ops.sum(err) / ops.maximum(ops.sum(w), 1.0)
 
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        for k in ("trainable", "dtype"):
-            config.pop(k, None)
-        return cls(**config)
-
 
 @keras.saving.register_keras_serializable("lsm_edge")
 class ConvStudent(StepStudent):
     def __init__(self, dim: int = 64, depth: int = 5, kernel: int = 3, step: int = 5, loss: str = "l1",
                  fill_gate: bool = True, **kw):
-        super().__init__(**kw)
-        if T % step:
-            raise LsmEdgeError(f"step must divide the {T}-minute window, got {step}")
-        if loss not in ("mse", "l1"):
-            raise LsmEdgeError(f"loss must be one of mse, l1, got {loss!r}")
-        self.dim, self.depth, self.kernel, self.step, self.loss_kind, self.fill_gate = (
-            dim, depth, kernel, step, loss, fill_gate)
-        self.n_tokens = T // step
-        self.token_grid = (self.n_tokens, 1)
-        self.embed_dim = dim
+        super().__init__(dim, depth, kernel, step, loss, **kw)
+        self.fill_gate = fill_gate
         self.inp = keras.layers.Dense(dim, name="embed")
         self.norms = [keras.layers.LayerNormalization(epsilon=1e-6, name=f"norm_{i}") for i in range(depth)]
         self.convs = [keras.layers.Conv1D(dim, kernel, padding="same", dilation_rate=2 ** i, activation="gelu",

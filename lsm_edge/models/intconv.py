@@ -76,21 +76,13 @@ def with_qat(model: "IntStudent", qat: bool = True) -> "IntStudent":
 class IntStudent(StepStudent):
     def __init__(self, dim: int = 32, depth: int = 4, kernel: int = 3, step: int = 5, loss: str = "l1",
                  offset=None, scale=None, norm: bool = False, qat: bool = False, **kw):
-        super().__init__(**kw)
-        if T % step:
-            raise LsmEdgeError(f"step must divide the {T}-minute window, got {step}")
-        if loss not in ("mse", "l1"):
-            raise LsmEdgeError(f"loss must be one of mse, l1, got {loss!r}")
+        super().__init__(dim, depth, kernel, step, loss, **kw)
         offset = [0.0] * F if offset is None else [float(v) for v in offset]
         scale = [1.0] * F if scale is None else [float(v) for v in scale]
         if len(offset) != F or len(scale) != F or min(scale) <= 0:
             raise LsmEdgeError(f"offset and scale need {F} values each, scales > 0; got {len(offset)} and "
                                f"{len(scale)} (smallest scale {min(scale) if scale else None})")
-        self.dim, self.depth, self.kernel, self.step, self.loss_kind = dim, depth, kernel, step, loss
         self.offset, self.scale, self.norm, self.qat = offset, scale, bool(norm), bool(qat)
-        self.n_tokens = T // step
-        self.token_grid = (self.n_tokens, 1)
-        self.embed_dim = dim
         self.inp = keras.layers.Dense(dim, activation="relu", name="embed")
         self.convs = [keras.layers.Conv1D(dim, kernel, padding="same", dilation_rate=2 ** i, activation="relu",
                                           name=f"conv_{i}") for i in range(depth)]

@@ -79,3 +79,15 @@ class Block(keras.layers.Layer):
     def get_config(self):
         return {**super().get_config(), "dim": self.dim, "heads": self.heads, "mlp_ratio": self.mlp_ratio,
                 "dropout": self.dropout}
+
+
+class InitConfig:
+    """``from_config`` for a Keras model whose ``get_config`` is its ``__init__`` arguments (plus Keras' own
+    ``trainable`` / ``dtype``, dropped).  Put it before ``keras.Model`` in the bases."""
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        for k in ("trainable", "dtype"):
+            config.pop(k, None)
+        return cls(**config)

@@ -30,7 +30,7 @@ from keras import ops
 from keras.src.losses.loss import scale_loss_for_distribution  # Keras' rule for a custom loss under tf.distribute (no public name in 3.15)
 
 from ..errors import LsmEdgeError
-from .layers import GF, GT, K, L, Block, patchify, sincos_2d, unpatchify
+from .layers import GF, GT, K, L, Block, InitConfig, patchify, sincos_2d, unpatchify
 
 
 @dataclass(frozen=True)
@@ -75,7 +75,7 @@ def _key_mask(valid):
 
 
 @keras.saving.register_keras_serializable("lsm_edge")
-class MaskedAutoencoder(keras.Model):
+class MaskedAutoencoder(InitConfig, keras.Model):
     def __init__(self, enc_depth, enc_dim, enc_heads, dec_depth, dec_dim, dec_heads, mask_ratio=0.8,
                  mlp_ratio=4.0, dropout=0.0, loss="mse", fill_gate=False, **kw):
         super().__init__(**kw)
@@ -211,13 +211,6 @@ class MaskedAutoencoder(keras.Model):
 
     def get_config(self):
         return {**super().get_config(), **asdict(self.cfg)}
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        for k in ("trainable", "dtype"):
-            config.pop(k, None)
-        return cls(**config)
 
 
 def build_mae(size: str = "tiny", **overrides) -> MaskedAutoencoder:
