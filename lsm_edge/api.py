@@ -89,9 +89,14 @@ def data_import(folder, out, min_observed: float = 0.2, skip_malformed: bool = F
     from .data.autoimport import LABEL_NAMES, read_any, split_key
     from .data.importing import write_dataset
 
+    import numpy as np
+
     tls, found = read_any(folder, skip_malformed)
+    recordings = [{"subject": t.subject, **{k: t.meta[k] for k in ("file", "device", "epoch_s", "channels", "units")},
+                   "minutes": t.minutes, "observed_minutes": int(np.isfinite(t.values).any(1).sum())}
+                  for t in tls if t.meta.get("device")]
     write_dataset(tls, out, {"kind": "import", "path": str(folder), "layouts": found}, min_observed,
-                  split_key=split_key, extra={"label_names": LABEL_NAMES}, stratified=True)
+                  split_key=split_key, extra={"label_names": LABEL_NAMES, "recordings": recordings}, stratified=True)
     return Path(out)
 
 

@@ -86,13 +86,20 @@ def data_import_fitbit(folder, out, min_observed, skip_malformed):
 @click.option("--skip-malformed", is_flag=True, help="Drop malformed rows (each is still reported) instead of failing.")
 def data_import(folder, out, min_observed, skip_malformed):
     """Import every recording in FOLDER (at any depth), recognising each layout by its files and columns:
-    Fitabase exports, MMASH, .AWD actigraphy, aw_fb labelled minutes, covid19 Fitbit minutes, Actiwatch
-    minute counts (Depresjon / Psykose), long-format tables; .csv, .csv.gz or one-file .zip."""
+    Fitabase exports, MMASH, actigraph exports (Actiwatch .AWD, Actiware CSV, ActTrust, ActiGraph .agd,
+    MotionWatch .mtn, Tempatilumi, Daqtometer, biobankAccelerometerAnalysis), aw_fb labelled minutes,
+    covid19 Fitbit minutes, Actiwatch minute counts (Depresjon / Psykose), long-format tables; .csv,
+    .csv.gz or one-file .zip.  Each device recording is listed with its device, epoch, channels and
+    minutes."""
     from . import api
 
     out = api.data_import(folder, out, min_observed, skip_malformed)
-    found = json.loads((out / "dataset.json").read_text())["source"]["layouts"]
+    manifest = json.loads((out / "dataset.json").read_text())
+    found = manifest["source"]["layouts"]
     click.echo("layouts: " + ", ".join(f"{k} ({len(v)} file{'s' * (len(v) > 1)})" for k, v in sorted(found.items())))
+    for r in manifest.get("recordings", []):
+        click.echo(f"  {Path(r['file']).name}: {r['device']}, {r['epoch_s']:g}-s epochs, {', '.join(r['channels'])}; "
+                   f"{r['minutes']:,} minutes ({r['observed_minutes']:,} observed)")
     click.echo(_describe(out))
 
 

@@ -1,69 +1,86 @@
-"""Import wrist actigraphy in the Cambridge Neurotechnology ``.AWD`` format.
+"""Import wrist actigraphy in the Cambridge Neurotechnology ``.AWD`` format (Actiwatch 4 / 7 / MK2 /
+L / T).
 
     line 1  subject            example_01
     line 2  start date         23-Jan-1918
-    line 3  start time         13:58
-    line 4  epoch code         4            (1: 15 s, 2: 30 s, 3: 1 min... see EPOCHS; 4 = 1 minute)
+    line 3  start time         13:58          (or 18:11:00)
+    line 4  epoch code         4              (1: 15 s, 2: 30 s, 4: 1 min, 8: 2 min ... see EPOCHS)
     line 5  age                00
-    line 6  serial             V664055
+    line 6  serial             V664055        (its first letter is the device: T = Actiwatch-T ...)
     line 7  sex                X
-    line 8- one activity count per epoch, optionally followed by " M" (an event marker); CRLF
+    line 8- one activity count per epoch, optionally ``count , second`` (light or skin temperature),
+            optionally followed by " M" (an event marker); CRLF
 
-Only 1-minute epochs are accepted (the schema is minute-level; other epochs are refused rather
-than resampled).  Mapping onto the schema: an activity count measures wrist acceleration over
-the minute, the closest slot is the accelerometer's ``log_energy`` (log of the acceleration
-energy in the minute), so
+Recognised from this structure (a date like ``23-Jan-1918`` on line 2, a clock time on line 3, an
+integer code on line 4, a count on line 8), never from the file name.  Every epoch code is read and
+folded onto minutes by the rule of ``data/epochs.py`` (counts summed).
 
-    log_energy = ln(1 + count)          (counts >= 0; the transform is monotone and keeps 0 at 0)
+**The second column** is light on some devices and skin temperature on others; the header does not
+say which.  It is temperature (degC -> ``skin_temperature``) when the serial starts with ``T``
+(Actiwatch-T), light (lux -> the extra ``light``) when it starts with ``L`` (Actiwatch-L); for any
+other serial, temperature when at least 90 % of the column lies in 15-45 (degC on a wrist) with a
+median in 25-40, else light (a light sensor reads 0 in the dark, a wrist never does).
 
-is written there — never ``step_count``: a count is not steps.  The raw counts stay available as
-the extra channel ``activity_counts`` (counts / min) for scoring in their own unit, and event
-markers as the label channel ``event_marker`` (1 where the line had " M", else 0).  ``on_wrist``
-is not set: a count of 0 can be stillness or non-wear (see ../shared/data/real/README.md).
+Mapping onto the schema: ``log_energy = ln(1 + counts per minute)``, the raw counts per minute as the
+extra ``activity_counts``, event markers as the label ``event_marker``.  ``on_wrist`` is not set: a
+count of 0 can be stillness or non-wear (see ../shared/data/real/README.md).
 """
 
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import numpy as np
 
-from .. import schema
 from ..errors import DataFormatError
+from .epochs import Recording, regular, to_timeline
 from .importing import RowErrors
+from .textio import head_lines, text_lines
+from pathlib import Path
+
 from .windows import Timeline
 
 EPOCHS = {1: 15, 2: 30, 4: 60, 8: 120, 20: 300, 81: 2, 82: 5, 84: 10}  # code -> seconds
-EXTRA_CHANNELS = ("activity_counts",)
+EXTRA_CHANNELS = ("activity_counts", "light")
 LABEL_CHANNELS = ("event_marker",)
 _MONTHS = {m: i + 1 for i, m in enumerate("jan feb mar apr may jun jul aug sep oct nov dec".split())}
 _DATE = re.compile(r"^(\d{1,2})-([A-Za-z]{3})-(\d{4})$")
-_TIME = re.compile(r"^(\d{1,2}):(\d{2})$")
-_COUNT = re.compile(r"^(\d+(?:\.\d+)?)(?:\s+M)?$")
-
+_TIME = re.compile(r"^(\d{1,2}):(\d{2})(?::(\d{2}))?$")
+_ROW = re.compile(r"^(\d+(?:\.\d+)?)(?:\s*,\s*(-?\d+(?:\.\d+)?))?(?:\s+M)?$")
 
 NAME = "actigraphy"
 
 
-def is_awd(path) -> bool:
-    return Path(path).suffix.lower() == ".awd"
+def recognise(path) -> bool:
+    """The .AWD header structure: a dd-Mon-yyyy date on line 2, a clock time on line 3, an integer on
+    line 4 and (when there are epochs) a count on line 8."""
+    lines = [ln.strip() for ln in head_lines(path, 4096)[:8]]
+    return (len(lines) >= 7 and bool(_DATE.match(lines[1])) and bool(_TIME.match(lines[2]))
+            and lines[3].isdigit() and (len(lines) < 8 or bool(_ROW.match(lines[7]))))
 
 
-recognise = is_awd
+is_awd = recognise
 
 
 def read(files, skip_malformed: bool = False) -> list[Timeline]:
     return [read_awd(p, skip_malformed) for p in files]
 
 
+def second_column(serial: str, v: np.ndarray) -> str:
+    """``"skin_temperature"`` or ``"light"``: what an .AWD second column holds (the rule above)."""
+    if serial[:1].upper() == "T":
+        return "skin_temperature"
+    if serial[:1].upper() == "L":
+        return "light"
+    v = v[np.isfinite(v)]
+    if len(v) and np.mean((v >= 15) & (v <= 45)) >= 0.9 and 25 <= np.median(v) <= 40:
+        return "skin_temperature"
+    return "light"
+
+
 def read_awd(path, skip_malformed: bool = False) -> Timeline:
     """One ``.AWD`` file -> one subject's Timeline.  Raises DataFormatError naming file and line."""
-    path = Path(path)
-    try:
-        lines = path.read_text(encoding="latin-1").splitlines()
-    except OSError as e:
-        raise DataFormatError(f"{path}: cannot read ({e})") from None
+    lines = text_lines(path)
     if len(lines) < 8:
         raise DataFormatError(f"{path}: {len(lines)} lines; an .AWD file has a 7-line header "
                               f"(subject, date, time, epoch code, age, serial, sex) and then counts")
@@ -74,44 +91,52 @@ def read_awd(path, skip_malformed: bool = False) -> Timeline:
     if not d or d.group(2).lower() not in _MONTHS:
         raise DataFormatError(f"{path}:2: start date {lines[1].strip()!r} is not like 23-Jan-1918")
     t = _TIME.match(lines[2].strip())
-    if not t or int(t.group(1)) > 23 or int(t.group(2)) > 59:
+    if not t or int(t.group(1)) > 23 or int(t.group(2)) > 59 or int(t.group(3) or 0) > 59:
         raise DataFormatError(f"{path}:3: start time {lines[2].strip()!r} is not like 13:58")
     try:
         code = int(lines[3].strip())
     except ValueError:
-        raise DataFormatError(f"{path}:4: epoch code {lines[3].strip()!r} is not a number; expected 4 "
-                              f"(1-minute epochs)") from None
+        raise DataFormatError(f"{path}:4: epoch code {lines[3].strip()!r} is not a number; expected one of "
+                              f"{sorted(EPOCHS)}") from None
     if code not in EPOCHS:
-        raise DataFormatError(f"{path}:4: unknown epoch code {code}; known codes {sorted(EPOCHS)}, "
-                              f"and lsm-edge reads 4 (1-minute epochs)")
-    if EPOCHS[code] != 60:
-        raise DataFormatError(f"{path}:4: epoch code {code} means {EPOCHS[code]}-second epochs; lsm-edge "
-                              f"reads minute data (code 4) and does not resample")
-    day = np.datetime64(f"{d.group(3)}-{_MONTHS[d.group(2).lower()]:02d}-{int(d.group(1)):02d}", "m")
-    start = day + np.timedelta64(int(t.group(1)) * 60 + int(t.group(2)), "m")
+        raise DataFormatError(f"{path}:4: unknown epoch code {code}; known codes {sorted(EPOCHS)} "
+                              f"(seconds {sorted(EPOCHS.values())})")
+    try:
+        day = np.datetime64(f"{d.group(3)}-{_MONTHS[d.group(2).lower()]:02d}-{int(d.group(1)):02d}", "s")
+    except ValueError:
+        raise DataFormatError(f"{path}:2: start date {lines[1].strip()!r} is not a calendar day") from None
+    start = day + np.timedelta64(int(t.group(1)) * 3600 + int(t.group(2)) * 60 + int(t.group(3) or 0), "s")
 
+    body = lines[7:]
+    while body and not body[-1].strip():  # trailing blank lines are not epochs
+        body = body[:-1]
     errors = RowErrors()
-    counts = np.full(len(lines) - 7, np.nan, np.float32)
-    marker = np.zeros(len(lines) - 7, np.int16)
-    for i, raw in enumerate(lines[7:]):
+    counts = np.full(len(body), np.nan)
+    second = np.full(len(body), np.nan)
+    marker = np.zeros(len(body), np.int16)
+    for i, raw in enumerate(body):
         s = raw.strip()
-        m = _COUNT.match(s)
+        m = _ROW.match(s)
         if not m:
-            if s:  # a trailing blank line is not an epoch
-                errors.add(path, i + 8, f"count {s!r} is not a non-negative number (optionally followed by ' M')")
+            errors.add(path, i + 8, f"row {s!r} is not a non-negative count (optionally ', light or "
+                                    f"temperature', optionally ' M')")
             continue
         counts[i], marker[i] = float(m.group(1)), s.endswith("M")
+        if m.group(2) is not None:
+            second[i] = float(m.group(2))
     errors.raise_or_report(skip_malformed)
-    while len(counts) and np.isnan(counts[-1]) and not lines[7 + len(counts) - 1].strip():
-        counts, marker = counts[:-1], marker[:-1]  # trailing blank lines
-    values = np.full((len(counts), schema.N_FEATURES), np.nan, np.float32)
-    values[:, schema.INDEX["log_energy"]] = np.log1p(counts)
-    return Timeline(f"awd-{subject}", start, values, extras={"activity_counts": counts},
-                    labels={"event_marker": marker})
+    epoch = float(EPOCHS[code])
+    channels = {"activity": (counts, "sum", "counts/min (Actiwatch)")}
+    if np.isfinite(second).any():
+        kind = second_column(lines[5].strip(), second)
+        channels[kind] = (second, "mean", "degC" if kind == "skin_temperature" else "lux")
+    rec = Recording(str(path), f"awd-{subject}", f"Actiwatch .AWD (serial {lines[5].strip()})", start, epoch,
+                    regular(len(body), epoch), channels, labels={"event_marker": marker})
+    return to_timeline(rec)
 
 
 def read_actigraphy_folder(folder, skip_malformed: bool = False) -> list[Timeline]:
-    files = sorted(p for p in Path(folder).iterdir() if is_awd(p))
+    files = sorted(p for p in Path(folder).iterdir() if p.is_file() and recognise(p))
     if not files:
         raise DataFormatError(f"{folder} holds no .AWD file; expected Cambridge Neurotechnology actigraphy")
     return [read_awd(p, skip_malformed) for p in files]

@@ -2,22 +2,32 @@
 
 Each layout module owns its recogniser and its reader; this module only walks and asks:
 
-    layout          recognised by                                       module
-    fitabase        a folder holding heartrate_seconds_merged.csv ...   data/fitbit.py
-    mmash           a folder holding Actigraph.csv (MMASH columns)      data/mmash.py
-    actigraphy      *.AWD                                               data/actigraphy.py
-    aw_fb           a CSV with the aw_fb columns                        data/awfb.py
-    covid19         a CSV ,user,datetime,heartrate|steps                data/covid19.py
-    actiwatch_csv   a CSV timestamp,date,activity                       data/actiwatch.py
-    long            a CSV subject,timestamp,feature,value, or Parquet   data/longform.py
+    layout          recognised by                                         module
+    fitabase        a folder holding heartrate_seconds_merged.csv ...     data/fitbit.py
+    mmash           a folder holding Actigraph.csv (MMASH columns)        data/mmash.py
+    agd             the SQLite header (ActiGraph ActiLife .agd)           data/agd.py
+    motionwatch     XML with a <motionfile> root (CamNtech .mtn)          data/motionwatch.py
+    actigraphy      the 7-line .AWD header (Actiwatch)                    data/actigraphy.py
+    actiware        "Actiware" on line 1 and an epoch table (Philips)     data/actiware.py
+    acttrust        a +---+ rule, KEY : value lines, a ; table (Condor)   data/acttrust.py
+    tempatilumi     a header, then yyyy/m/d ; HH:MM:SS ; ... rows         data/tempatilumi.py
+    daqtometer      label:,v,v settings with a Sum/Average row, ISO rows  data/daqtometer.py
+    biobank         a CSV time,acc,... (biobankAccelerometerAnalysis)     data/biobank.py
+    aw_fb           a CSV with the aw_fb columns                          data/awfb.py
+    covid19         a CSV ,user,datetime,heartrate|steps                  data/covid19.py
+    actiwatch_csv   a CSV timestamp,date,activity                         data/actiwatch.py
+    long            a CSV subject,timestamp,feature,value, or Parquet     data/longform.py
+
+Never from a file's name or folder: each layout looks at the file's bytes.  The device layouts
+(agd ... biobank) fold their epochs onto minutes by the one rule of ``data/epochs.py``.
 
 Folder layouts (``claim(folder, files)``) are asked first and take the files they name; every
 other file is asked of the file layouts (``recognise(path)``) in the order above.  A layout's
 ``read(files)`` gets all of its files at once, so one person's files in several folders (two
 Fitabase exports, an hr and a steps file) join into one timeline.  Tables may be ``.csv``,
-``.csv.gz`` or one-file ``.zip``.  Documentation files (``.md``, ``.txt``, ``.pdf``, ...) and a
-layout's own side tables (``is_sidecar``) are skipped; any other file that matches no layout is
-refused, naming what was expected.
+``.csv.gz`` or one-file ``.zip``.  A file no layout recognises is skipped when it is documentation
+(``.md``, ``.txt``, ``.pdf``, ``.json`` ...) or a layout's own side table (``is_sidecar``), and
+refused otherwise, naming what was expected.
 """
 
 from __future__ import annotations
@@ -26,17 +36,20 @@ import os
 from pathlib import Path
 
 from ..errors import DataFormatError
-from . import actigraphy, actiwatch, awfb, covid19, fitbit, longform, mmash
+from . import (actigraphy, actiware, actiwatch, acttrust, agd, awfb, biobank, covid19, daqtometer, fitbit, longform,
+               mmash, motionwatch, tempatilumi)
 
 FOLDER_LAYOUTS = (fitbit, mmash)
-FILE_LAYOUTS = (actigraphy, awfb, covid19, actiwatch, longform)
+FILE_LAYOUTS = (agd, motionwatch, actigraphy, actiware, acttrust, tempatilumi, daqtometer, biobank, awfb, covid19,
+                actiwatch, longform)
 DOCS = {".md", ".txt", ".pdf", ".rst", ".html", ".json", ".png", ".jpg"}
 EXPECTED = ("a Fitabase export (" + ", ".join(fitbit.FILES) + "), an MMASH person folder (Actigraph.csv, RR.csv, "
-            "Activity.csv), .AWD actigraphy, an aw_fb CSV (columns " + ", ".join(awfb.REQUIRED) + "), covid19 "
+            "Activity.csv), an actigraph export (Actiwatch .AWD, Actiware CSV, ActTrust .txt, ActiGraph .agd, "
+            "MotionWatch .mtn, Tempatilumi .txt, Daqtometer .csv, biobankAccelerometerAnalysis time series), an aw_fb CSV (columns " + ", ".join(awfb.REQUIRED) + "), covid19 "
             "Fitbit minutes (,user,datetime,heartrate|steps), Actiwatch minutes (timestamp,date,activity) or a "
             "long-format table (columns " + ", ".join(longform.COLUMNS) + "); each .csv may be .csv.gz or a "
             "one-file .zip")
-LABEL_NAMES = {"lab_activity": list(awfb.ACTIVITIES), **mmash.LABEL_NAMES}
+LABEL_NAMES = {"lab_activity": list(awfb.ACTIVITIES), "posture": list(agd.POSTURES), **mmash.LABEL_NAMES}
 
 
 def find(folder) -> dict:
@@ -55,12 +68,13 @@ def find(folder) -> dict:
                 found.setdefault(layout.NAME, []).extend(mine)
                 taken.update(mine)
         for p in files:
-            if p in taken or p.suffix.lower() in DOCS:
+            if p in taken:
                 continue
             layout = next((lay for lay in FILE_LAYOUTS if lay.recognise(p)), None)
             if layout is not None:
                 found.setdefault(layout.NAME, []).append(p)
-            elif not any(getattr(lay, "is_sidecar", lambda _: False)(p) for lay in FILE_LAYOUTS):
+            elif p.suffix.lower() not in DOCS and not any(getattr(lay, "is_sidecar", lambda _: False)(p)
+                                                           for lay in FILE_LAYOUTS):
                 raise DataFormatError(f"{p}: not a layout lsm-edge recognises; expected {EXPECTED}")
     if not found:
         raise DataFormatError(f"{folder} holds no data file; expected {EXPECTED}")

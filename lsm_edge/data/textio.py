@@ -10,7 +10,9 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+import re
 import zipfile
+import zlib
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -97,3 +99,62 @@ def rows(path, expected=None, errors=None, width=None):
                 yield line, r
         except csv.Error as e:
             raise DataFormatError(f"{path}:{reader.line_num}: not a CSV row ({e})") from None
+
+
+def decode(raw: bytes) -> str:
+    """Bytes of a device export -> text, whatever encoding its software used: a byte-order mark names
+    UTF-8 or UTF-16; without one, UTF-8 when the bytes are valid UTF-8, else Windows-1252 (what Windows
+    exports in Western European languages write), else Latin-1 (which decodes any byte)."""
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]
+    elif raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return raw.decode("utf-16", errors="replace")
+    for enc in ("utf-8", "cp1252"):
+        try:
+            return raw.decode(enc)
+        except UnicodeDecodeError:
+            pass
+    return raw.decode("latin-1")
+
+
+def read_bytes(path, limit: int | None = None) -> bytes:
+    """The bytes of ``path`` (decompressed when ``.gz`` or a one-file ``.zip``), at most ``limit`` of them."""
+    path = Path(path)
+    name = path.name.lower()
+    try:
+        if name.endswith(".gz"):
+            with gzip.open(path, "rb") as f:
+                return f.read(limit) if limit else f.read()
+        if name.endswith(".zip"):
+            with zipfile.ZipFile(path) as z:
+                members = [m for m in z.infolist() if not m.is_dir() and not m.filename.startswith("__MACOSX")]
+                if len(members) != 1:
+                    raise DataFormatError(f"{path}: a .zip holding {len(members)} files; expected exactly one "
+                                          f"file inside")
+                with z.open(members[0]) as f:
+                    return f.read(limit) if limit else f.read()
+        with open(path, "rb") as f:
+            return f.read(limit) if limit else f.read()
+    except (OSError, EOFError, zipfile.BadZipFile, gzip.BadGzipFile, zlib.error) as e:
+        raise DataFormatError(f"{path}: cannot read ({e}); expected a readable file") from None
+
+
+def head_lines(path, limit: int = 65536) -> list[str]:
+    """The first lines of ``path`` as text (any encoding ``decode`` knows); [] when it cannot be read.
+    What a recogniser looks at: cheap on a large file, never an error."""
+    try:
+        return split_lines(decode(read_bytes(path, limit)))
+    except DataFormatError:
+        return []
+
+
+def text_lines(path) -> list[str]:
+    """Every line of ``path`` as text (any encoding ``decode`` knows); line k is ``lines[k - 1]``."""
+    return split_lines(decode(read_bytes(path)))
+
+
+def split_lines(text: str) -> list[str]:
+    """Lines split at CRLF, CR or LF only (``str.splitlines`` also splits at form feeds and other
+    separators, which would shift every line number after them)."""
+    lines = re.split(r"\r\n|\r|\n", text)
+    return lines[:-1] if lines and lines[-1] == "" else lines

@@ -26,6 +26,8 @@ class Timeline:
     values: [T, 26] float32, NaN = missing.  start: minute timestamp of row 0 (datetime64[m]).
     extras: optional per-minute channels the schema lacks (e.g. METs), each [T] float32.
     labels: optional per-minute integer labels, each [T] int (NO_LABEL = none), e.g. ``activity``.
+    meta: what the importer knew of the recording (device readers: ``file``, ``device``, ``epoch_s``,
+    ``channels``, ``units`` of the extras); not stored in datasets beyond the manifest.
     """
 
     subject: str
@@ -33,6 +35,7 @@ class Timeline:
     values: np.ndarray
     extras: dict = field(default_factory=dict)
     labels: dict = field(default_factory=dict)
+    meta: dict = field(default_factory=dict)
 
     def __post_init__(self):
         self.values = np.asarray(self.values, np.float32)

@@ -1,0 +1,137 @@
+"""Device epochs onto the minute grid, and one device recording -> one Timeline.
+
+Every actigraph reader (``.AWD``, Actiware, ActTrust, ``.agd``, MotionWatch, Tempatilumi, Daqtometer,
+biobankAccelerometerAnalysis) hands a :class:`Recording` to :func:`to_timeline`: the epochs as the
+device stored them (start of each, length, one value per channel), and how each channel folds.
+
+**The minute rule** (one rule for every epoch length, 1 s to 5 min, aligned to the minute or not):
+an epoch covering ``[a, a + e)`` seconds gives each minute it overlaps the share of its time inside
+that minute.  A minute is observed when the epochs with a value cover at least ``MIN_COVERED`` (30)
+of its 60 seconds; otherwise it is missing.
+
+- ``sum`` channels (activity counts, steps): minute = sum of value x overlap / e over its epochs,
+  x 60 / covered seconds.  Fully covered minutes are the plain sum of their epochs (four 15-s counts
+  add up); a minute covered 30-59 s is scaled to a whole minute (a rate, counts per minute); a
+  5-minute epoch gives each of its minutes a fifth.
+- ``mean`` channels (light, temperature, mean acceleration): minute = mean of its epochs' values
+  weighted by overlap.
+
+**Schema slots** (``lsm_edge.schema``): the activity channel, whatever its device unit, is written as
+``log_energy = ln(1 + activity per minute)`` and kept raw as an extra channel in its own unit
+(``Recording.activity_name``, with the unit in ``Timeline.meta["units"]``); skin / wrist
+temperature in degC -> ``skin_temperature`` (readings outside its valid 15-45 degC, such as a watch
+on the table at room temperature overnight, stay in the extra ``temperature_raw`` and are missing in
+the slot); steps -> ``step_count`` (over 300 / min: missing); light (lux) -> the extra ``light``.  Counts of two devices share
+the ``log_energy`` slot but not a scale: ``evaluate-real`` scores each device family on its own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .. import schema
+from ..errors import DataFormatError
+from .importing import check_span
+from .windows import NO_LABEL, Timeline
+
+MIN_COVERED = 30.0  # seconds of a minute the epochs must cover for the minute to be observed
+SCHEMA_SLOTS = {"skin_temperature", "step_count"}
+
+
+@dataclass
+class Recording:
+    """One file's epochs as the device stored them.
+
+    start: datetime64[s] of the first epoch.  offsets: [n] seconds of each epoch's start after
+    ``start`` (regular epochs: ``k * epoch_s``).  channels: name -> (values [n] float, NaN missing,
+    ``"sum"`` or ``"mean"``, unit).  ``"activity"`` is the device's activity channel; labels: name ->
+    [n] integer per epoch (the label of a minute is the one its first epoch carries)."""
+
+    path: str
+    subject: str
+    device: str
+    start: np.datetime64
+    epoch_s: float
+    offsets: np.ndarray
+    channels: dict
+    activity_name: str = "activity_counts"
+    labels: dict = field(default_factory=dict)
+
+
+def regular(n: int, epoch_s: float) -> np.ndarray:
+    return np.arange(n, dtype=np.float64) * epoch_s
+
+
+def fold(offsets: np.ndarray, epoch_s: float, values: np.ndarray, how: str, minutes: int) -> np.ndarray:
+    """Epochs -> ``minutes`` minute values (NaN = not observed) by the rule above.  ``offsets``: seconds
+    of each epoch's start after minute 0 begins."""
+    v = np.asarray(values, np.float64)
+    a = np.asarray(offsets, np.float64)
+    ok = np.isfinite(v)
+    a, v = a[ok], v[ok]
+    cov, acc = np.zeros(minutes), np.zeros(minutes)
+    m0 = np.floor(a / 60).astype(np.int64)
+    for k in range(int(np.ceil(epoch_s / 60)) + 1):  # the minutes an epoch can touch
+        m = m0 + k
+        lo, hi = np.maximum(a, m * 60.0), np.minimum(a + epoch_s, (m + 1) * 60.0)
+        w = np.clip(hi - lo, 0, None)
+        sel = (w > 0) & (m < minutes)
+        cov += np.bincount(m[sel], weights=w[sel], minlength=minutes)
+        share = w[sel] / epoch_s if how == "sum" else w[sel]
+        acc += np.bincount(m[sel], weights=v[sel] * share, minlength=minutes)
+    observed = cov >= MIN_COVERED - 1e-9
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = acc * 60.0 / cov if how == "sum" else acc / cov
+    return np.where(observed, out, np.nan)
+
+
+def to_timeline(rec: Recording) -> Timeline:
+    """One recording -> one Timeline on the minute grid (minute 0 = the minute of the first epoch)."""
+    if not len(rec.offsets):
+        raise DataFormatError(f"{rec.path}: no epochs; expected at least one row of data")
+    start_s = rec.start.astype("datetime64[s]").astype(np.int64)
+    t0 = (start_s // 60) * 60
+    offsets = rec.offsets + (start_s - t0)
+    minutes = int(np.floor((offsets.max() + rec.epoch_s - 1e-9) / 60)) + 1
+    check_span(rec.subject, np.int64(t0 // 60), minutes, rec.path)
+    values = np.full((minutes, schema.N_FEATURES), np.nan, np.float32)
+    extras, units = {}, {}
+    for name, (v, how, unit) in rec.channels.items():
+        per_min = fold(offsets, rec.epoch_s, v, how, minutes).astype(np.float32)
+        if name == "activity":
+            values[:, schema.INDEX["log_energy"]] = np.log1p(per_min)
+            extras[rec.activity_name], units[rec.activity_name] = per_min, unit
+        elif name in SCHEMA_SLOTS:  # a reading outside the slot's valid range is missing there
+            f = schema.FEATURES[schema.INDEX[name]]
+            values[:, schema.INDEX[name]] = np.where((per_min >= f.valid_min) & (per_min <= f.valid_max), per_min, np.nan)
+            if name == "skin_temperature":
+                extras["temperature_raw"], units["temperature_raw"] = per_min, unit
+        else:
+            extras[name], units[name] = per_min, unit
+    labels = {}
+    first = np.floor(offsets / 60).astype(np.int64)
+    for name, lab in rec.labels.items():
+        out = np.full(minutes, NO_LABEL, np.int16)
+        _, idx = np.unique(first, return_index=True)  # the first epoch of each minute
+        out[first[idx]] = np.asarray(lab)[idx]
+        labels[name] = out
+    meta = {"file": rec.path, "device": rec.device, "epoch_s": rec.epoch_s,
+            "channels": sorted(list(rec.channels) + list(rec.labels)), "units": units}
+    return Timeline(rec.subject, np.int64(t0 // 60).astype("datetime64[m]"), values, extras, labels, meta)
+
+
+def check_order(path, offsets: np.ndarray, lines, errors) -> np.ndarray:
+    """Rows whose time does not come after the row before (a repeated or earlier timestamp) are
+    reported with their line and dropped -> the mask of rows kept; the time axis is never shifted."""
+    keep = np.ones(len(offsets), bool)
+    last = -np.inf
+    for i, t in enumerate(offsets):
+        if t <= last:
+            errors.add(path, lines[i], f"time {t - last:+g} s after the row before; expected rows in time order, "
+                                       f"one per epoch")
+            keep[i] = False
+        else:
+            last = t
+    return keep
