@@ -401,15 +401,23 @@ def inspect_cmd(file, as_json):
 @click.option("--peers", "peers_dir", type=click.Path(exists=True, file_okay=False), default=None,
               help="Folder of PyPOTS peers saved by benchmarks/peers.py --save (needs lsm-edge[peers]): "
                    "scored zero-shot and adapted beside the teacher.")
+@click.option("--adapt-per-set", is_flag=True,
+              help="One adapted teacher per set, on that set alone (device families whose counts have their own "
+                   "scales, e.g. ../shared/data/actigraphs) instead of one on every set's adaptation people.")
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Report folder.")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
-def evaluate_real_cmd(data_dir, teacher, others, artifacts, adapt_steps, seed, horizons, people, peers_dir, out, quiet):
+def evaluate_real_cmd(data_dir, teacher, others, artifacts, adapt_steps, seed, horizons, people, peers_dir,
+                      adapt_per_set, out, quiet):
     """Score the teacher, its adaptation, other runs and .tflite artifacts on real people never seen:
-    imputation of real heart rate, steps and activity counts, and activity recognition on aw_fb with
-    participant-grouped folds."""
+    imputation of real heart rate, steps, activity counts (in each device's unit), skin temperature and
+    light, and activity recognition on aw_fb with participant-grouped folds.  DIR may be laid out like
+    ../shared/data/real/ or like ../shared/data/actigraphs/ (one sub-folder per device family; a family
+    with too few people to hold one out is scored on the later third of each recording, after adapting
+    on the earlier part)."""
     from . import api
 
-    api.evaluate_real(data_dir, teacher, out, others, artifacts, adapt_steps, seed, horizons, people, peers_dir, quiet)
+    api.evaluate_real(data_dir, teacher, out, others, artifacts, adapt_steps, seed, horizons, people, peers_dir, quiet,
+                      adapt_per_set)
     click.echo((Path(out) / "real.md").read_text())
 
 

@@ -207,6 +207,12 @@ def distill(teacher_run, data_dir, out_dir, cfg: DistillConfig, resume: bool = F
     train_w = ds.load("train")
     if len(train_w) == 0:
         raise LsmEdgeError(f"{data_dir} has no training windows")
+    if init is not None:  # continuing: a feature the init run never observed gets this data's scale
+        from .data.stats import NormStats
+
+        here = NormStats.fit([train_w.values])
+        new = (stats.count == 0) & (here.count > 0)
+        stats.mean[new], stats.std[new], stats.count[new] = here.mean[new], here.std[new], here.count[new]
     z_train = stats.normalize(train_w.values)  # the teacher's statistics: student and teacher share inputs
 
     out.mkdir(parents=True, exist_ok=True)

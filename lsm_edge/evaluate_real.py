@@ -65,14 +65,16 @@ from .data.autoimport import read_any, split_key
 from .data.awfb import ACTIVITIES
 from .data.mmash import DIARY_CODES as _DIARY
 from .data.importing import person_splits
-from .data.windows import SPLITS, fill_linear, fill_locf, fill_nearest
+from .data.windows import SPLITS, Timeline, fill_linear, fill_locf, fill_nearest
 from .errors import LsmEdgeError
 from .io import atomic_write_text
 
 HORIZONS = (10, 30, 60, 120)
 TASKS = ("interpolation", "extrapolation", "steps visible")
 CHANNELS = {"heart_rate": ("heart rate", "bpm"), "step_count": ("steps", "steps/min"),
-            "log_energy": ("counts", "counts/min")}
+            "log_energy": ("counts", "counts/min"), "skin_temperature": ("skin temperature", "degC")}
+EXTRA_CHANNELS = {"light": ("light", "lux")}  # not in the schema: scored with the baselines only
+MODEL_FREE = ("mean (window)", "median (window)", "last value", "nearest", "linear")
 MIN_SEGMENT = 3
 DIARY_CODES = [1, 2, 3, 4, 5, 6]  # MMASH diary: the body's state (the events 7-12 overlap it)
 DIARY_NAMES = [_DIARY[c] for c in DIARY_CODES]
@@ -95,18 +97,26 @@ def to_unit(channel: str, v: np.ndarray) -> np.ndarray:
     return np.expm1(v) if channel == "log_energy" else v
 
 
+def column(windows: np.ndarray, channel: str) -> int:
+    """The channel's column: its schema index in [n, 300, 26] windows, 0 in an extra channel's [n, 300, 1]."""
+    return schema.INDEX[channel] if windows.shape[-1] == schema.N_FEATURES else 0
+
+
 def windows_of(tl, channel: str, min_observed: float = 0.5) -> np.ndarray:
     """Non-overlapping 300-minute windows of a timeline where the channel is observed in at least
-    ``min_observed`` of the minutes -> [n, 300, 26] raw units, NaN missing."""
-    j = schema.INDEX[channel]
-    out = [tl.values[a:a + W] for a in range(0, tl.minutes - W + 1, W)]
-    return np.asarray([w for w in out if np.mean(~np.isnan(w[:, j])) >= min_observed], np.float32).reshape(-1, W, schema.N_FEATURES)
+    ``min_observed`` of the minutes -> [n, 300, 26] raw units, NaN missing ([n, 300, 1] for an extra
+    channel such as ``light``)."""
+    vals = tl.values if channel in schema.INDEX else np.asarray(tl.extras[channel], np.float32)[:, None]
+    j = column(vals[None], channel)
+    out = [vals[a:a + W] for a in range(0, tl.minutes - W + 1, W)]
+    return np.asarray([w for w in out if np.mean(~np.isnan(w[:, j])) >= min_observed], np.float32).reshape(
+        -1, W, vals.shape[1])
 
 
 def draw_spans(windows: np.ndarray, channel: str, task: str, n: int, rng) -> list:
     """One hidden span (window index, start) per window that has a valid one (``steps visible``
     draws as interpolation does)."""
-    obs = ~np.isnan(windows[:, :, schema.INDEX[channel]])
+    obs = ~np.isnan(windows[:, :, column(windows, channel)])
     spans = []
     for i, o in enumerate(obs):
         if task == "extrapolation":
@@ -125,7 +135,7 @@ def score_imputation(windows, channel, methods: dict, seed: int = 0, progress: b
     N) is drawn from generator (seed, k), k its index in (interpolation, extrapolation) x HORIZONS,
     whatever subset is scored.  ``steps visible`` hides only ``channel``, in the spans of ``interpolation
     N min``: the two differ only in what the model sees."""
-    j = schema.INDEX[channel]
+    j = column(windows, channel)
     vals = to_unit(channel, windows[:, :, j])
     z_scale = float(np.nanstd(windows[:, :, j])) or 1.0
     out = {}
@@ -318,19 +328,20 @@ def artifact_embed(path):
 # -- the command ---------------------------------------------------------------------------------
 def evaluate_real(data_dir, teacher_run, out_dir, artifacts_dir=None, adapt_steps: int = 200, seed: int = 0,
                   progress: bool = True, command: str = "", horizons=HORIZONS, peers_dir=None, others=(),
-                  people: str = "test") -> dict:
+                  people: str = "test", adapt_per_set: bool = False) -> dict:
     """``others``: further run folders (e.g. a teacher pretrained on real people), each scored as it is under
     its folder's name, imputation and embedding probes, beside the teacher.  ``people``: score the "test"
-    people (the report's figures) or the "val" people (to choose a model or recipe on; never tune on test)."""
+    people (the report's figures) or the "val" people (to choose a model or recipe on; never tune on test).
+    ``adapt_per_set``: one adapted teacher per set, on that set's adaptation recordings only (device families
+    whose activity counts are on different scales), instead of one on all sets' together."""
     if people not in ("test", "val"):
         raise LsmEdgeError(f"people {people!r}: expected test or val")
     if peers_dir is not None:  # PyPOTS' torch must load before TensorFlow does (lsm_edge.peers says why)
         from . import peers as peer_lib
 
         saved = peer_lib.find_peers(peers_dir)
-    from .data.dataset import Dataset, DatasetWriter
-    from .data.windows import Windows, cut_windows
-    from .train import TrainConfig, load_run, train
+    from .data.dataset import Dataset
+    from .train import load_run
 
     data_dir, out = Path(data_dir), Path(out_dir)
     sets = read_sets(data_dir, progress)
@@ -338,32 +349,35 @@ def evaluate_real(data_dir, teacher_run, out_dir, artifacts_dir=None, adapt_step
     teacher, t_stats, _ = load_run(teacher_run)
     out.mkdir(parents=True, exist_ok=True)
 
-    # one role per person over every set; train people of the imputation sets adapt the teacher
+    # one role per person over every set; train people of the imputation sets adapt the teacher.  A set with
+    # no test person (too few people to hold one out) is split in time instead: each recording's earlier part
+    # adapts, its later part is scored (``time_split``)
     role = roles([t for tls in sets.values() for t in tls])
     imputation_sets = {s: tls for s, tls in sets.items() if not _is_activity_set(tls)}
-    adapt_tls = [t for tls in imputation_sets.values() for t in tls if role[t.subject] == "train"]
-    adapted = None
+    split_sets = {s for s, tls in imputation_sets.items() if not any(role[t.subject] == "test" for t in tls)}
+    adapt_of, scored_of, too_short = {}, {}, {}
+    for s, tls in imputation_sets.items():
+        if s in split_sets:
+            parts = [(t, time_split(t)) for t in tls]
+            adapt_of[s] = [p[0] for _, p in parts if p]
+            scored_of[s] = [p[1] for _, p in parts if p] if people == "test" else []
+            too_short.update({t.subject: t.minutes for t, p in parts if not p})
+        else:
+            adapt_of[s] = [t for t in tls if role[t.subject] == "train"]
+            scored_of[s] = [t for t in tls if role[t.subject] == people]
+    adapt_tls = [t for s in imputation_sets for t in adapt_of[s]]
+    adapted, adapted_by_set = None, {}
     if adapt_tls and adapt_steps > 0:
-        adir = out / "adapt_data"
-        if not (adir / "dataset.json").exists():
-            w = DatasetWriter(adir, {"kind": "evaluate-real adaptation", "subjects": [t.subject for t in adapt_tls]},
-                              resume=True)
-            win = Windows.concat([cut_windows(t, split=0) for t in adapt_tls])
-            cap = max(4096, 16 * adapt_steps)  # more than the adaptation steps can see
-            if len(win) > cap:
-                win = win.take(np.sort(np.random.default_rng(seed).choice(len(win), cap, replace=False)))
-            w.write_shard(0, win)
-            w.finish()
-        run = out / "adapted_teacher"
-        cfg = TrainConfig(steps=adapt_steps, batch_size=16, lr=2e-4, warmup_steps=max(1, adapt_steps // 10),
-                          checkpoint_every=max(1, adapt_steps // 2), val_windows=64, loss="l1", fill_gate=True)
-        train(adir, run, cfg, resume=(run / "checkpoint").exists() or (run / "model.keras").exists(),
-              progress=progress, init=teacher_run)
-        adapted = load_run(run)
+        groups = {s: adapt_of[s] for s in imputation_sets if adapt_of[s]} if adapt_per_set else {"": adapt_tls}
+        for s, tls in tqdm(groups.items(), desc="adapting", unit="set", disable=not progress or len(groups) < 2):
+            suffix = f"_{s}" if adapt_per_set else ""
+            adapted_by_set[s] = _adapt(tls, out / f"adapt_data{suffix}", out / f"adapted_teacher{suffix}", teacher_run,
+                                       adapt_steps, seed, progress)
+        adapted = adapted_by_set.get("") or next(iter(adapted_by_set.values()))
     peer_methods, peer_info = {}, {}
     if peers_dir is not None:
         adapt_z = None
-        if adapted:
+        if adapted and not adapt_per_set:
             adapt_z = adapted[1].normalize(Dataset(out / "adapt_data").load().values)
             budget = 2 * sum(float(r["seconds"]) for r in csv.DictReader(open(out / "adapted_teacher" / "log.csv")))
         for f in saved:
@@ -388,35 +402,44 @@ def evaluate_real(data_dir, teacher_run, out_dir, artifacts_dir=None, adapt_step
                                                               "best_val_mae")})
 
     report = {"command": command, "teacher": str(teacher_run), "others": [str(r) for r in others],
-              "adaptation_subjects": sorted(t.subject for t in adapt_tls),
+              "adaptation_subjects": sorted({t.subject for t in adapt_tls}),
+              "adaptation": "per set" if adapt_per_set else "pooled",
+              "time_split_sets": sorted(split_sets), "too_short": too_short,
               "validation_subjects": sorted(t.subject for tls in imputation_sets.values() for t in tls
                                             if role[t.subject] == "val"),
               "adapt_steps": adapt_steps if adapted else 0, "scored_people": people, "imputation": {}, "activity": None}
     methods = {"mean (window)": mean_fill, "median (window)": median_fill, "last value": last_value_fill,
                "nearest": nearest_fill, "linear": linear_fill, "teacher zero-shot": keras_imputer(teacher, t_stats)}
-    if adapted:
+    if adapted and not adapt_per_set:
         methods["teacher adapted"] = keras_imputer(adapted[0], adapted[1])
     other_runs = {Path(r).name: load_run(r) for r in others}
     methods.update({name: keras_imputer(m, st) for name, (m, st, _) in other_runs.items()})
     methods.update({p.stem: artifact_imputer(p) for p in artifacts})
     methods.update(peer_methods)
     for s, tls in imputation_sets.items():
-        scored = [t for t in tls if role[t.subject] == people]
-        for channel in channels_of(tls):
-            label, unit = CHANNELS[channel]
+        scored = scored_of[s]
+        set_methods = dict(methods)
+        if s in adapted_by_set:
+            set_methods["teacher adapted"] = keras_imputer(*adapted_by_set[s][:2])
+        for channel in channels_of(tls) + extra_channels_of(tls):
+            label, unit = CHANNELS.get(channel) or EXTRA_CHANNELS[channel]
+            unit = set_unit(tls, channel) or unit
             win = [windows_of(t, channel) for t in scored]
             scored_ids = [t.subject for t, w in zip(scored, win) if len(w)]
-            win = np.concatenate(win) if scored else np.zeros((0, W, schema.N_FEATURES), np.float32)
+            width = schema.N_FEATURES if channel in schema.INDEX else 1
+            win = np.concatenate(win) if scored else np.zeros((0, W, width), np.float32)
+            use = set_methods if width == schema.N_FEATURES else {k: v for k, v in set_methods.items() if k in MODEL_FREE}
             tasks = ("interpolation", "extrapolation")
             if channel == "heart_rate" and "step_count" in channels_of(tls):
                 tasks += ("steps visible",)
             key = f"{s} {label}"
             report["imputation"][key] = {
                 "set": s, "channel": channel, "unit": unit, "subjects": scored_ids, "windows": len(win),
-                "tasks": score_imputation(win, channel, methods, seed, progress, horizons, tasks, desc=key)
+                "scored_part": "later part of each recording" if s in split_sets else "whole recordings",
+                "tasks": score_imputation(win, channel, use, seed, progress, horizons, tasks, desc=key)
                 if len(win) else {}}
             if len(win):
-                fill_plot(win, channel, unit, methods, seed, out / f"fills_{s}_{channel}.png")
+                fill_plot(win, channel, unit, use, seed, out / f"fills_{s}_{channel}.png")
 
     if peer_info:
         report["peers"] = peer_info
@@ -462,6 +485,56 @@ def read_sets(data_dir, progress: bool = False) -> dict:
     return {p.name: read_any(p)[0] for p in tqdm(subdirs, desc="reading sets", unit="set", disable=not progress)}
 
 
+def time_split(tl, share: float = 1 / 3):
+    """-> (earlier, later) parts of a timeline: the later ``max(share of it, one window)`` minutes are scored,
+    the rest adapts; None when either part would be shorter than one 300-minute window (too short)."""
+    n_late = max(int(np.ceil(share * tl.minutes)), W)
+    cut = tl.minutes - n_late
+    if cut < W:
+        return None
+
+    def part(a, b):
+        return Timeline(tl.subject, tl.start + np.timedelta64(a, "m"), tl.values[a:b],
+                        {k: v[a:b] for k, v in tl.extras.items()}, {k: v[a:b] for k, v in tl.labels.items()}, tl.meta)
+
+    return part(0, cut), part(cut, tl.minutes)
+
+
+def _adapt(tls, data_dir: Path, run: Path, teacher_run, adapt_steps: int, seed: int, progress: bool):
+    """Continue training the teacher on ``tls`` (never scored) -> load_run of the adapted teacher."""
+    from .data.dataset import DatasetWriter
+    from .data.windows import Windows, cut_windows
+    from .train import TrainConfig, load_run, train
+
+    if not (data_dir / "dataset.json").exists():
+        w = DatasetWriter(data_dir, {"kind": "evaluate-real adaptation", "subjects": [t.subject for t in tls]},
+                          resume=True)
+        win = Windows.concat([cut_windows(t, split=0) for t in tls])
+        cap = max(4096, 16 * adapt_steps)  # more than the adaptation steps can see
+        if len(win) > cap:
+            win = win.take(np.sort(np.random.default_rng(seed).choice(len(win), cap, replace=False)))
+        w.write_shard(0, win)
+        w.finish()
+    cfg = TrainConfig(steps=adapt_steps, batch_size=16, lr=2e-4, warmup_steps=max(1, adapt_steps // 10),
+                      checkpoint_every=max(1, adapt_steps // 2), val_windows=64, loss="l1", fill_gate=True)
+    train(data_dir, run, cfg, resume=(run / "checkpoint").exists() or (run / "model.keras").exists(),
+          progress=progress, init=teacher_run)
+    return load_run(run)
+
+
+def set_unit(tls, channel: str) -> str:
+    """The device unit of a set's channel from its recordings' meta (activity: the unit of the raw activity
+    extra, e.g. ``PIM per minute (ActTrust)``); "" when the set has none or several."""
+    names = {"log_energy": ("activity_counts", "acceleration_mg")}.get(channel, (channel,))
+    units = {t.meta.get("units", {}).get(n) for t in tls for n in names} - {None}
+    return units.pop() if len(units) == 1 else ""
+
+
+def extra_channels_of(tls) -> list:
+    """The scored extra channels (EXTRA_CHANNELS) observed somewhere in a set's timelines."""
+    return [c for c in EXTRA_CHANNELS if any(c in t.extras and np.isfinite(t.extras[c]).any() for t in tls)]
+
+
 def _is_activity_set(tls) -> bool:
     return any("lab_activity" in t.labels for t in tls)
 
@@ -484,7 +557,7 @@ def fill_plot(windows, channel, unit, methods: dict, seed: int, path, n: int = 6
     spans = draw_spans(windows, channel, "interpolation", n, np.random.default_rng([seed, k]))
     if not spans:
         return
-    j = schema.INDEX[channel]
+    j = column(windows, channel)
     spread = [np.nan_to_num(np.nanstd(windows[i, s0:s0 + n, j])) for i, s0 in spans]
     spans = [spans[r] for r in sorted(np.argsort(spread, kind="stable")[::-1][:show])]
     fig, axes = plt.subplots(len(spans), 1, figsize=(10, 2.6 * len(spans)), squeeze=False)
@@ -514,6 +587,12 @@ def to_markdown(r: dict) -> str:
              f"Adapted on ({r['adapt_steps']} steps, never scored): {', '.join(r['adaptation_subjects']) or 'none'}  ",
              f"Validation people: {', '.join(r.get('validation_subjects', [])) or 'none'}  ",
              f"Scored: the {r.get('scored_people', 'test')} people of each set", ""]
+    if r.get("time_split_sets"):
+        lines[-1:-1] = [f"Adaptation: {r.get('adaptation', 'pooled')}.  Sets with too few people to hold one out, scored "
+                        f"on the later third of each recording (at least 300 min) after adapting on the rest: "
+                        f"{', '.join(r['time_split_sets'])}  ",
+                        "Too short for that (under 600 minutes): " + (", ".join(
+                            f"{k} ({v} min)" for k, v in r.get("too_short", {}).items()) or "none") + "  "]
     for s, d in r["imputation"].items():
         lines += [f"## Imputation: {s} ({d['channel']}, MAE in {d['unit']} / z-units)", "",
                   f"Scored ({r.get('scored_people', 'test')}) people: {len(d['subjects'])} "

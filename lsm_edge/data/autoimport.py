@@ -86,6 +86,12 @@ def read_any(folder, skip_malformed: bool = False) -> tuple[list, dict]:
     found = find(folder)
     layouts = {lay.NAME: lay for lay in FOLDER_LAYOUTS + FILE_LAYOUTS}
     timelines = [tl for name, files in found.items() for tl in layouts[name].read(files, skip_malformed)]
+    seen = {}
+    for tl in timelines:  # one subject id in two device files (two recordings of a person): told apart by file
+        seen[tl.subject] = seen.get(tl.subject, 0) + 1
+    for tl in timelines:
+        if seen[tl.subject] > 1 and tl.meta.get("file"):
+            tl.subject = f"{tl.subject}-{Path(tl.meta['file']).stem}"
     return timelines, {k: [str(p) for p in v] for k, v in found.items()}
 
 
