@@ -106,6 +106,8 @@ def windows_of(tl, channel: str, min_observed: float = 0.5) -> np.ndarray:
     """Non-overlapping 300-minute windows of a timeline where the channel is observed in at least
     ``min_observed`` of the minutes -> [n, 300, 26] raw units, NaN missing ([n, 300, 1] for an extra
     channel such as ``light``)."""
+    if channel not in schema.INDEX and channel not in tl.extras:  # a recording without that sensor
+        return np.zeros((0, W, 1), np.float32)
     vals = tl.values if channel in schema.INDEX else np.asarray(tl.extras[channel], np.float32)[:, None]
     j = column(vals[None], channel)
     out = [vals[a:a + W] for a in range(0, tl.minutes - W + 1, W)]
@@ -351,16 +353,18 @@ def evaluate_real(data_dir, teacher_run, out_dir, artifacts_dir=None, adapt_step
 
     # one role per person over every set; train people of the imputation sets adapt the teacher.  A set with
     # no test person (too few people to hold one out) is split in time instead: each recording's earlier part
-    # adapts, its later part is scored (``time_split``)
+    # adapts, its later part is scored (``time_split``); its validation part is the later part of the earlier one
     role = roles([t for tls in sets.values() for t in tls])
     imputation_sets = {s: tls for s, tls in sets.items() if not _is_activity_set(tls)}
     split_sets = {s for s, tls in imputation_sets.items() if not any(role[t.subject] == "test" for t in tls)}
     adapt_of, scored_of, too_short = {}, {}, {}
     for s, tls in imputation_sets.items():
-        if s in split_sets:
+        if s in split_sets:  # test: the later third; val: the later third of the rest (the test part unseen)
             parts = [(t, time_split(t)) for t in tls]
+            if people == "val":
+                parts = [(t, time_split(p[0]) if p else None) for t, p in parts]
             adapt_of[s] = [p[0] for _, p in parts if p]
-            scored_of[s] = [p[1] for _, p in parts if p] if people == "test" else []
+            scored_of[s] = [p[1] for _, p in parts if p]
             too_short.update({t.subject: t.minutes for t, p in parts if not p})
         else:
             adapt_of[s] = [t for t in tls if role[t.subject] == "train"]
@@ -589,9 +593,10 @@ def to_markdown(r: dict) -> str:
              f"Scored: the {r.get('scored_people', 'test')} people of each set", ""]
     if r.get("time_split_sets"):
         lines[-1:-1] = [f"Adaptation: {r.get('adaptation', 'pooled')}.  Sets with too few people to hold one out, scored "
-                        f"on the later third of each recording (at least 300 min) after adapting on the rest: "
+                        f"on the later third of each recording (at least 300 min) after adapting on the rest (with "
+                        f"--people val: on the later third of that rest, the test part never read): "
                         f"{', '.join(r['time_split_sets'])}  ",
-                        "Too short for that (under 600 minutes): " + (", ".join(
+                        "Too short for that (under 600 minutes, or 900 with --people val): " + (", ".join(
                             f"{k} ({v} min)" for k, v in r.get("too_short", {}).items()) or "none") + "  "]
     for s, d in r["imputation"].items():
         lines += [f"## Imputation: {s} ({d['channel']}, MAE in {d['unit']} / z-units)", "",

@@ -58,7 +58,7 @@ def test_evaluate_real_end_to_end(small_run, real_dir, tmp_path):
                       others=[small_run / "run"])
     adapted_on = set(r["adaptation_subjects"])
     act = r["imputation"]["actigraphy counts"]
-    assert act["channel"] == "log_energy" and act["unit"] == "counts/min"
+    assert act["channel"] == "log_energy" and act["unit"] == "counts/min (Actiwatch)"
     assert len(act["subjects"]) == 1 and not set(act["subjects"]) & adapted_on  # 3 people: 1 test, 2 train
     assert act["windows"] > 0
     assert list(act["tasks"]) == ["interpolation 60 min", "extrapolation 60 min"]
@@ -148,3 +148,55 @@ def test_a_label_run_longer_than_a_window_keeps_its_first_300_minutes():
     x, y, g = segments([tl])
     assert x.shape == (1, 300, schema.N_FEATURES) and list(y) == [4]
     np.testing.assert_array_equal(x[0, :, schema.INDEX["step_count"]], np.arange(300))
+
+
+def _device_folder(root):
+    """Three device families of one recording each: an Actiwatch-T .AWD of 1,800 min (counts, temperature), an
+    ActTrust report of 850 min (PIM, temperature, light) and a MotionWatch file of 400 min (too short)."""
+    t = np.arange(1800)
+    counts = (200 + 150 * np.sin(2 * np.pi * t / 1440)).astype(int)
+    temp = 33 + 1.5 * np.sin(2 * np.pi * t / 1440)
+    (root / "watch").mkdir(parents=True)
+    (root / "watch" / "a.AWD").write_text("S1\r\n01-Mar-2021\r\n00:00\r\n 4 \r\n30\r\nT123\r\nF\r\n"
+                                          + "".join(f"{c} , {x:.2f}\r\n" for c, x in zip(counts, temp)))
+    (root / "trust").mkdir()
+    rows = "".join(f"{str(np.datetime64('2021-03-01T00:00') + np.timedelta64(int(i), 'm')).replace('T', ' ')}:00;"
+                   f"{c};{x:.2f};{c // 3}\r\n" for i, c, x in zip(t[:850], counts, temp))
+    rows = "".join(f"{r[8:10]}/{r[5:7]}/{r[:4]}{r[10:]}" for r in rows.splitlines(keepends=True))
+    (root / "trust" / "x.txt").write_text("+------+ Condor Instruments Report +------+\r\nSUBJECT_NAME : T1\r\n"
+                                          "INTERVAL : 60\r\n+--------------+\r\nDATE/TIME;PIM;TEMPERATURE;LIGHT\r\n" + rows)
+    (root / "mw").mkdir()
+    (root / "mw" / "x.mtn").write_text(
+        '<motionfile><log2><change><property><name>=StartTime</name><content>2021-03-01 00:00:00</content>'
+        '</property></change><change><channel><name>motion</name><units>counts</units><epoch>60</epoch>'
+        '<offset>0</offset><data encoding="text">' + ",".join(map(str, counts[:400])) + "</data></channel>"
+        "</change></log2></motionfile>")
+    return root
+
+
+def test_evaluate_real_on_device_families(small_run, tmp_path):
+    data = _device_folder(tmp_path / "acti")
+    r = evaluate_real(data, small_run / "run", tmp_path / "out", adapt_steps=2, progress=False, horizons=(60,),
+                      adapt_per_set=True)
+    assert r["time_split_sets"] == ["mw", "trust", "watch"] and r["too_short"] == {"mtn-x": 400}
+    assert r["adaptation"] == "per set" and set(r["adaptation_subjects"]) == {"awd-S1", "acttrust-T1"}
+    counts = r["imputation"]["watch counts"]
+    assert counts["unit"] == "counts/min (Actiwatch)" and counts["subjects"] == ["awd-S1"]
+    assert counts["windows"] == 2 and counts["scored_part"] == "later part of each recording"  # the last 600 min
+    assert "teacher adapted" in counts["tasks"]["interpolation 60 min"]["methods"]
+    temp = r["imputation"]["watch skin temperature"]
+    assert temp["unit"] == "degC" and temp["windows"] == 2
+    assert r["imputation"]["trust counts"]["unit"] == "PIM per minute (ActTrust)"
+    light = r["imputation"]["trust light"]["tasks"]["interpolation 60 min"]["methods"]
+    assert set(light) == {"mean (window)", "median (window)", "last value", "nearest", "linear"}  # no model slot
+    from lsm_edge.data.dataset import Dataset
+
+    adapt = Dataset(tmp_path / "out" / "adapt_data_watch").load()  # only the first 1,200 minutes adapt
+    assert (adapt.start + np.timedelta64(300, "m") <= np.datetime64("2021-03-01T20:00")).all()
+    assert (tmp_path / "out" / "adapted_teacher_trust" / "model.keras").exists()
+    # validation: the later third of the adaptation part; the test part is never read
+    v = evaluate_real(data, small_run / "run", tmp_path / "val", adapt_steps=2, progress=False, horizons=(60,),
+                      adapt_per_set=True, people="val")
+    assert v["imputation"]["watch counts"]["windows"] == 1 and set(v["too_short"]) == {"mtn-x", "acttrust-T1"}
+    vadapt = Dataset(tmp_path / "val" / "adapt_data_watch").load()
+    assert (vadapt.start + np.timedelta64(300, "m") <= np.datetime64("2021-03-01T15:00")).all()
