@@ -51,9 +51,7 @@ Imputation only: PyPOTS gives these models no embedding to probe.
 from __future__ import annotations
 
 import csv
-import hashlib
 import json
-import math
 import warnings
 from pathlib import Path
 

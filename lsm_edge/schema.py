@@ -17,6 +17,11 @@ Real-data mappings (documented here because they are schema decisions):
   ``activity_counts``.  The same for Actiwatch minute counts (Depresjon / Psykose) and for
   MMASH's ActiGraph ``Vector Magnitude`` (per-second counts x 60 per minute); counts of different
   devices share the slot but not a scale, so scores are kept per set.
+- Research actigraphs (``data/epochs.py`` and one module per format, docs/actigraphs.md): every
+  device's activity channel in its own unit x per minute -> ``log_energy = ln(1 + x)`` (counts summed
+  over a minute's epochs, biobank's milli-g averaged), the raw values as an extra channel with their
+  unit; wrist temperature -> ``skin_temperature``; ActiGraph steps -> ``step_count``; light -> the
+  extra ``light``.
 - Wear (``data/covid19.py``): the covid19 steps files are zero-filled.  A zero-step minute is
   observed only when a heart-rate reading lies within 15 minutes of it (the optical sensor saw
   skin); otherwise it is missing (not worn).  Steps > 0 are always kept, heart rate or not (a loose

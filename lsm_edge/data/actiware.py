@@ -39,7 +39,7 @@ import re
 import numpy as np
 
 from ..errors import DataFormatError
-from .epochs import Recording, check_order, to_timeline
+from .epochs import Recording, kept_rows, step, to_timeline
 from .importing import RowErrors
 from .textio import head_lines, stem, text_lines
 from .windows import Timeline
@@ -194,8 +194,8 @@ def read_actiware(path, skip_malformed: bool = False) -> Timeline:
             continue
         t = days[ok].astype(np.int64) * 86400 + np.array([c for c, o in zip(clocks, ok) if o], np.int64)
         steps = np.diff(t)
-        step = np.median(steps) if len(steps) else 60
-        fit = (ok.sum(), int((steps == step).sum()) if len(steps) else 0)
+        typical = np.median(steps) if len(steps) else 60
+        fit = (ok.sum(), int((steps == typical).sum()) if len(steps) else 0)
         if best is None or fit > best[0]:
             best = (fit, order, days, ok)
     if best is None:
@@ -210,15 +210,9 @@ def read_actiware(path, skip_malformed: bool = False) -> Timeline:
     for i in np.flatnonzero(ok & np.isfinite(act) & (act < 0)):
         errors.add(path, line_no[i], f"activity {table[i][act_col]!r} is negative; expected counts >= 0")
         ok[i] = False
-    keep = ok.copy()
-    idx = np.flatnonzero(ok)
-    keep[idx] = check_order(path, secs[idx].astype(float), [line_no[i] for i in idx], errors)
-    errors.raise_or_report(skip_malformed)
-    if not keep.any():
-        raise DataFormatError(f"{path}: no valid epoch rows")
+    keep = kept_rows(path, secs, ok, line_no, errors, skip_malformed)
     secs = secs[keep]
-    steps = np.diff(secs)
-    epoch = float(np.median(steps)) if len(steps) else 60.0
+    epoch = step(secs, 60)
     if epoch <= 0 or epoch > 3600:
         raise DataFormatError(f"{path}: epoch of {epoch:g} s from the rows' times; expected 1 s to 1 h")
     channels = {"activity": (act[keep], "sum", "counts/min (Actiware)")}

@@ -38,7 +38,7 @@ import re
 import numpy as np
 
 from ..errors import DataFormatError
-from .epochs import Recording, check_order, to_timeline
+from .epochs import Recording, clock, kept_rows, step, to_timeline
 from .importing import RowErrors
 from .textio import head_lines, stem, text_lines
 from .windows import Timeline
@@ -82,12 +82,7 @@ def _stamp(cell: str):
         return None
     g = m.groups()
     d, mo, y, h, mi, s = (g[0], g[1], g[2], g[3], g[4], g[5]) if g[0] else (g[8], g[7], g[6], g[9], g[10], g[11])
-    try:
-        day = np.datetime64(f"{int(y):04d}-{int(mo):02d}-{int(d):02d}", "D").astype(np.int64)
-    except ValueError:
-        return None
-    h, mi, s = int(h), int(mi), int(s or 0)
-    return int(day) * 86400 + h * 3600 + mi * 60 + s if h < 24 and mi < 60 and s < 60 else None
+    return clock(int(y), int(mo), int(d), int(h), int(mi), int(s or 0))
 
 
 def read_acttrust(path, skip_malformed: bool = False) -> Timeline:
@@ -146,16 +141,12 @@ def read_acttrust(path, skip_malformed: bool = False) -> Timeline:
             errors.add(path, line, f"{header[col[activity]]} {vals[activity][i]:g} is negative; expected >= 0")
             bad = True
         secs[i], ok[i] = t, not bad
-    idx = np.flatnonzero(ok)
-    ok[idx] = check_order(path, secs[idx].astype(float), [line_no[i] for i in idx], errors)
-    errors.raise_or_report(skip_malformed)
-    if not ok.any():
-        raise DataFormatError(f"{path}: no valid epoch rows")
+    ok = kept_rows(path, secs, ok, line_no, errors, skip_malformed)
     secs = secs[ok]
     try:
         epoch = float(props.get("INTERVAL", ""))
     except ValueError:
-        epoch = float(np.median(np.diff(secs))) if len(secs) > 1 else 60.0
+        epoch = step(secs, 60)
     if not 0 < epoch <= 3600:
         raise DataFormatError(f"{path}: INTERVAL {props.get('INTERVAL')!r}; expected the epoch in seconds (1-3600)")
     names = {"pim": "PIM", "tat": "TAT", "zcm": "ZCM"}

@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DataFormatError
-from .epochs import Recording, check_order, to_timeline
+from .epochs import Recording, kept_rows, to_timeline
 from .importing import RowErrors
 from .windows import NO_LABEL, Timeline
 
@@ -120,11 +120,7 @@ def read_agd(path, skip_malformed: bool = False) -> Timeline:
                 errors.add(path, i + 1, f"data row {i + 1}: {c} {v[i]:g} is negative; expected counts >= 0")
                 ok[i] = False
     secs = ticks_to_seconds(ticks)
-    idx = np.flatnonzero(ok)
-    ok[idx] = check_order(path, secs[idx], [int(i) + 1 for i in idx], errors)
-    errors.raise_or_report(skip_malformed)
-    if not ok.any():
-        raise DataFormatError(f"{path}: no valid epoch rows")
+    ok = kept_rows(path, secs, ok, list(range(1, len(rows) + 1)), errors, skip_malformed)
     secs = secs[ok]
     axes = [num[a][ok] for a in ("axis1", "axis2", "axis3") if a in num]
     vm = np.sqrt(sum(a ** 2 for a in axes))

@@ -23,7 +23,7 @@ import re
 import numpy as np
 
 from ..errors import DataFormatError
-from .epochs import Recording, check_order, to_timeline
+from .epochs import Recording, clock, kept_rows, step, to_timeline
 from .importing import RowErrors
 from .textio import header, is_table, open_text, stem
 from .windows import Timeline
@@ -47,16 +47,12 @@ def _seconds(cell: str):
     m = _TIME.match(cell.strip())
     if not m:
         return None
-    y, mo, d, h, mi, s = (int(g) for g in m.groups()[:6])
-    try:
-        day = int(np.datetime64(f"{y:04d}-{mo:02d}-{d:02d}", "D").astype(np.int64))
-    except ValueError:
-        return None
-    if h > 23 or mi > 59 or s > 59:
+    t = clock(*(int(g) for g in m.groups()[:6]))
+    if t is None:
         return None
     frac = float(m.group(7) or 0)
     off = 0 if not m.group(8) else (1 if m.group(8) == "+" else -1) * (int(m.group(9)) * 3600 + int(m.group(10)) * 60)
-    return day * 86400 + h * 3600 + mi * 60 + s + frac, off
+    return t + frac, off
 
 
 def read_biobank(path, skip_malformed: bool = False) -> Timeline:
@@ -93,12 +89,12 @@ def read_biobank(path, skip_malformed: bool = False) -> Timeline:
         except csv.Error as e:
             raise DataFormatError(f"{path}:{reader.line_num}: not a CSV row ({e})") from None
     secs, acc = np.asarray(secs), np.asarray(acc)
-    keep = check_order(path, secs, lines, errors)
-    errors.raise_or_report(skip_malformed)
-    if not keep.any():
+    if not len(secs):
+        errors.raise_or_report(skip_malformed)
         raise DataFormatError(f"{path}: no valid rows")
+    keep = kept_rows(path, secs, np.ones(len(secs), bool), lines, errors, skip_malformed)
     secs, acc = secs[keep], acc[keep]
-    epoch = float(np.median(np.diff(secs))) if len(secs) > 1 else 30.0
+    epoch = step(secs, 30)
     s0 = np.floor(secs[0])
     name = re.sub(r"-?timeSeries$", "", stem(path)) or stem(path)
     rec = Recording(str(path), f"biobank-{name}", "biobankAccelerometerAnalysis time series",

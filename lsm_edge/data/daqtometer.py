@@ -28,7 +28,7 @@ import re
 import numpy as np
 
 from ..errors import DataFormatError
-from .epochs import Recording, check_order, to_timeline
+from .epochs import Recording, clock, kept_rows, step, to_timeline
 from .importing import RowErrors
 from .textio import head_lines, stem, text_lines
 from .windows import Timeline
@@ -91,28 +91,22 @@ def read_daqtometer(path, skip_malformed: bool = False) -> Timeline:
         if not m or len(cells) != k + 1:
             errors.add(path, line_no[i], f"row {raw.strip()[:60]!r}; expected a date-time and {k} numbers")
             continue
-        y, mo, d, h, mi, s = map(int, m.groups())
+        t = clock(*map(int, m.groups()))
         try:
-            day = int(np.datetime64(f"{y:04d}-{mo:02d}-{d:02d}", "D").astype(np.int64))
             vals[i] = [float(c) if c.strip() else np.nan for c in cells[1:]]
         except ValueError:
-            errors.add(path, line_no[i], f"row {raw.strip()[:60]!r}: not a calendar day or not numbers")
-            continue
-        if h > 23 or mi > 59 or s > 59:
-            errors.add(path, line_no[i], f"time {cells[0]!r} is not a clock time")
+            t = None
+        if t is None:
+            errors.add(path, line_no[i], f"row {raw.strip()[:60]!r}: not a calendar time and {k} numbers")
             continue
         if vals[i, roles.index("activity")] < 0:
             errors.add(path, line_no[i], f"{names[roles.index('activity')]} {vals[i, roles.index('activity')]:g} is "
                                          f"negative; expected counts >= 0")
             continue
-        secs[i], ok[i] = day * 86400 + h * 3600 + mi * 60 + s, True
-    idx = np.flatnonzero(ok)
-    ok[idx] = check_order(path, secs[idx].astype(float), [line_no[i] for i in idx], errors)
-    errors.raise_or_report(skip_malformed)
-    if not ok.any():
-        raise DataFormatError(f"{path}: no valid rows")
+        secs[i], ok[i] = t, True
+    ok = kept_rows(path, secs, ok, line_no, errors, skip_malformed)
     secs = secs[ok]
-    epoch = float(np.median(np.diff(secs))) if len(secs) > 1 else 1.0
+    epoch = step(secs, 1)
     units = {"activity": "counts/min (Daqtometer)", "light": "light level (Daqtometer units)", "skin_temperature": "degC"}
     channels = {r: (vals[ok, c], BINNING[binning[c].lower()], units.get(r, "?")) for c, r in enumerate(roles)}
     serial = settings.get("serial number", [""])[0]

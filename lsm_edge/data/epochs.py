@@ -135,3 +135,32 @@ def check_order(path, offsets: np.ndarray, lines, errors) -> np.ndarray:
         else:
             last = t
     return keep
+
+
+def kept_rows(path, secs, ok: np.ndarray, lines, errors, skip_malformed: bool) -> np.ndarray:
+    """What every text reader does once its rows are parsed: drop the rows out of time order (each reported,
+    ``check_order``), raise or report the malformed rows, refuse a file with no row left -> the rows kept.
+    ``secs``: each row's time in seconds; ``ok``: the rows that parsed; ``lines``: their line numbers."""
+    ok = np.array(ok, bool)
+    idx = np.flatnonzero(ok)
+    ok[idx] = check_order(path, np.asarray(secs, np.float64)[idx], [lines[i] for i in idx], errors)
+    errors.raise_or_report(skip_malformed)
+    if not ok.any():
+        raise DataFormatError(f"{path}: no valid epoch rows")
+    return ok
+
+
+def step(secs, default: float) -> float:
+    """The epoch from the rows' times: their median step (``default`` for a single row)."""
+    return float(np.median(np.diff(secs))) if len(secs) > 1 else float(default)
+
+
+def clock(y: int, mo: int, d: int, h: int, mi: int, s: int):
+    """Seconds since 1970 of a calendar date and clock time; None when either is not one."""
+    if h > 23 or mi > 59 or s > 59:
+        return None
+    try:
+        day = int(np.datetime64(f"{y:04d}-{mo:02d}-{d:02d}", "D").astype(np.int64))
+    except ValueError:
+        return None
+    return day * 86400 + h * 3600 + mi * 60 + s

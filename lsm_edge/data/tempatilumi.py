@@ -23,7 +23,7 @@ import unicodedata
 import numpy as np
 
 from ..errors import DataFormatError
-from .epochs import Recording, check_order, to_timeline
+from .epochs import Recording, clock, kept_rows, step, to_timeline
 from .importing import RowErrors
 from .textio import head_lines, stem, text_lines
 from .windows import Timeline
@@ -85,14 +85,9 @@ def read_tempatilumi(path, skip_malformed: bool = False) -> Timeline:
             errors.add(path, line_no[i], f"row {raw.strip()[:60]!r}; expected {len(header)} fields: a yyyy/m/d date, "
                                          f"a time and {', '.join(r or '?' for r in roles)}")
             continue
-        y, mo, d, h, mi, s = map(int, m.groups())
-        try:
-            day = int(np.datetime64(f"{y:04d}-{mo:02d}-{d:02d}", "D").astype(np.int64))
-        except ValueError:
-            errors.add(path, line_no[i], f"date {cells[0]!r} is not a calendar day")
-            continue
-        if h > 23 or mi > 59 or s > 59:
-            errors.add(path, line_no[i], f"time {cells[1]!r} is not a clock time")
+        t = clock(*map(int, m.groups()))
+        if t is None:
+            errors.add(path, line_no[i], f"date {cells[0]!r} / time {cells[1]!r} is not a calendar day and clock time")
             continue
         try:
             for r, c in col.items():
@@ -103,14 +98,10 @@ def read_tempatilumi(path, skip_malformed: bool = False) -> Timeline:
         if vals["activity"][i] < 0:
             errors.add(path, line_no[i], f"activity {cells[col['activity']]!r} is negative; expected counts >= 0")
             continue
-        secs[i], ok[i] = day * 86400 + h * 3600 + mi * 60 + s, True
-    idx = np.flatnonzero(ok)
-    ok[idx] = check_order(path, secs[idx].astype(float), [line_no[i] for i in idx], errors)
-    errors.raise_or_report(skip_malformed)
-    if not ok.any():
-        raise DataFormatError(f"{path}: no valid rows")
+        secs[i], ok[i] = t, True
+    ok = kept_rows(path, secs, ok, line_no, errors, skip_malformed)
     secs = secs[ok]
-    epoch = float(np.median(np.diff(secs))) if len(secs) > 1 else 60.0
+    epoch = step(secs, 60)
     channels = {"activity": (vals["activity"][ok], "sum", "counts/min (Tempatilumi)")}
     if "light" in vals:
         channels["light"] = (vals["light"][ok], "mean", "lux")
