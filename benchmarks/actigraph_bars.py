@@ -1,10 +1,9 @@
 """The bars of the actigraph issue, from evaluate-real's real.json files.
 
-    select VAL_JSON...         per device family, the adaptation steps whose adapted model has the lowest
+    select VAL_JSON...         per device family, the adaptation (steps, normalisation) whose adapted model has the lowest
                                mean (adapted MAE / linear MAE) on the validation part, over the bar's channels
                                (the activity channel, and skin temperature where the family records it), on
-                               60-minute interpolation -> prints Markdown, writes chosen.json beside the first
-                               file's folder's parent (``--out``).
+                               60-minute interpolation -> prints Markdown, writes the choice to ``--out``.
     bars CHOSEN TEST_JSON...   per family, from the test run of its chosen steps: the adapted model against
                                linear interpolation on 60-minute gaps of the activity channel (in the device's
                                unit) and of skin temperature; light by the baselines only (no schema slot).
@@ -21,16 +20,19 @@ from pathlib import Path
 
 TASK = "interpolation 60 min"
 BAR_CHANNELS = ("log_energy", "skin_temperature")
-DEFAULT_STEPS = 200
+DEFAULT = "200 steps, init norm"
+
+
+def config(r) -> str:
+    """A run's adaptation: "<steps> steps, <init|own> norm"."""
+    return f"{r['adapt_steps']} steps, {r.get('adapt_norm', 'init')} norm"
 
 
 def _load(paths):
-    """-> {steps: real.json} of each run."""
-    runs = {}
-    for p in paths:
-        r = json.loads(Path(p).read_text())
-        runs[r["adapt_steps"]] = r
-    return dict(sorted(runs.items()))
+    """-> {config: real.json} of each run, by steps then normalisation."""
+    runs = [json.loads(Path(p).read_text()) for p in paths]
+    runs.sort(key=lambda r: (r.get("adapt_norm", "init"), r["adapt_steps"]))
+    return {config(r): r for r in runs}
 
 
 def _ratios(r, family):
@@ -53,7 +55,7 @@ def select(paths, out):
           "to hold one out), or the validation person.  Criterion: mean over the bar's channels of "
           "adapted / linear MAE on 60-minute interpolation; ties to fewer steps.  Too short for a validation "
           "part: " + (", ".join(f"{k} ({v} min)" for k, v in any_run.get("too_short", {}).items()) or "none") + "\n")
-    print("| family | " + " | ".join(f"{s} steps" for s in runs) + " | chosen |")
+    print("| family | " + " | ".join(runs) + " | chosen |")
     print("|---|" + "---|" * len(runs) + "---|")
     chosen = {}
     for f in families:
@@ -65,7 +67,8 @@ def select(paths, out):
                 cells.append(", ".join(f"{c} {v:.3f} ({n} w)" for c, (v, n) in rat.items()))
             else:
                 cells.append("-")
-        chosen[f] = min(score, key=lambda s: (round(score[s], 6), s)) if score else DEFAULT_STEPS
+        order = list(runs)
+        chosen[f] = min(score, key=lambda s: (round(score[s], 6), order.index(s))) if score else DEFAULT
         note = "" if score else " (no validation part: default)"
         print(f"| {f} | " + " | ".join(cells) + f" | {chosen[f]}{note} |")
     Path(out).write_text(json.dumps(chosen, indent=1) + "\n")
@@ -76,20 +79,21 @@ def bars(chosen_path, paths):
     runs = _load(paths)
     print("# Actigraph bars: the adapted model against linear interpolation, 60-minute gaps\n")
     for s, r in runs.items():
-        print(f"- {s} steps: `{r['command']}`")
+        print(f"- {s}: `{r['command']}`")
     some = next(iter(runs.values()))
-    print(f"\nAdaptation: {some.get('adaptation')}, steps per family chosen on validation (selection.md).  "
+    print(f"\nAdaptation: {some.get('adaptation')}, steps and normalisation per family chosen on validation "
+          "(selection.md).  "
           "Families scored on the later third of each recording (too few people to hold one out): "
           + ", ".join(some.get("time_split_sets", [])) + ".  Too short to hold out a window after adapting on "
           "one: " + (", ".join(f"{k} ({v} min)" for k, v in some.get("too_short", {}).items()) or "none") + "\n")
-    print("| family | channel (unit) | steps | scored people | windows | linear MAE | adapted MAE | zero-shot MAE | "
+    print("| family | channel (unit) | adaptation | scored people | windows | linear MAE | adapted MAE | zero-shot MAE | "
           "adapted / linear | bar |")
     print("|---|---|---|---|---|---|---|---|---|---|")
     met = missed = 0
     for f, steps in sorted(chosen.items()):
         r = runs.get(steps)
         if r is None:
-            print(f"| {f} | - | {steps} | - | - | - | - | - | - | no test run of {steps} steps |")
+            print(f"| {f} | - | {steps} | - | - | - | - | - | - | no test run of {steps} |")
             continue
         for d in r["imputation"].values():
             if d["set"] != f:

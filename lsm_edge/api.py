@@ -279,12 +279,12 @@ def inspect(file) -> dict:
 
 def evaluate_real(data_dir, teacher, out, others=(), artifacts=None, adapt_steps: int = 200, seed: int = 0,
                   horizons="10,30,60,120", people: str = "test", peers_dir=None, quiet: bool = False,
-                  adapt_per_set: bool = False) -> dict:
+                  adapt_per_set: bool = False, adapt_norm: str = "init") -> dict:
     """Score a teacher (zero-shot and adapted on the train people), other runs and ``.tflite`` files on real
     people never seen (a folder laid out like ../shared/data/real/ or ../shared/data/actigraphs/: a set with
     too few people to hold one out is scored on the later part of each recording after adapting on the
-    earlier part); ``adapt_per_set``: one adapted teacher per set (device families); returns real.json's
-    content."""
+    earlier part); ``adapt_per_set``: one adapted teacher per set (device families); ``adapt_norm``: "own" to
+    normalise the adapted model by its adaptation data's statistics; returns real.json's content."""
     if peers_dir is not None:
         from . import peers  # noqa: F401  (PyTorch first: it must load before TensorFlow)
     from .evaluate_real import HORIZONS, evaluate_real as _evaluate_real
@@ -294,7 +294,7 @@ def evaluate_real(data_dir, teacher, out, others=(), artifacts=None, adapt_steps
         raise OptionError(f"--horizons: spans must be among {HORIZONS}, got {spans}")
     return _evaluate_real(data_dir, teacher, out, artifacts, adapt_steps, seed, progress=not quiet,
                           command="lsm-edge " + " ".join(sys.argv[1:]), horizons=spans, peers_dir=peers_dir,
-                          others=others, people=people, adapt_per_set=adapt_per_set)
+                          others=others, people=people, adapt_per_set=adapt_per_set, adapt_norm=adapt_norm)
 
 
 def bench(files, threads="1", runs: int = 100, warmup: int = 10, json_out=None, adb_serial=None,

@@ -404,10 +404,13 @@ def inspect_cmd(file, as_json):
 @click.option("--adapt-per-set", is_flag=True,
               help="One adapted teacher per set, on that set alone (device families whose counts have their own "
                    "scales, e.g. ../shared/data/actigraphs) instead of one on every set's adaptation people.")
+@click.option("--adapt-norm", type=click.Choice(["init", "own"]), default="init", show_default=True,
+              help="The adapted model's normalisation: the teacher's statistics, or its adaptation data's own "
+                   "(a device whose units differ).")
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Report folder.")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
 def evaluate_real_cmd(data_dir, teacher, others, artifacts, adapt_steps, seed, horizons, people, peers_dir,
-                      adapt_per_set, out, quiet):
+                      adapt_per_set, adapt_norm, out, quiet):
     """Score the teacher, its adaptation, other runs and .tflite artifacts on real people never seen:
     imputation of real heart rate, steps, activity counts (in each device's unit), skin temperature and
     light, and activity recognition on aw_fb with participant-grouped folds.  DIR may be laid out like
@@ -417,7 +420,7 @@ def evaluate_real_cmd(data_dir, teacher, others, artifacts, adapt_steps, seed, h
     from . import api
 
     api.evaluate_real(data_dir, teacher, out, others, artifacts, adapt_steps, seed, horizons, people, peers_dir, quiet,
-                      adapt_per_set)
+                      adapt_per_set, adapt_norm)
     click.echo((Path(out) / "real.md").read_text())
 
 

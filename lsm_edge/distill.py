@@ -179,12 +179,14 @@ def student_init(init) -> tuple:
 
 
 def distill(teacher_run, data_dir, out_dir, cfg: DistillConfig, resume: bool = False, progress: bool = True,
-            stop_after_segments: int | None = None, init=None) -> Path:
+            stop_after_segments: int | None = None, init=None, refit_stats: bool = False) -> Path:
     """Distil ``teacher_run`` into a student; returns the student's run folder.
 
     ``init``: a finished student run to continue from instead of fresh weights (adapting a student to a
     user's data beside its adapted teacher: ``train --init``'s counterpart); its architecture replaces
-    the recipe's, the recipe's training options apply."""
+    the recipe's, the recipe's training options apply.``refit_stats`` (with ``init``): normalise every feature this data observes by this data's own statistics
+    instead of the init run's (a device whose units differ, e.g. milli-g where the init saw counts).
+    """
     out = Path(out_dir)
     start = None
     if init is not None:
@@ -207,11 +209,11 @@ def distill(teacher_run, data_dir, out_dir, cfg: DistillConfig, resume: bool = F
     train_w = ds.load("train")
     if len(train_w) == 0:
         raise LsmEdgeError(f"{data_dir} has no training windows")
-    if init is not None:  # continuing: a feature the init run never observed gets this data's scale
-        from .data.stats import NormStats
+    if init is not None:  # continuing: a feature the init run never observed gets this data's scale (with
+        from .data.stats import NormStats  # ``refit_stats``, every feature this data observes: a device's own)
 
         here = NormStats.fit([train_w.values])
-        new = (stats.count == 0) & (here.count > 0)
+        new = (here.count > 1) if refit_stats else (stats.count == 0) & (here.count > 0)
         stats.mean[new], stats.std[new], stats.count[new] = here.mean[new], here.std[new], here.count[new]
     z_train = stats.normalize(train_w.values)  # the teacher's statistics: student and teacher share inputs
 

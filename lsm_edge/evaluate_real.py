@@ -328,12 +328,15 @@ def artifact_embed(path):
 # -- the command ---------------------------------------------------------------------------------
 def evaluate_real(data_dir, teacher_run, out_dir, artifacts_dir=None, adapt_steps: int = 200, seed: int = 0,
                   progress: bool = True, command: str = "", horizons=HORIZONS, peers_dir=None, others=(),
-                  people: str = "test", adapt_per_set: bool = False) -> dict:
+                  people: str = "test", adapt_per_set: bool = False, adapt_norm: str = "init") -> dict:
     """``others``: further run folders (e.g. a teacher pretrained on real people), each scored as it is under
     its folder's name, imputation and embedding probes, beside the teacher.  ``people``: score the "test"
     people (the report's figures) or the "val" people (to choose a model or recipe on; never tune on test).
     ``adapt_per_set``: one adapted teacher per set, on that set's adaptation recordings only (device families
-    whose activity counts are on different scales), instead of one on all sets' together."""
+    whose activity counts are on different scales), instead of one on all sets' together.  ``adapt_norm``: the
+    adapted model normalises by the teacher's statistics ("init") or by its adaptation data's own ("own")."""
+    if adapt_norm not in ("init", "own"):
+        raise LsmEdgeError(f"adapt_norm {adapt_norm!r}: expected init or own")
     if people not in ("test", "val"):
         raise LsmEdgeError(f"people {people!r}: expected test or val")
     if peers_dir is not None:  # PyPOTS' torch must load before TensorFlow does (lsm_edge.peers says why)
@@ -374,7 +377,7 @@ def evaluate_real(data_dir, teacher_run, out_dir, artifacts_dir=None, adapt_step
         for s, tls in tqdm(groups.items(), desc="adapting", unit="set", disable=not progress or len(groups) < 2):
             suffix = f"_{s}" if adapt_per_set else ""
             adapted_by_set[s] = _adapt(tls, out / f"adapt_data{suffix}", out / f"adapted_teacher{suffix}", teacher_run,
-                                       adapt_steps, seed, progress)
+                                       adapt_steps, seed, progress, refit_stats=adapt_norm == "own")
         adapted = adapted_by_set.get("") or next(iter(adapted_by_set.values()))
     peer_methods, peer_info = {}, {}
     if peers_dir is not None:
@@ -405,7 +408,7 @@ def evaluate_real(data_dir, teacher_run, out_dir, artifacts_dir=None, adapt_step
 
     report = {"command": command, "teacher": str(teacher_run), "others": [str(r) for r in others],
               "adaptation_subjects": sorted({t.subject for t in adapt_tls}),
-              "adaptation": "per set" if adapt_per_set else "pooled",
+              "adaptation": "per set" if adapt_per_set else "pooled", "adapt_norm": adapt_norm,
               "time_split_sets": sorted(split_sets), "too_short": too_short,
               "validation_subjects": sorted(t.subject for tls in imputation_sets.values() for t in tls
                                             if role[t.subject] == "val"),
@@ -502,7 +505,8 @@ def time_split(tl, share: float = 1 / 3):
     return part(0, cut), part(cut, tl.minutes)
 
 
-def _adapt(tls, data_dir: Path, run: Path, teacher_run, adapt_steps: int, seed: int, progress: bool):
+def _adapt(tls, data_dir: Path, run: Path, teacher_run, adapt_steps: int, seed: int, progress: bool,
+           refit_stats: bool = False):
     """Continue training the teacher on ``tls`` (never scored) -> load_run of the adapted teacher."""
     from .data.dataset import DatasetWriter
     from .data.windows import Windows, cut_windows
@@ -520,7 +524,7 @@ def _adapt(tls, data_dir: Path, run: Path, teacher_run, adapt_steps: int, seed: 
     cfg = TrainConfig(steps=adapt_steps, batch_size=16, lr=2e-4, warmup_steps=max(1, adapt_steps // 10),
                       checkpoint_every=max(1, adapt_steps // 2), val_windows=64, loss="l1", fill_gate=True)
     train(data_dir, run, cfg, resume=(run / "checkpoint").exists() or (run / "model.keras").exists(),
-          progress=progress, init=teacher_run)
+          progress=progress, init=teacher_run, refit_stats=refit_stats)
     return load_run(run)
 
 

@@ -154,11 +154,11 @@ def model_inputs(z: np.ndarray, hide: np.ndarray | None = None) -> dict:
 
 # -- the run ---------------------------------------------------------------------------------------
 def continue_masked_student(data_dir, out, cfg: TrainConfig, init, init_cfg: dict, resume: bool, progress: bool,
-                            stop_after_segments: int | None) -> Path:
+                            stop_after_segments: int | None, refit_stats: bool = False) -> Path:
     """``train --init`` for a masked autoencoder of the conv family (trained on the masks alone, such as
     pretrained/real_conv96x5): the same objective through ``distill --use-teacher false --init``, in the
-    init run's normalisation; the recipe's steps, batch, learning rate, warm-up, checkpoint interval and
-    seed apply."""
+    init run's normalisation (``refit_stats``: this data's own, for the features it observes); the recipe's
+    steps, batch, learning rate, warm-up, checkpoint interval and seed apply."""
     from .distill import distill
     from .recipe import DistillConfig
 
@@ -166,11 +166,11 @@ def continue_masked_student(data_dir, out, cfg: TrainConfig, init, init_cfg: dic
     d = replace(d, steps=cfg.steps, batch_size=cfg.batch_size, lr=cfg.lr, warmup_steps=cfg.warmup_steps,
                 checkpoint_every=cfg.checkpoint_every, seed=cfg.seed, xla=cfg.xla, use_teacher=False)
     return distill(init, data_dir, out, d, resume=resume, progress=progress,
-                   stop_after_segments=stop_after_segments, init=init)
+                   stop_after_segments=stop_after_segments, init=init, refit_stats=refit_stats)
 
 
 def train(data_dir, out_dir, cfg: TrainConfig, resume: bool = False, progress: bool = True,
-          stop_after_segments: int | None = None, stats_path=None, init=None) -> Path:
+          stop_after_segments: int | None = None, stats_path=None, init=None, refit_stats: bool = False) -> Path:
     """Pretrain a teacher; returns the run folder.  ``stop_after_segments`` is for tests (simulated kill).
 
     ``cfg.devices`` / ``cfg.backend`` place the run (lsm_edge/distributed.py: the backend must already
@@ -178,7 +178,8 @@ def train(data_dir, out_dir, cfg: TrainConfig, resume: bool = False, progress: b
     (`lsm-edge data stats`), required when several processes each read only their share of the data.
     ``init``: a finished teacher run to continue from (adaptation to a user's data: same objective,
     its weights and size, a fresh optimizer; the statistics are recomputed on this data's training
-    subjects and saved with the new run; features this data never observes keep the init run's).
+    subjects and saved with the new run; features this data never observes keep the init run's).  A conv-family
+    init run keeps its own statistics unless ``refit_stats`` (then as a teacher's are).
     """
     out = Path(out_dir)
     ckpt, state_path = out / "checkpoint" / "ckpt.keras", out / "checkpoint" / "state.json"
@@ -198,7 +199,8 @@ def train(data_dir, out_dir, cfg: TrainConfig, resume: bool = False, progress: b
     if init is not None:
         init_cfg = json.loads((Path(init) / "config.json").read_text()) if (Path(init) / "config.json").is_file() else {}
         if init_cfg.get("kind") == "student" and not init_cfg.get("distill", {}).get("use_teacher", True):
-            return continue_masked_student(data_dir, out, cfg, init, init_cfg, resume, progress, stop_after_segments)
+            return continue_masked_student(data_dir, out, cfg, init, init_cfg, resume, progress, stop_after_segments,
+                                           refit_stats)
         if init_cfg.get("kind", "teacher") != "teacher" or "train" not in init_cfg:  # older runs lack "kind"
             raise LsmEdgeError(f"--init {init} is not a finished teacher run (a teacher config.json, or a conv "
                                f"model trained on the masks alone); found kind {init_cfg.get('kind')!r}")
