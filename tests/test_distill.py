@@ -181,6 +181,28 @@ def test_train_init_continues_a_conv_masked_autoencoder(teacher, tmp_path):
                      DistillConfig(family="conv", dim=16, depth=2, **FAST), progress=False)
     with pytest.raises(LsmEdgeError, match="not a finished teacher run.*found kind 'student'"):
         train(teacher / "data", tmp_path / "bad", cfg, progress=False, init=taught)
+    # another device's units (heart rate x 1.5, a feature the init never saw filled in): by default only the unseen
+    # feature gets this data's scale; with refit_stats every feature this data observes does
+    from lsm_edge.data.dataset import DatasetWriter
+    from lsm_edge.data.stats import NormStats
+
+    w = Dataset(teacher / "data").load()
+    hr, temp = 0, 24
+    w.values[:, :, hr] *= 1.5
+    w.values[:, :, temp] = 30 + np.random.default_rng(0).normal(0, 1, w.values.shape[:2])
+    w.missing[:, :, temp] = False
+    other = DatasetWriter(tmp_path / "other", {"kind": "test"})
+    other.write_shard(0, w)
+    other.finish()
+    fit, init_st = NormStats.fit([w.of_split("train").values]), NormStats.load(base / "stats.json")
+    init_st.count[temp], init_st.mean[temp], init_st.std[temp] = 0, 0.0, 1.0  # as if the init never saw skin temp.
+    init_st.save(base / "stats.json")
+    kept = NormStats.load(train(tmp_path / "other", tmp_path / "kept", cfg, progress=False, init=base) / "stats.json")
+    own = NormStats.load(train(tmp_path / "other", tmp_path / "own", cfg, progress=False, init=base,
+                               refit_stats=True) / "stats.json")
+    assert kept.mean[hr] == init_st.mean[hr] and kept.mean[temp] == pytest.approx(fit.mean[temp])
+    assert own.mean[hr] == pytest.approx(fit.mean[hr]) and own.std[hr] == pytest.approx(fit.std[hr])
+    assert own.mean[hr] == pytest.approx(1.5 * init_st.mean[hr], rel=0.05)
 
 
 def test_sigkill_mid_run_then_resume_loses_at_most_one_checkpoint_interval(teacher, tmp_path):
