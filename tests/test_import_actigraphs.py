@@ -259,18 +259,32 @@ def test_malformed_rows_are_named_with_file_and_line(tmp_path, layout, good, bad
     assert len(tls) == 1
 
 
-def test_agd_opened_read_only_and_foreign_sqlite_named(tmp_path):
-    p = tmp_path / "x.agd"
+def test_tempatilumi_with_temperature(tmp_path):
+    p = tmp_path / "t.txt"
+    p.write_text(TAL.replace("Luminosidade; Atividade", "Luminosidade; Atividade; Temperatura").replace(
+        ";\r\n", "; 33,5;\r\n"), encoding="utf-8")
+    (tl,) = tempatilumi.read([p])
+    assert tl.meta["channels"] == ["activity", "event_marker", "light", "skin_temperature"]
+    np.testing.assert_allclose(tl.values[:, schema.INDEX["skin_temperature"]], 33.5)
+
+
+def _agd(p, rows=20, start_shift=0):
     con = sqlite3.connect(p)
     con.execute("CREATE TABLE settings (settingID INTEGER PRIMARY KEY, settingName TEXT, settingValue TEXT)")
-    con.executemany("INSERT INTO settings (settingName, settingValue) VALUES (?, ?)",
-                    [("epochlength", "30"), ("devicename", "GT3X"), ("subjectname", "S1")])
-    con.execute("CREATE TABLE data (dataTimestamp INTEGER, axis1 REAL, axis2 REAL, axis3 REAL, steps REAL)")
     t0 = agd.TICKS_1970 + 1_600_000_020 * agd.TICKS_PER_S
+    con.executemany("INSERT INTO settings (settingName, settingValue) VALUES (?, ?)",
+                    [("epochlength", "30"), ("devicename", "GT3X"), ("subjectname", "S1"),
+                     ("startdatetime", str(t0 + start_shift))])
+    con.execute("CREATE TABLE data (dataTimestamp INTEGER, axis1 REAL, axis2 REAL, axis3 REAL, steps REAL)")
     con.executemany("INSERT INTO data VALUES (?,?,?,?,?)",
-                    [(t0 + i * 30 * agd.TICKS_PER_S, 3.0 * i, 4.0 * i, 0.0, 1.0) for i in range(20)])
+                    [(t0 + i * 30 * agd.TICKS_PER_S, 3.0 * i, 4.0 * i, 0.0, 1.0) for i in range(rows)])
     con.commit()
     con.close()
+    return p
+
+
+def test_agd_opened_read_only_and_foreign_sqlite_named(tmp_path):
+    p = _agd(tmp_path / "x.agd")
     before = (p.read_bytes(), p.stat().st_mtime_ns)
     os.chmod(p, 0o444)
     (tl,) = agd.read([p])
@@ -292,6 +306,33 @@ def test_agd_opened_read_only_and_foreign_sqlite_named(tmp_path):
     broken.write_bytes(p.read_bytes()[:100] + b"\x00" * 3000)
     with pytest.raises(DataFormatError, match=r"broken\.agd: (a damaged SQLite file|a SQLite database with tables)"):
         agd.read([broken])
+    late = _agd(tmp_path / "late.agd", start_shift=60 * agd.TICKS_PER_S)
+    with pytest.raises(DataFormatError, match=r"late\.agd: the first epoch .* lies before the settings' startdatetime"):
+        agd.read([late])
+
+
+@settings(max_examples=30, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_fuzzed_agd_raises_a_named_error_or_reads_right(tmp_path, data):
+    (tmp_path / "good.agd").unlink(missing_ok=True)
+    good = _agd(tmp_path / "good.agd")
+    raw = bytearray(good.read_bytes())
+    if data.draw(st.booleans()):
+        raw = raw[:data.draw(st.integers(0, len(raw)))]
+    else:
+        for _ in range(data.draw(st.integers(1, 8))):
+            raw[data.draw(st.integers(0, len(raw) - 1))] = data.draw(st.integers(0, 255))
+    p = tmp_path / "fuzzed.agd"
+    p.write_bytes(bytes(raw))
+    try:
+        tls = agd.read([p])
+    except DataFormatError as e:
+        assert str(p) in str(e) or "malformed" in str(e)
+        return
+    for tl in tls:
+        assert tl.minutes <= MAX_TIMELINE_DAYS * 1440
+        le = tl.values[:, LE]
+        assert (le[np.isfinite(le)] >= 0).all()
 
 
 def test_mtn_refuses_entities_and_names_bad_xml(tmp_path):

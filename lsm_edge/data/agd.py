@@ -1,6 +1,7 @@
 """Import ActiGraph ``.agd`` files (ActiLife epoch files: GT3X, wGT3X-BT ...), which are SQLite databases.
 
-    settings(settingName, settingValue)   epochlength (seconds), startdatetime (.NET ticks),
+    settings(settingName, settingValue)   epochlength (seconds), startdatetime (.NET ticks: the start of
+                                          the recording, minute 0 of the timeline),
                                           devicename, subjectname ...
     data(dataTimestamp, axis1, axis2, axis3, steps, lux, inclineOff, inclineStanding,
          inclineSitting, inclineLying)    one row per epoch; dataTimestamp in .NET ticks
@@ -137,6 +138,13 @@ def read_agd(path, skip_malformed: bool = False) -> Timeline:
         inc = np.stack([num[c][ok] for c in _INCLINE], 1)
         labels["posture"] = np.where(np.isfinite(inc).all(1), np.nanargmax(np.nan_to_num(inc, nan=-1), 1), NO_LABEL)
     s0 = np.floor(secs[0])
+    try:  # the recording's start as the settings table gives it; epochs before it mean a corrupt file
+        s0 = float(ticks_to_seconds(int(settings["startdatetime"])))
+    except (KeyError, ValueError, OverflowError):
+        pass
+    if secs[0] < s0 - 1e-6 or not np.isfinite(s0):
+        raise DataFormatError(f"{path}: the first epoch ({np.datetime64(int(secs[0]), 's')}) lies before the settings' "
+                              f"startdatetime ({np.datetime64(int(s0), 's')}); expected epochs from the start on")
     start = np.datetime64(int(s0), "s")
     device = settings.get("devicename", "ActiGraph")
     subject = settings.get("subjectname", "").strip() or path.stem

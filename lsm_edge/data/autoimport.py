@@ -34,13 +34,25 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Protocol
 
 from ..errors import DataFormatError
 from . import (actigraphy, actiware, actiwatch, acttrust, agd, awfb, biobank, covid19, daqtometer, fitbit, longform,
                mmash, motionwatch, tempatilumi)
 
+class FileLayout(Protocol):
+    """What every file layout module provides (the device readers build a ``data.epochs.Recording`` and
+    call ``epochs.to_timeline``; folder layouts provide ``claim(folder, files)`` instead of ``recognise``)."""
+
+    NAME: str
+
+    def recognise(self, path) -> bool: ...  # from the file's bytes, never its name; cheap; never raises
+
+    def read(self, files, skip_malformed: bool = False) -> list: ...  # -> Timelines; DataFormatError on bad input
+
+
 FOLDER_LAYOUTS = (fitbit, mmash)
-FILE_LAYOUTS = (agd, motionwatch, actigraphy, actiware, acttrust, tempatilumi, daqtometer, biobank, awfb, covid19,
+FILE_LAYOUTS: tuple[FileLayout, ...] = (agd, motionwatch, actigraphy, actiware, acttrust, tempatilumi, daqtometer, biobank, awfb, covid19,
                 actiwatch, longform)
 DOCS = {".md", ".txt", ".pdf", ".rst", ".html", ".json", ".png", ".jpg"}
 EXPECTED = ("a Fitabase export (" + ", ".join(fitbit.FILES) + "), an MMASH person folder (Actigraph.csv, RR.csv, "
