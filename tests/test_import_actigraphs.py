@@ -427,3 +427,13 @@ def test_fuzzed_exports_raise_a_named_error_or_read_right(tmp_path, layout, data
         assert ((at >= 0) & (at < ref.minutes))[ok].all(), "a value at a minute the file does not have"
         if how in ("cp1252", "utf16", "truncate") or (how == "shuffle" and layout in BY_NAME):
             np.testing.assert_allclose(le[ok], ref.values[at[ok], LE], rtol=1e-5)
+
+
+def test_cli_imports_a_recording_shorter_than_a_window(tmp_path):
+    """An export shorter than one 300-minute window: imported, listed, and described with no window (no crash)."""
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "x.txt").write_text(ACTTRUST)
+    r = CliRunner().invoke(main, ["data", "import", str(tmp_path / "in"), "--out", str(tmp_path / "imp")])
+    assert r.exit_code == 0, r.output
+    assert "x.txt: Condor ActTrust, 60-s epochs, activity, event_marker, light, skin_temperature, tat, zcm; " \
+           "40 minutes (40 observed)" in r.output and "(total 0)" in r.output

@@ -16,6 +16,8 @@ def describe(ds: Dataset) -> dict:
     unlabelled = 0
     sources = {}  # source (the subject's prefix) -> people, windows per split, observed minutes per feature
     for w in ds.iter_windows():
+        if not len(w):  # a shard of no window (recordings shorter than one window)
+            continue
         src = np.char.partition(w.subject.astype(str), "-")[:, 0]
         observed = (~w.missing).sum(1)  # [N, 26] minutes
         for name in np.unique(src):
