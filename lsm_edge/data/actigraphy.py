@@ -33,7 +33,7 @@ import re
 import numpy as np
 
 from ..errors import DataFormatError
-from .epochs import Recording, regular, to_timeline
+from .epochs import Recording, clock, regular, to_timeline
 from .importing import RowErrors
 from .textio import head_lines, text_lines
 from pathlib import Path
@@ -91,7 +91,7 @@ def read_awd(path, skip_malformed: bool = False) -> Timeline:
     if not d or d.group(2).lower() not in _MONTHS:
         raise DataFormatError(f"{path}:2: start date {lines[1].strip()!r} is not like 23-Jan-1918")
     t = _TIME.match(lines[2].strip())
-    if not t or int(t.group(1)) > 23 or int(t.group(2)) > 59 or int(t.group(3) or 0) > 59:
+    if not t or clock(2000, 1, 1, int(t.group(1)), int(t.group(2)), int(t.group(3) or 0)) is None:
         raise DataFormatError(f"{path}:3: start time {lines[2].strip()!r} is not like 13:58")
     try:
         code = int(lines[3].strip())
@@ -101,11 +101,11 @@ def read_awd(path, skip_malformed: bool = False) -> Timeline:
     if code not in EPOCHS:
         raise DataFormatError(f"{path}:4: unknown epoch code {code}; known codes {sorted(EPOCHS)} "
                               f"(seconds {sorted(EPOCHS.values())})")
-    try:
-        day = np.datetime64(f"{d.group(3)}-{_MONTHS[d.group(2).lower()]:02d}-{int(d.group(1)):02d}", "s")
-    except ValueError:
-        raise DataFormatError(f"{path}:2: start date {lines[1].strip()!r} is not a calendar day") from None
-    start = day + np.timedelta64(int(t.group(1)) * 3600 + int(t.group(2)) * 60 + int(t.group(3) or 0), "s")
+    s0 = clock(int(d.group(3)), _MONTHS[d.group(2).lower()], int(d.group(1)), int(t.group(1)), int(t.group(2)),
+               int(t.group(3) or 0))
+    if s0 is None:
+        raise DataFormatError(f"{path}:2: start date {lines[1].strip()!r} is not a calendar day")
+    start = np.datetime64(s0, "s")
 
     body = lines[7:]
     while body and not body[-1].strip():  # trailing blank lines are not epochs

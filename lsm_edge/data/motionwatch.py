@@ -28,7 +28,7 @@ from defusedxml import DefusedXmlException
 from defusedxml import ElementTree as SafeET
 
 from ..errors import DataFormatError
-from .epochs import Recording, to_timeline
+from .epochs import Recording, clock, to_timeline
 from .textio import head_lines, read_bytes, stem
 from .windows import Timeline
 
@@ -77,10 +77,10 @@ def read_mtn(path) -> Timeline:
     if not m:
         raise DataFormatError(f"{path}: StartTime {props.get('StartTime')!r}; expected a property StartTime like "
                               f"2018-05-23 17:30:00")
-    try:
-        start = np.datetime64(f"{m.group(1)}-{m.group(2)}-{m.group(3)}T{m.group(4)}:{m.group(5)}:{m.group(6) or '00'}", "s")
-    except ValueError:
-        raise DataFormatError(f"{path}: StartTime {props.get('StartTime')!r} is not a calendar time") from None
+    s0 = clock(*(int(g or 0) for g in m.groups()))
+    if s0 is None:
+        raise DataFormatError(f"{path}: StartTime {props.get('StartTime')!r} is not a calendar time")
+    start = np.datetime64(s0, "s")
     series = {}
     for ch in root.iter("channel"):
         name, units = (ch.findtext("name") or "").strip(), (ch.findtext("units") or "").strip()
