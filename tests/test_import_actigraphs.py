@@ -259,6 +259,25 @@ def test_malformed_rows_are_named_with_file_and_line(tmp_path, layout, good, bad
     assert len(tls) == 1
 
 
+def test_daylight_saving_changes_neither_lose_nor_invent_an_hour(tmp_path):
+    """ActTrust rows on the local clock: at 02:00 it falls back to 01:00 (an hour repeats), later it springs
+    from 01:59 to 03:00; every row is read, one minute after the other.  A one-hour gap at noon stays a gap."""
+    def rows(times):
+        return "".join(f"{t};0;0;31.00;{100 + i};{i};1;2.5;0\r\n" for i, t in enumerate(times))
+
+    head = ACTTRUST[:ACTTRUST.index("01/01/2020 09:00")]
+    fall = [f"25/10/2020 01:{m:02d}:00" for m in range(55, 60)] + [f"25/10/2020 01:{m:02d}:00" for m in range(0, 5)]
+    spring = [f"28/03/2021 01:{m:02d}:00" for m in range(55, 60)] + [f"28/03/2021 03:{m:02d}:00" for m in range(0, 5)]
+    gap = [f"01/06/2021 11:{m:02d}:00" for m in range(55, 60)] + [f"01/06/2021 13:{m:02d}:00" for m in range(0, 5)]
+    for name, times, minutes in (("fall", fall, 10), ("spring", spring, 10), ("gap", gap, 70)):
+        p = tmp_path / f"{name}.txt"
+        p.write_text(head + rows(times))
+        (tl,) = acttrust.read([p])
+        assert tl.minutes == minutes, name
+        counts = tl.extras["activity_counts"]
+        np.testing.assert_allclose(counts[np.isfinite(counts)], 100 + np.arange(10), err_msg=name)
+
+
 def test_tempatilumi_with_temperature(tmp_path):
     p = tmp_path / "t.txt"
     p.write_text(TAL.replace("Luminosidade; Atividade", "Luminosidade; Atividade; Temperatura").replace(

@@ -210,7 +210,7 @@ def read_actiware(path, skip_malformed: bool = False) -> Timeline:
     for i in np.flatnonzero(ok & np.isfinite(act) & (act < 0)):
         errors.add(path, line_no[i], f"activity {table[i][act_col]!r} is negative; expected counts >= 0")
         ok[i] = False
-    keep = kept_rows(path, secs, ok, line_no, errors, skip_malformed)
+    keep, secs = kept_rows(path, secs, ok, line_no, errors, skip_malformed)
     secs = secs[keep]
     epoch = step(secs, 60)
     if epoch <= 0 or epoch > 3600:

@@ -141,7 +141,7 @@ def read_acttrust(path, skip_malformed: bool = False) -> Timeline:
             errors.add(path, line, f"{header[col[activity]]} {vals[activity][i]:g} is negative; expected >= 0")
             bad = True
         secs[i], ok[i] = t, not bad
-    ok = kept_rows(path, secs, ok, line_no, errors, skip_malformed)
+    ok, secs = kept_rows(path, secs, ok, line_no, errors, skip_malformed)
     secs = secs[ok]
     try:
         epoch = float(props.get("INTERVAL", ""))

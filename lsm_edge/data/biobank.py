@@ -92,7 +92,7 @@ def read_biobank(path, skip_malformed: bool = False) -> Timeline:
     if not len(secs):
         errors.raise_or_report(skip_malformed)
         raise DataFormatError(f"{path}: no valid rows")
-    keep = kept_rows(path, secs, np.ones(len(secs), bool), lines, errors, skip_malformed)
+    keep, secs = kept_rows(path, secs, np.ones(len(secs), bool), lines, errors, skip_malformed)
     secs, acc = secs[keep], acc[keep]
     epoch = step(secs, 30)
     s0 = np.floor(secs[0])

@@ -104,7 +104,7 @@ def read_daqtometer(path, skip_malformed: bool = False) -> Timeline:
                                          f"negative; expected counts >= 0")
             continue
         secs[i], ok[i] = t, True
-    ok = kept_rows(path, secs, ok, line_no, errors, skip_malformed)
+    ok, secs = kept_rows(path, secs, ok, line_no, errors, skip_malformed)
     secs = secs[ok]
     epoch = step(secs, 1)
     units = {"activity": "counts/min (Daqtometer)", "light": "light level (Daqtometer units)", "skin_temperature": "degC"}

@@ -137,17 +137,38 @@ def check_order(path, offsets: np.ndarray, lines, errors) -> np.ndarray:
     return keep
 
 
-def kept_rows(path, secs, ok: np.ndarray, lines, errors, skip_malformed: bool) -> np.ndarray:
-    """What every text reader does once its rows are parsed: drop the rows out of time order (each reported,
-    ``check_order``), raise or report the malformed rows, refuse a file with no row left -> the rows kept.
-    ``secs``: each row's time in seconds; ``ok``: the rows that parsed; ``lines``: their line numbers."""
+def kept_rows(path, secs, ok: np.ndarray, lines, errors, skip_malformed: bool) -> tuple[np.ndarray, np.ndarray]:
+    """What every reader does once its rows are parsed: undo daylight-saving clock changes
+    (``clock_changes``), drop the rows out of time order (each reported, ``check_order``), raise or report
+    the malformed rows, refuse a file with no row left -> (the rows kept, every row's time).  ``secs``: each
+    row's time in seconds (local clock); ``ok``: the rows that parsed; ``lines``: their line numbers."""
     ok = np.array(ok, bool)
     idx = np.flatnonzero(ok)
-    ok[idx] = check_order(path, np.asarray(secs, np.float64)[idx], [lines[i] for i in idx], errors)
+    secs = np.array(secs, np.float64)
+    secs[idx] = clock_changes(secs[idx])
+    ok[idx] = check_order(path, secs[idx], [lines[i] for i in idx], errors)
     errors.raise_or_report(skip_malformed)
     if not ok.any():
         raise DataFormatError(f"{path}: no valid epoch rows")
-    return ok
+    return ok, secs
+
+
+def clock_changes(secs: np.ndarray) -> np.ndarray:
+    """Local clock times of a device that stored one epoch after another -> times without daylight-saving
+    jumps.  A step of one epoch minus an hour (the clock falls back and repeats an hour) or plus an hour
+    (it springs forward) onto a whole hour between 01:00 and 03:00 (where clocks change) is one epoch: every
+    later row moves by the hour, so no epoch is dropped as out of order and no hour is invented as missing.
+    Any other step is left as it is."""
+    secs = np.asarray(secs, np.float64).copy()
+    if len(secs) < 3:
+        return secs
+    d = np.diff(secs)
+    e = np.median(d)
+    lands = secs[1:] % 86400
+    jump = np.flatnonzero(np.isin(d, (e - 3600, e + 3600)) & np.isin(lands, (3600, 7200, 10800)))
+    for i in jump:
+        secs[i + 1:] += e - d[i]
+    return secs
 
 
 def step(secs, default: float) -> float:

@@ -99,7 +99,7 @@ def read_tempatilumi(path, skip_malformed: bool = False) -> Timeline:
             errors.add(path, line_no[i], f"activity {cells[col['activity']]!r} is negative; expected counts >= 0")
             continue
         secs[i], ok[i] = t, True
-    ok = kept_rows(path, secs, ok, line_no, errors, skip_malformed)
+    ok, secs = kept_rows(path, secs, ok, line_no, errors, skip_malformed)
     secs = secs[ok]
     epoch = step(secs, 60)
     channels = {"activity": (vals["activity"][ok], "sum", "counts/min (Tempatilumi)")}
