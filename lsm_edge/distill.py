@@ -184,9 +184,9 @@ def distill(teacher_run, data_dir, out_dir, cfg: DistillConfig, resume: bool = F
 
     ``init``: a finished student run to continue from instead of fresh weights (adapting a student to a
     user's data beside its adapted teacher: ``train --init``'s counterpart); its architecture replaces
-    the recipe's, the recipe's training options apply.``refit_stats`` (with ``init``): normalise every feature this data observes by this data's own statistics
-    instead of the init run's (a device whose units differ, e.g. milli-g where the init saw counts).
-    """
+    the recipe's, the recipe's training options apply.  ``refit_stats`` (with ``init``): normalise every
+    feature this data observes by this data's own statistics instead of the init run's (a device whose
+    units differ, e.g. milli-g where the init saw counts)."""
     out = Path(out_dir)
     start = None
     if init is not None:

@@ -371,18 +371,18 @@ def evaluate_real(data_dir, teacher_run, out_dir, artifacts_dir=None, adapt_step
             adapt_of[s] = [t for t in tls if role[t.subject] == "train"]
             scored_of[s] = [t for t in tls if role[t.subject] == people]
     adapt_tls = [t for s in imputation_sets for t in adapt_of[s]]
-    adapted, adapted_by_set = None, {}
+    adapted_by_set = {}  # set -> adapted run; the one pooled run under ""
     if adapt_tls and adapt_steps > 0:
         groups = {s: adapt_of[s] for s in imputation_sets if adapt_of[s]} if adapt_per_set else {"": adapt_tls}
         for s, tls in tqdm(groups.items(), desc="adapting", unit="set", disable=not progress or len(groups) < 2):
             suffix = f"_{s}" if adapt_per_set else ""
             adapted_by_set[s] = _adapt(tls, out / f"adapt_data{suffix}", out / f"adapted_teacher{suffix}", teacher_run,
                                        adapt_steps, seed, progress, refit_stats=adapt_norm == "own")
-        adapted = adapted_by_set.get("") or next(iter(adapted_by_set.values()))
+    adapted = adapted_by_set.get("")  # the pooled adaptation (per set: each set's own, below)
     peer_methods, peer_info = {}, {}
     if peers_dir is not None:
         adapt_z = None
-        if adapted and not adapt_per_set:
+        if adapted:
             adapt_z = adapted[1].normalize(Dataset(out / "adapt_data").load().values)
             budget = 2 * sum(float(r["seconds"]) for r in csv.DictReader(open(out / "adapted_teacher" / "log.csv")))
         for f in saved:
@@ -412,10 +412,10 @@ def evaluate_real(data_dir, teacher_run, out_dir, artifacts_dir=None, adapt_step
               "time_split_sets": sorted(split_sets), "too_short": too_short,
               "validation_subjects": sorted(t.subject for tls in imputation_sets.values() for t in tls
                                             if role[t.subject] == "val"),
-              "adapt_steps": adapt_steps if adapted else 0, "scored_people": people, "imputation": {}, "activity": None}
+              "adapt_steps": adapt_steps if adapted_by_set else 0, "scored_people": people, "imputation": {}, "activity": None}
     methods = {"mean (window)": mean_fill, "median (window)": median_fill, "last value": last_value_fill,
                "nearest": nearest_fill, "linear": linear_fill, "teacher zero-shot": keras_imputer(teacher, t_stats)}
-    if adapted and not adapt_per_set:
+    if adapted:
         methods["teacher adapted"] = keras_imputer(adapted[0], adapted[1])
     other_runs = {Path(r).name: load_run(r) for r in others}
     methods.update({name: keras_imputer(m, st) for name, (m, st, _) in other_runs.items()})

@@ -34,14 +34,15 @@ The epoch is the rows' time step.  Counts fold onto minutes as in ``data/epochs.
 from __future__ import annotations
 
 import csv
+import functools
 import re
 
 import numpy as np
 
 from ..errors import DataFormatError
-from .epochs import Recording, kept_rows, step, to_timeline
+from .epochs import Recording, at, kept_rows, step, subject_id, to_timeline
 from .importing import RowErrors
-from .textio import head_lines, stem, text_lines
+from .textio import head_lines, text_lines
 from .windows import Timeline
 
 NAME = "actiware"
@@ -152,18 +153,14 @@ def read_actiware(path, skip_malformed: bool = False) -> Timeline:
     ncol = max(len(r) for r in body)
     table = [r + [""] * (ncol - len(r)) for r in body]
 
-    cache = {}
-
+    @functools.cache
     def column(c):
-        if c in cache:
-            return cache[c]
         vals = np.full(len(table), np.nan)
         for i, r in enumerate(table):
             try:
                 vals[i] = _number(r[c], comma)
             except ValueError:
                 pass
-        cache[c] = vals
         return vals
 
     def numeric(c):  # a column of numbers (missing cells aside)
@@ -219,10 +216,9 @@ def read_actiware(path, skip_malformed: bool = False) -> Timeline:
     if light_col is not None:
         channels["light"] = (column(light_col)[keep], "mean", "lux")
     labels = {"event_marker": np.nan_to_num(column(marker_col)[keep]).astype(np.int16)} if marker_col else {}
-    subject = _subject(rows) or stem(path)
-    start = np.datetime64(int(secs[0]), "s")
-    rec = Recording(str(path), f"actiware-{subject}", "Philips Actiware export", start, epoch,
-                    (secs - secs[0]).astype(float), channels, labels=labels)
+    start, offsets = at(secs)
+    rec = Recording(str(path), subject_id("actiware", _subject(rows), path), "Philips Actiware export", start, epoch,
+                    offsets, channels, labels=labels)
     return to_timeline(rec)
 
 
@@ -233,5 +229,5 @@ def _subject(rows) -> str:
         if r and r[0].startswith("-----"):
             seen = True
         elif seen and len(r) >= 2 and r[0] and r[1] and r[1] != "*":
-            return re.sub(r"[^\w.-]+", "_", r[1])
+            return r[1]
     return ""

@@ -38,9 +38,9 @@ import re
 import numpy as np
 
 from ..errors import DataFormatError
-from .epochs import Recording, clock, kept_rows, step, to_timeline
+from .epochs import Recording, at, clock, kept_rows, step, subject_id, to_timeline
 from .importing import RowErrors
-from .textio import head_lines, stem, text_lines
+from .textio import head_lines, text_lines
 from .windows import Timeline
 
 NAME = "acttrust"
@@ -161,7 +161,7 @@ def read_acttrust(path, skip_malformed: bool = False) -> Timeline:
     if "light" in vals:
         channels["light"] = (vals["light"][ok], "mean", "lux")
     labels = {"event_marker": np.nan_to_num(vals["event"][ok]).clip(0, 1).astype(np.int16)} if "event" in vals else {}
-    subject = re.sub(r"[^\w.-]+", "_", props.get("SUBJECT_NAME", "")) or stem(path)
-    rec = Recording(str(path), f"acttrust-{subject}", f"Condor {props.get('DEVICE_MODEL', 'ActTrust')}",
-                    np.datetime64(int(secs[0]), "s"), epoch, (secs - secs[0]).astype(float), channels, labels=labels)
+    start, offsets = at(secs)
+    rec = Recording(str(path), subject_id("acttrust", props.get("SUBJECT_NAME", ""), path),
+                    f"Condor {props.get('DEVICE_MODEL', 'ActTrust')}", start, epoch, offsets, channels, labels=labels)
     return to_timeline(rec)

@@ -33,12 +33,14 @@ refused otherwise, naming what was expected.
 from __future__ import annotations
 
 import os
+from collections import Counter
 from pathlib import Path
 from typing import Protocol
 
 from ..errors import DataFormatError
 from . import (actigraphy, actiware, actiwatch, acttrust, agd, awfb, biobank, covid19, daqtometer, fitbit, longform,
                mmash, motionwatch, tempatilumi)
+
 
 class FileLayout(Protocol):
     """What every file layout module provides (the device readers build a ``data.epochs.Recording`` and
@@ -52,12 +54,13 @@ class FileLayout(Protocol):
 
 
 FOLDER_LAYOUTS = (fitbit, mmash)
-FILE_LAYOUTS: tuple[FileLayout, ...] = (agd, motionwatch, actigraphy, actiware, acttrust, tempatilumi, daqtometer, biobank, awfb, covid19,
-                actiwatch, longform)
+FILE_LAYOUTS: tuple[FileLayout, ...] = (agd, motionwatch, actigraphy, actiware, acttrust, tempatilumi, daqtometer,
+                                        biobank, awfb, covid19, actiwatch, longform)
 DOCS = {".md", ".txt", ".pdf", ".rst", ".html", ".json", ".png", ".jpg"}
 EXPECTED = ("a Fitabase export (" + ", ".join(fitbit.FILES) + "), an MMASH person folder (Actigraph.csv, RR.csv, "
             "Activity.csv), an actigraph export (Actiwatch .AWD, Actiware CSV, ActTrust .txt, ActiGraph .agd, "
-            "MotionWatch .mtn, Tempatilumi .txt, Daqtometer .csv, biobankAccelerometerAnalysis time series), an aw_fb CSV (columns " + ", ".join(awfb.REQUIRED) + "), covid19 "
+            "MotionWatch .mtn, Tempatilumi .txt, Daqtometer .csv, biobankAccelerometerAnalysis time series), an "
+            "aw_fb CSV (columns " + ", ".join(awfb.REQUIRED) + "), covid19 "
             "Fitbit minutes (,user,datetime,heartrate|steps), Actiwatch minutes (timestamp,date,activity) or a "
             "long-format table (columns " + ", ".join(longform.COLUMNS) + "); each .csv may be .csv.gz or a "
             "one-file .zip")
@@ -98,10 +101,8 @@ def read_any(folder, skip_malformed: bool = False) -> tuple[list, dict]:
     found = find(folder)
     layouts = {lay.NAME: lay for lay in FOLDER_LAYOUTS + FILE_LAYOUTS}
     timelines = [tl for name, files in found.items() for tl in layouts[name].read(files, skip_malformed)]
-    seen = {}
+    seen = Counter(tl.subject for tl in timelines)
     for tl in timelines:  # one subject id in two device files (two recordings of a person): told apart by file
-        seen[tl.subject] = seen.get(tl.subject, 0) + 1
-    for tl in timelines:
         if seen[tl.subject] > 1 and tl.meta.get("file"):
             tl.subject = f"{tl.subject}-{Path(tl.meta['file']).stem}"
     return timelines, {k: [str(p) for p in v] for k, v in found.items()}

@@ -23,7 +23,7 @@ import re
 import numpy as np
 
 from ..errors import DataFormatError
-from .epochs import Recording, clock, kept_rows, step, to_timeline
+from .epochs import Recording, at, clock, kept_rows, step, to_timeline
 from .importing import RowErrors
 from .textio import header, is_table, open_text, stem
 from .windows import Timeline
@@ -95,9 +95,8 @@ def read_biobank(path, skip_malformed: bool = False) -> Timeline:
     keep, secs = kept_rows(path, secs, np.ones(len(secs), bool), lines, errors, skip_malformed)
     secs, acc = secs[keep], acc[keep]
     epoch = step(secs, 30)
-    s0 = np.floor(secs[0])
+    start, offsets = at(secs)
     name = re.sub(r"-?timeSeries$", "", stem(path)) or stem(path)
-    rec = Recording(str(path), f"biobank-{name}", "biobankAccelerometerAnalysis time series",
-                    np.datetime64(int(s0), "s"), epoch, secs - s0, {"activity": (acc, "mean", "mg")},
-                    activity_name="acceleration_mg")
+    rec = Recording(str(path), f"biobank-{name}", "biobankAccelerometerAnalysis time series", start, epoch, offsets,
+                    {"activity": (acc, "mean", "mg")}, activity_name="acceleration_mg")
     return to_timeline(rec)

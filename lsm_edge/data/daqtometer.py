@@ -28,9 +28,9 @@ import re
 import numpy as np
 
 from ..errors import DataFormatError
-from .epochs import Recording, clock, kept_rows, step, to_timeline
+from .epochs import Recording, at, clock, kept_rows, step, subject_id, to_timeline
 from .importing import RowErrors
-from .textio import head_lines, stem, text_lines
+from .textio import head_lines, text_lines
 from .windows import Timeline
 
 NAME = "daqtometer"
@@ -109,8 +109,7 @@ def read_daqtometer(path, skip_malformed: bool = False) -> Timeline:
     epoch = step(secs, 1)
     units = {"activity": "counts/min (Daqtometer)", "light": "light level (Daqtometer units)", "skin_temperature": "degC"}
     channels = {r: (vals[ok, c], BINNING[binning[c].lower()], units.get(r, "?")) for c, r in enumerate(roles)}
-    serial = settings.get("serial number", [""])[0]
-    subject = re.sub(r"[^\w.-]+", "_", serial) or stem(path)
-    rec = Recording(str(path), f"dqt-{subject}", "Daqtometer", np.datetime64(int(secs[0]), "s"), epoch,
-                    (secs - secs[0]).astype(float), channels)
+    start, offsets = at(secs)
+    rec = Recording(str(path), subject_id("dqt", settings.get("serial number", [""])[0], path), "Daqtometer", start,
+                    epoch, offsets, channels)
     return to_timeline(rec)

@@ -27,6 +27,7 @@ the ``log_energy`` slot but not a scale: ``evaluate-real`` scores each device fa
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -34,10 +35,12 @@ import numpy as np
 from .. import schema
 from ..errors import DataFormatError
 from .importing import check_span
+from .textio import stem
 from .windows import NO_LABEL, Timeline
 
 MIN_COVERED = 30.0  # seconds of a minute the epochs must cover for the minute to be observed
 SCHEMA_SLOTS = {"skin_temperature", "step_count"}
+_UNSAFE = re.compile(r"[^\w.-]+")
 
 
 @dataclass
@@ -62,6 +65,19 @@ class Recording:
 
 def regular(n: int, epoch_s: float) -> np.ndarray:
     return np.arange(n, dtype=np.float64) * epoch_s
+
+
+def at(secs: np.ndarray) -> tuple[np.datetime64, np.ndarray]:
+    """Rows' times (seconds since 1970) -> (``start``, ``offsets``) of a Recording: the first row's whole
+    second, and every row's seconds after it."""
+    s0 = np.floor(secs[0])
+    return np.datetime64(int(s0), "s"), np.asarray(secs, np.float64) - s0
+
+
+def subject_id(prefix: str, name: str, path) -> str:
+    """``<prefix>-<name>``, the name's runs of characters other than letters, digits, ``.`` and ``-`` as ``_``
+    (the file's stem when the export names nobody)."""
+    return f"{prefix}-" + (_UNSAFE.sub("_", name or "") or stem(path))
 
 
 def fold(offsets: np.ndarray, epoch_s: float, values: np.ndarray, how: str, minutes: int) -> np.ndarray:
@@ -111,12 +127,11 @@ def to_timeline(rec: Recording) -> Timeline:
         else:
             extras[name], units[name] = per_min, unit
     labels = {}
-    first = np.floor(offsets / 60).astype(np.int64)
+    minute = np.floor(offsets / 60).astype(np.int64)
+    _, first = np.unique(minute, return_index=True)  # the first epoch of each minute
     for name, lab in rec.labels.items():
-        out = np.full(minutes, NO_LABEL, np.int16)
-        _, idx = np.unique(first, return_index=True)  # the first epoch of each minute
-        out[first[idx]] = np.asarray(lab)[idx]
-        labels[name] = out
+        labels[name] = np.full(minutes, NO_LABEL, np.int16)
+        labels[name][minute[first]] = np.asarray(lab)[first]
     meta = {"file": rec.path, "device": rec.device, "epoch_s": rec.epoch_s,
             "channels": sorted(list(rec.channels) + list(rec.labels)), "units": units}
     return Timeline(rec.subject, np.int64(t0 // 60).astype("datetime64[m]"), values, extras, labels, meta)

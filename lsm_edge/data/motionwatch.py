@@ -28,8 +28,8 @@ from defusedxml import DefusedXmlException
 from defusedxml import ElementTree as SafeET
 
 from ..errors import DataFormatError
-from .epochs import Recording, clock, to_timeline
-from .textio import head_lines, read_bytes, stem
+from .epochs import Recording, clock, subject_id, to_timeline
+from .textio import head_lines, read_bytes
 from .windows import Timeline
 
 NAME = "motionwatch"
@@ -120,8 +120,7 @@ def read_mtn(path) -> Timeline:
             g[k] = w
             w = g
         channels[role] = (np.resize(np.r_[w, np.full(max(0, n - len(w)), np.nan)], n), "mean", u)
-    subject = re.sub(r"[^\w.-]+", "_", props.get("UserID") or "") or stem(path)
-    rec = Recording(str(path), f"mtn-{subject}", f"CamNtech MotionWatch {props.get('Device') or ''}".strip(),
+    rec = Recording(str(path), subject_id("mtn", props.get("UserID"), path), f"CamNtech MotionWatch {props.get('Device') or ''}".strip(),
                     start + np.timedelta64(int(offset), "s"), epoch, np.arange(n) * epoch, channels)
     return to_timeline(rec)
 

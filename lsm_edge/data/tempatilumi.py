@@ -23,7 +23,7 @@ import unicodedata
 import numpy as np
 
 from ..errors import DataFormatError
-from .epochs import Recording, clock, kept_rows, step, to_timeline
+from .epochs import Recording, at, clock, kept_rows, step, to_timeline
 from .importing import RowErrors
 from .textio import head_lines, stem, text_lines
 from .windows import Timeline
@@ -108,6 +108,6 @@ def read_tempatilumi(path, skip_malformed: bool = False) -> Timeline:
     if "temperature" in vals:
         channels["skin_temperature"] = (vals["temperature"][ok], "mean", "degC")
     labels = {"event_marker": np.nan_to_num(vals["event"][ok]).clip(0, 1).astype(np.int16)} if "event" in vals else {}
-    rec = Recording(str(path), f"tal-{stem(path)}", "Tempatilumi", np.datetime64(int(secs[0]), "s"), epoch,
-                    (secs - secs[0]).astype(float), channels, labels=labels)
+    start, offsets = at(secs)
+    rec = Recording(str(path), f"tal-{stem(path)}", "Tempatilumi", start, epoch, offsets, channels, labels=labels)
     return to_timeline(rec)

@@ -40,29 +40,35 @@ def is_table(path, suffixes=(".csv",)) -> bool:
     return Path(base_name(path)).suffix.lower() in suffixes
 
 
-@contextmanager
-def open_text(path, encoding: str = "utf-8-sig"):
-    """Yield a text stream (universal newlines) of ``path``, decompressing ``.gz`` and single-file ``.zip``."""
-    path = Path(path)
+DAMAGED = (OSError, EOFError, zipfile.BadZipFile, gzip.BadGzipFile, zlib.error)  # reading a broken file or archive
+
+
+def _open_binary(path: Path):
+    """A binary stream of ``path``'s content: decompressed when ``.gz``, the one member of a ``.zip``."""
     name = path.name.lower()
     try:
         if name.endswith(".gz"):
-            raw = gzip.open(path, "rb")
-        elif name.endswith(".zip"):
+            return gzip.open(path, "rb")
+        if name.endswith(".zip"):
             z = zipfile.ZipFile(path)
             members = [m for m in z.infolist() if not m.is_dir() and not m.filename.startswith("__MACOSX")]
             if len(members) != 1:
                 raise DataFormatError(f"{path}: a .zip holding {len(members)} files; expected exactly one table "
                                       f"inside ({', '.join(m.filename for m in members[:5])})")
-            raw = z.open(members[0])
-        else:
-            raw = open(path, "rb")
+            return z.open(members[0])
+        return open(path, "rb")
     except (OSError, zipfile.BadZipFile, EOFError) as e:
         raise DataFormatError(f"{path}: cannot open ({e}); expected a .csv, .csv.gz or single-file .zip") from None
-    stream = io.TextIOWrapper(raw, encoding=encoding, newline="")
+
+
+@contextmanager
+def open_text(path, encoding: str = "utf-8-sig"):
+    """Yield a text stream (universal newlines) of ``path``, decompressing ``.gz`` and single-file ``.zip``."""
+    path = Path(path)
+    stream = io.TextIOWrapper(_open_binary(path), encoding=encoding, newline="")
     try:
         yield stream
-    except (OSError, EOFError, zipfile.BadZipFile, gzip.BadGzipFile) as e:
+    except DAMAGED as e:
         raise DataFormatError(f"{path}: the file is damaged ({e}); expected a readable .csv, .csv.gz or .zip") from None
     except UnicodeDecodeError as e:
         raise DataFormatError(f"{path}: not {encoding} text ({e.reason} at byte {e.start}); expected a UTF-8 CSV") from None
@@ -120,23 +126,11 @@ def decode(raw: bytes) -> str:
 def read_bytes(path, limit: int | None = None) -> bytes:
     """The bytes of ``path`` (decompressed when ``.gz`` or a one-file ``.zip``), at most ``limit`` of them."""
     path = Path(path)
-    name = path.name.lower()
     try:
-        if name.endswith(".gz"):
-            with gzip.open(path, "rb") as f:
-                return f.read(limit) if limit else f.read()
-        if name.endswith(".zip"):
-            with zipfile.ZipFile(path) as z:
-                members = [m for m in z.infolist() if not m.is_dir() and not m.filename.startswith("__MACOSX")]
-                if len(members) != 1:
-                    raise DataFormatError(f"{path}: a .zip holding {len(members)} files; expected exactly one "
-                                          f"file inside")
-                with z.open(members[0]) as f:
-                    return f.read(limit) if limit else f.read()
-        with open(path, "rb") as f:
+        with _open_binary(path) as f:
             return f.read(limit) if limit else f.read()
-    except (OSError, EOFError, zipfile.BadZipFile, gzip.BadGzipFile, zlib.error) as e:
-        raise DataFormatError(f"{path}: cannot read ({e}); expected a readable file") from None
+    except DAMAGED as e:
+        raise DataFormatError(f"{path}: the file is damaged ({e}); expected a readable file") from None
 
 
 def head_lines(path, limit: int = 65536) -> list[str]:
