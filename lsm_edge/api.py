@@ -83,19 +83,22 @@ def data_simulate(out, subjects: int = 100, days: int = 14, seed: int = 0, chunk
     return Path(out)
 
 
-def data_import(folder, out, min_observed: float = 0.2, skip_malformed: bool = False) -> Path:
+def data_import(folder, out, min_observed: float = 0.2, skip_malformed: bool = False, strict: bool = False) -> Path:
     """Import every recording under ``folder`` (any depth; each layout recognised by its files and columns),
-    split by person (train / val / test, stratified by source); returns the dataset folder."""
+    split by person (train / val / test, stratified by source); returns the dataset folder.  Files no layout
+    recognises are listed in the manifest (``source.not_read``: file and reason) and the rest is imported;
+    with ``strict`` such a file is refused (DataFormatError)."""
     from .data.autoimport import LABEL_NAMES, read_any, split_key
     from .data.importing import write_dataset
 
     import numpy as np
 
-    tls, found = read_any(folder, skip_malformed)
+    not_read = []
+    tls, found = read_any(folder, skip_malformed, strict, report=lambda p, why: not_read.append([str(p), why]))
     recordings = [{"subject": t.subject, **{k: t.meta[k] for k in ("file", "device", "epoch_s", "channels", "units")},
                    "minutes": t.minutes, "observed_minutes": int(np.isfinite(t.values).any(1).sum())}
                   for t in tls if t.meta.get("device")]
-    write_dataset(tls, out, {"kind": "import", "path": str(folder), "layouts": found}, min_observed,
+    write_dataset(tls, out, {"kind": "import", "path": str(folder), "layouts": found, "not_read": not_read}, min_observed,
                   split_key=split_key, extra={"label_names": LABEL_NAMES, "recordings": recordings}, stratified=True)
     return Path(out)
 

@@ -84,19 +84,24 @@ def data_import_fitbit(folder, out, min_observed, skip_malformed):
 @click.option("--min-observed", default=0.2, type=click.FloatRange(0, 1),
               help="Keep a window when at least this share of its minutes has an observed feature.")
 @click.option("--skip-malformed", is_flag=True, help="Drop malformed rows (each is still reported) instead of failing.")
-def data_import(folder, out, min_observed, skip_malformed):
+@click.option("--strict", is_flag=True, help="Refuse the folder when a file in it is of no layout lsm-edge reads "
+              "(default: import the rest and list such files).")
+def data_import(folder, out, min_observed, skip_malformed, strict):
     """Import every recording in FOLDER (at any depth), recognising each layout by its files and columns:
     Fitabase exports, MMASH, actigraph exports (Actiwatch .AWD, Actiware CSV, ActTrust, ActiGraph .agd,
     MotionWatch .mtn, Tempatilumi, Daqtometer, biobankAccelerometerAnalysis), aw_fb labelled minutes,
-    covid19 Fitbit minutes, Actiwatch minute counts (Depresjon / Psykose), long-format tables; .csv,
-    .csv.gz or one-file .zip.  Each device recording is listed with its device, epoch, channels and
-    minutes."""
+    covid19 Fitbit minutes, Actiwatch minute counts (Depresjon / Psykose), CGMacros tables, Garmin 5-minute
+    exports (T1D-UOM), long-format tables; .csv, .csv.gz or one-file .zip.  Each device recording is listed
+    with its device, epoch, channels and minutes; a file of no known layout is listed with its reason and
+    the rest imported (with --strict, refused)."""
     from . import api
 
-    out = api.data_import(folder, out, min_observed, skip_malformed)
+    out = api.data_import(folder, out, min_observed, skip_malformed, strict)
     manifest = json.loads((out / "dataset.json").read_text())
     found = manifest["source"]["layouts"]
     click.echo("layouts: " + ", ".join(f"{k} ({len(v)} file{'s' * (len(v) > 1)})" for k, v in sorted(found.items())))
+    for path, why in manifest["source"].get("not_read", []):
+        click.echo(f"  not read: {path}: {why}")
     for r in manifest.get("recordings", []):
         click.echo(f"  {Path(r['file']).name}: {r['device']}, {r['epoch_s']:g}-s epochs, {', '.join(r['channels'])}; "
                    f"{r['minutes']:,} minutes ({r['observed_minutes']:,} observed)")

@@ -373,7 +373,14 @@ def test_unrecognised_device_file_refused_and_docs_skipped(tmp_path):
     (tmp_path / "x.AWD").write_text(AWD)
     assert set(autoimport.find(tmp_path)) == {"actigraphy"}
     (tmp_path / "mystery.dat").write_bytes(b"\x00\x01binary")
-    with pytest.raises(DataFormatError, match=r"mystery\.dat: not a layout lsm-edge recognises"):
+    (tmp_path / "empty.csv").write_bytes(b"")
+    told = []
+    assert set(autoimport.find(tmp_path, report=lambda p, why: told.append((p.name, why)))) == {"actigraphy"}
+    assert told == [("empty.csv", "empty file"), ("mystery.dat", "not a layout lsm-edge recognises")]
+    with pytest.raises(DataFormatError, match=r"empty\.csv: empty file \(and 1 other file\(s\) not read\)"):
+        autoimport.find(tmp_path, strict=True)
+    (tmp_path / "x.AWD").unlink()
+    with pytest.raises(DataFormatError, match=r"empty\.csv: empty file"):  # nothing recognised: refused
         autoimport.find(tmp_path)
 
 

@@ -104,18 +104,19 @@ def test_real_awfb_file(real_dir):
 def test_cli_data_import_recognises_every_real_layout(real_dir, tmp_path):
     r = CliRunner().invoke(main, ["data", "import", str(real_dir), "--out", str(tmp_path / "imp")])
     assert r.exit_code == 0, r.output
-    assert ("layouts: actigraphy (3 files), actiwatch_csv (53 files), aw_fb (1 file), covid19 (28 files), "
-            "fitabase (4 files), mmash (104 files)") in r.output
+    assert ("layouts: actigraphy (3 files), actiwatch_csv (53 files), aw_fb (1 file), cgmacros (34 files), "
+            "covid19 (28 files), fitabase (4 files), garmin5min (11 files), mmash (104 files)") in r.output
+    assert "not read" not in r.output  # every file there is read, documentation and side tables aside
     ds = Dataset(tmp_path / "imp")
     subjects = [t.subject for t in ds.timelines()]
     # 3 .AWD, 68 aw_fb sequences, 20 covid19 people, 38 + 15 Actiwatch, 15 MMASH, 5 Fitabase people (one of
-    # them in both export folders: one subject)
-    assert len(subjects) == len(set(subjects)) == 3 + 68 + 20 + 53 + 15 + 5
+    # them in both export folders: one subject), 34 CGMacros people, 11 T1D-UOM (Garmin) people
+    assert len(subjects) == len(set(subjects)) == 3 + 68 + 20 + 53 + 15 + 5 + 34 + 11
     assert sum(s.startswith("fitbit-2022484408") for s in subjects) == 1
     # split by person, stratified by source: every source with 3 or more people has test people (aw_fb's
     # 65-minute sequences hold no 300-minute window, so they are not among the subjects with windows)
     split = ds.manifest["subjects"]
-    for src in ("awd", "covid19", "actiwatch", "mmash", "fitbit"):
+    for src in ("awd", "covid19", "actiwatch", "mmash", "fitbit", "cgmacros", "garmin"):
         assert any(v == "test" for k, v in split.items() if k.startswith(src + "-")), src
     # both devices of an aw_fb participant are split together; other subjects by their own name
     assert split_key("awfb-p07-apple_watch") == split_key("awfb-p07-fitbit") == "awfb-p07"

@@ -14,6 +14,8 @@ Each layout module owns its recogniser and its reader; this module only walks an
     daqtometer      label:,v,v settings with a Sum/Average row, ISO rows  data/daqtometer.py
     biobank         a CSV time,acc,... (biobankAccelerometerAnalysis)     data/biobank.py
     aw_fb           a CSV with the aw_fb columns                          data/awfb.py
+    cgmacros        a CSV with Timestamp, HR and Libre GL / Dexcom GL     data/cgmacros.py
+    garmin5min      a CSV with sleep_ts and heart_rate (T1D-UOM)          data/garmin5min.py
     covid19         a CSV ,user,datetime,heartrate|steps                  data/covid19.py
     actiwatch_csv   a CSV timestamp,date,activity                         data/actiwatch.py
     long            a CSV subject,timestamp,feature,value, or Parquet     data/longform.py
@@ -25,21 +27,25 @@ Folder layouts (``claim(folder, files)``) are asked first and take the files the
 other file is asked of the file layouts (``recognise(path)``) in the order above.  A layout's
 ``read(files)`` gets all of its files at once, so one person's files in several folders (two
 Fitabase exports, an hr and a steps file) join into one timeline.  Tables may be ``.csv``,
-``.csv.gz`` or one-file ``.zip``.  A file no layout recognises is skipped when it is documentation
-(``.md``, ``.txt``, ``.pdf``, ``.json`` ...) or a layout's own side table (``is_sidecar``), and
-refused otherwise, naming what was expected.
+``.csv.gz`` or one-file ``.zip``.  A file no layout recognises is passed over quietly when it is
+documentation (``.md``, ``.txt``, ``.pdf``, ``.json`` ...) or a layout's own side table
+(``is_sidecar``).  Any other such file (a user's research folder holds notes, exports of other tools,
+files of formats lsm-edge does not read) is listed with its reason -- empty, or not a layout
+lsm-edge recognises -- and the rest is imported; with ``strict`` it is refused instead.  A folder
+where nothing is recognised is refused, naming what was expected.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 from collections import Counter
 from pathlib import Path
 from typing import Protocol
 
 from ..errors import DataFormatError
-from . import (actigraphy, actiware, actiwatch, acttrust, agd, awfb, biobank, covid19, daqtometer, fitbit, longform,
-               mmash, motionwatch, tempatilumi)
+from . import (actigraphy, actiware, actiwatch, acttrust, agd, awfb, biobank, cgmacros, covid19, daqtometer, fitbit,
+               garmin5min, longform, mmash, motionwatch, tempatilumi)
 
 
 class FileLayout(Protocol):
@@ -55,24 +61,28 @@ class FileLayout(Protocol):
 
 FOLDER_LAYOUTS = (fitbit, mmash)
 FILE_LAYOUTS: tuple[FileLayout, ...] = (agd, motionwatch, actigraphy, actiware, acttrust, tempatilumi, daqtometer,
-                                        biobank, awfb, covid19, actiwatch, longform)
+                                        biobank, awfb, cgmacros, garmin5min, covid19, actiwatch, longform)
 DOCS = {".md", ".txt", ".pdf", ".rst", ".html", ".json", ".png", ".jpg"}
 EXPECTED = ("a Fitabase export (" + ", ".join(fitbit.FILES) + "), an MMASH person folder (Actigraph.csv, RR.csv, "
             "Activity.csv), an actigraph export (Actiwatch .AWD, Actiware CSV, ActTrust .txt, ActiGraph .agd, "
             "MotionWatch .mtn, Tempatilumi .txt, Daqtometer .csv, biobankAccelerometerAnalysis time series), an "
-            "aw_fb CSV (columns " + ", ".join(awfb.REQUIRED) + "), covid19 "
+            "aw_fb CSV (columns " + ", ".join(awfb.REQUIRED) + "), a CGMacros table (Timestamp, HR, Libre GL / "
+            "Dexcom GL), a Garmin 5-minute export (sleep_ts, heart_rate, ...), covid19 "
             "Fitbit minutes (,user,datetime,heartrate|steps), Actiwatch minutes (timestamp,date,activity) or a "
             "long-format table (columns " + ", ".join(longform.COLUMNS) + "); each .csv may be .csv.gz or a "
             "one-file .zip")
-LABEL_NAMES = {"lab_activity": list(awfb.ACTIVITIES), "posture": list(agd.POSTURES), **mmash.LABEL_NAMES}
+LABEL_NAMES = {"lab_activity": list(awfb.ACTIVITIES), "posture": list(agd.POSTURES), **mmash.LABEL_NAMES,
+               **cgmacros.LABEL_NAMES}
+UNKNOWN = "not a layout lsm-edge recognises"
 
 
-def find(folder) -> dict:
-    """-> {layout name: [files]} of every recognised file under ``folder`` (any depth)."""
+def scan(folder) -> tuple[dict, list]:
+    """-> ({layout name: [files]} of every recognised file under ``folder`` (any depth), [(file, reason)] of
+    every other file that is neither documentation nor a layout's side table)."""
     folder = Path(folder)
     if not folder.is_dir():
         raise DataFormatError(f"{folder} is not a folder; expected a folder holding {EXPECTED}")
-    found = {}
+    found, other = {}, []
     for d, subdirs, names in os.walk(folder):
         subdirs[:] = sorted(s for s in subdirs if not s.startswith("."))
         files = [Path(d) / n for n in sorted(names) if not n.startswith(".")]
@@ -90,15 +100,40 @@ def find(folder) -> dict:
                 found.setdefault(layout.NAME, []).append(p)
             elif p.suffix.lower() not in DOCS and not any(getattr(lay, "is_sidecar", lambda _: False)(p)
                                                            for lay in FILE_LAYOUTS):
-                raise DataFormatError(f"{p}: not a layout lsm-edge recognises; expected {EXPECTED}")
+                other.append((p, "empty file" if _empty(p) else UNKNOWN))
+    return found, other
+
+
+def _empty(p: Path) -> bool:
+    try:
+        return p.stat().st_size == 0
+    except OSError:
+        return False
+
+
+def find(folder, strict: bool = False, report=None) -> dict:
+    """-> {layout name: [files]} of every recognised file under ``folder`` (any depth).  Every other file
+    (``scan``) is passed to ``report(file, reason)`` (default: printed on stderr), or with ``strict`` refused."""
+    found, other = scan(folder)
+    if other and (strict or not found):
+        p, why = other[0]
+        more = f" (and {len(other) - 1} other file(s) not read)" if len(other) > 1 else ""
+        raise DataFormatError(f"{p}: {why}{more}; expected {EXPECTED}")
     if not found:
         raise DataFormatError(f"{folder} holds no data file; expected {EXPECTED}")
+    for p, why in other:
+        (report or _print_skipped)(p, why)
     return found
 
 
-def read_any(folder, skip_malformed: bool = False) -> tuple[list, dict]:
-    """-> (timelines, {layout: [files]}) of every recognised file under ``folder``."""
-    found = find(folder)
+def _print_skipped(path, why: str) -> None:
+    print(f"lsm-edge: not read: {path}: {why}", file=sys.stderr)
+
+
+def read_any(folder, skip_malformed: bool = False, strict: bool = False, report=None) -> tuple[list, dict]:
+    """-> (timelines, {layout: [files]}) of every recognised file under ``folder`` (``find``: other files are
+    reported, or with ``strict`` refused)."""
+    found = find(folder, strict, report)
     layouts = {lay.NAME: lay for lay in FOLDER_LAYOUTS + FILE_LAYOUTS}
     timelines = [tl for name, files in found.items() for tl in layouts[name].read(files, skip_malformed)]
     seen = Counter(tl.subject for tl in timelines)

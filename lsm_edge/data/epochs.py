@@ -39,7 +39,7 @@ from .textio import stem
 from .windows import NO_LABEL, Timeline
 
 MIN_COVERED = 30.0  # seconds of a minute the epochs must cover for the minute to be observed
-SCHEMA_SLOTS = {"skin_temperature", "step_count"}
+SCHEMA_SLOTS = {"skin_temperature", "step_count", "heart_rate", "on_wrist"}
 _UNSAFE = re.compile(r"[^\w.-]+")
 
 
@@ -126,15 +126,25 @@ def to_timeline(rec: Recording) -> Timeline:
                 extras["temperature_raw"], units["temperature_raw"] = per_min, unit
         else:
             extras[name], units[name] = per_min, unit
-    labels = {}
-    minute = np.floor(offsets / 60).astype(np.int64)
-    _, first = np.unique(minute, return_index=True)  # the first epoch of each minute
-    for name, lab in rec.labels.items():
-        labels[name] = np.full(minutes, NO_LABEL, np.int16)
-        labels[name][minute[first]] = np.asarray(lab)[first]
+    labels = {name: label_minutes(offsets, rec.epoch_s, lab, minutes) for name, lab in rec.labels.items()}
     meta = {"file": rec.path, "device": rec.device, "epoch_s": rec.epoch_s,
             "channels": sorted(list(rec.channels) + list(rec.labels)), "units": units}
     return Timeline(rec.subject, np.int64(t0 // 60).astype("datetime64[m]"), values, extras, labels, meta)
+
+
+def label_minutes(offsets: np.ndarray, epoch_s: float, lab, minutes: int) -> np.ndarray:
+    """Epoch labels -> ``[minutes]`` int16 (NO_LABEL where none): a minute takes the label of the first epoch
+    that starts in it, or, where none starts in it (epochs longer than a minute), of the epoch covering it."""
+    lab = np.asarray(lab)
+    out = np.full(minutes, NO_LABEL, np.int16)
+    starts = np.floor(offsets / 60).astype(np.int64)
+    if epoch_s > 60:  # the minutes after an epoch's first one, latest epoch first so that earlier ones win
+        for i in np.argsort(-offsets, kind="stable"):
+            lo, hi = starts[i] + 1, int(np.ceil((offsets[i] + epoch_s) / 60 - 1e-9))
+            out[lo:min(hi, minutes)] = lab[i]
+    _, first = np.unique(starts, return_index=True)  # the first epoch starting in each minute
+    out[starts[first]] = lab[first]
+    return out
 
 
 def check_order(path, offsets: np.ndarray, lines, errors) -> np.ndarray:
