@@ -9,7 +9,7 @@ REAL   ?= ../shared/data/real
 # so its module fixtures are built once.  TEST_WORKERS=0 runs everything in one process.
 TEST_WORKERS ?= 2
 
-.PHONY: demo demo-real arm docs test clean
+.PHONY: demo demo-real arm apps docs test clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -51,14 +51,26 @@ demo-real: $(STAMP)
 # installs qemu-user and gcc, builds the cache in ~/.cache/lsm-edge/arm; lsm_edge/arm.py says what it holds).
 arm: $(STAMP)
 	dpkg --print-foreign-architectures | grep -qx arm64 || { dpkg --add-architecture arm64 && apt-get update -q; }
-	command -v qemu-aarch64 >/dev/null && command -v gcc >/dev/null || apt-get install -y -q qemu-user gcc
+	command -v qemu-aarch64 >/dev/null && command -v gcc >/dev/null && command -v aarch64-linux-gnu-gcc >/dev/null \
+		|| apt-get install -y -q qemu-user gcc gcc-aarch64-linux-gnu
 	$(BIN)/python -m lsm_edge.arm setup
+
+# make apps: the toolchains of the example apps outside Python (as root on Debian): chromium for the web page,
+# kotlinc for the docs' Kotlin, a C compiler; and LiteRT.js from npm.  tests/test_apps.py skips each check whose
+# toolchain is missing, naming it.
+apps: web/node_modules/@litertjs/core/dist/index.js
+	command -v chromium >/dev/null && command -v kotlinc >/dev/null && command -v gcc >/dev/null \
+		|| { apt-get update -q && apt-get install -y -q chromium kotlin gcc; }
+
+web/node_modules/@litertjs/core/dist/index.js: web/package.json
+	cd web && npm install --no-audit --no-fund --loglevel=error
 
 docs: $(STAMP)
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 
 test: $(STAMP)
+	-$(MAKE) --no-print-directory web/node_modules/@litertjs/core/dist/index.js  # LiteRT.js for the web check (npm)
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 clean:
-	rm -rf $(VENV) runs
+	rm -rf $(VENV) runs web/node_modules

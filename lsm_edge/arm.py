@@ -102,6 +102,10 @@ def setup(progress: bool = True) -> Path:
             raise ArmSetupError(f"pip could not fetch the aarch64 wheels: {r.stderr.strip()[-500:]}")
         shutil.rmtree(c / "wheels", ignore_errors=True)
         tmp.rename(c / "wheels")
+    capi = c / "capi" / "libLiteRt.so"  # the C API alone: LiteRT's environment dlopens the GPU accelerators it
+    if not capi.is_file():               # finds beside it, and the wheel's WebGPU one is built with LSE atomics,
+        capi.parent.mkdir(exist_ok=True)  # which stops a cortex-a53 (ARMv8.0) at load
+        shutil.copy(c / "wheels" / "ai_edge_litert" / "libLiteRt.so", capi)
     plugin = c / "libinsn.so"
     if not plugin.is_file():
         src = Path(__file__).with_name("insn.c")
@@ -120,6 +124,17 @@ def cpuinfo(part: str, features: str, cpus: int = 1) -> str:
 
 def _guest(core: str, args: list[str], d: Path, count: bool, timeout: float, what: str) -> None:
     """``python -m lsm_edge.arm_guest ARGS`` on the emulated ``core`` (counting into ``d/count`` if asked)."""
+    c = cache()
+    env = {"PYTHONHASHSEED": "0", "PYTHONPATH": f"{ROOT}{os.pathsep}{c / 'wheels'}", "PYTHONDONTWRITEBYTECODE": "1"}
+    run_emulated(core, [str(c / "sysroot/usr/bin/python3.11"), "-m", "lsm_edge.arm_guest", *args], d, count, timeout,
+                 what, env)
+    if not (d / "out.npz").is_file():
+        raise LsmEdgeError(f"{what} on emulated {core} wrote no result")
+
+
+def run_emulated(core: str, argv: list[str], d: Path, count: bool, timeout: float, what: str, env=None) -> str:
+    """An aarch64 program (``argv``) on the emulated ``core``, in the sysroot, counting guest instructions into
+    ``d/count`` if asked -> its standard output."""
     if core not in CORES:
         raise LsmEdgeError(f"unknown core {core!r}; expected one of {', '.join(CORES)}")
     lacking = missing()
@@ -128,14 +143,21 @@ def _guest(core: str, args: list[str], d: Path, count: bool, timeout: float, wha
     c = cache()
     plugin = f"-plugin {c / 'libinsn.so'},out={d / 'count'} " if count else ""
     script = (f"mount --bind {c / f'cpuinfo_{core}'} /proc/cpuinfo && exec qemu-aarch64 -cpu {core} {plugin}"
-              f"{c / 'sysroot/usr/bin/python3.11'} -m lsm_edge.arm_guest {' '.join(args)}")
-    env = {**os.environ, "QEMU_LD_PREFIX": str(c / "sysroot"), "PYTHONHASHSEED": "0",
-           "PYTHONPATH": f"{ROOT}{os.pathsep}{c / 'wheels'}", "PYTHONDONTWRITEBYTECODE": "1"}
-    r = subprocess.run(["unshare", "-m", "sh", "-c", script], capture_output=True, text=True, env=env,
-                       timeout=timeout)
-    if r.returncode or not (d / "out.npz").is_file():
-        raise LsmEdgeError(f"{what} on emulated {core} failed (exit {r.returncode}): "
-                           f"{r.stderr.strip()[-800:]}")
+              + " ".join(argv))
+    r = subprocess.run(["unshare", "-m", "sh", "-c", script], capture_output=True, text=True,
+                       env={**os.environ, "QEMU_LD_PREFIX": str(c / "sysroot"), **(env or {})}, timeout=timeout)
+    if r.returncode:
+        raise LsmEdgeError(f"{what} on emulated {core} failed (exit {r.returncode}): {r.stderr.strip()[-800:]}")
+    return r.stdout
+
+
+def counted(d: Path) -> tuple[int, int]:
+    """(guest instructions before the first mark, between the two marks) that the plugin wrote to ``d/count``."""
+    before, span = (int(v) for v in (d / "count").read_text().split())
+    if span < 0:
+        raise LsmEdgeError(f"the counting plugin saw no marks around the calls ({cache() / 'libinsn.so'} is stale: "
+                           "delete it and run make arm)")
+    return before, span
 
 
 def run_guest(core: str, file, signature: str, calls: int, feeds: dict, timeout: float = 900) -> tuple[dict, int, int]:
@@ -147,10 +169,7 @@ def run_guest(core: str, file, signature: str, calls: int, feeds: dict, timeout:
         _guest(core, [str(Path(file).resolve()), signature, str(calls), str(d / "feeds.npz"), str(d / "out.npz")],
                d, count=True, timeout=timeout, what=f"{Path(file).name} {signature}")
         out = dict(np.load(d / "out.npz"))
-        before, span = (int(v) for v in (d / "count").read_text().split())
-    if span < 0:
-        raise LsmEdgeError(f"the counting plugin saw no marks around the calls ({cache() / 'libinsn.so'} is stale: "
-                           "delete it and run make arm)")
+        before, span = counted(d)
     out["coverage"] = json.loads(str(out["coverage"]))
     return out, before, span
 
@@ -199,7 +218,7 @@ def trace(core: str, file, signature: str, feeds: dict, tol: float = 1e-5) -> li
 def arm_bench(files, cores=("cortex-a53", "cortex-a76"), calls: int = 20, signatures=None,
               progress: bool = True) -> dict:
     """Every signature of every file on each emulated core: parity against the host interpreter on the same
-    inputs (max abs difference; raw units for impute and forecast), guest instructions per call (1 call
+    inputs (max abs difference, in the outputs' raw units), guest instructions per call (1 call
     counted over ``calls`` after two warm-up calls), instructions per FLOP, and XNNPACK's share of the nodes on that
     core.  ``signatures``: only these (default: every signature of each file)."""
     from ai_edge_litert.interpreter import Interpreter
@@ -213,8 +232,7 @@ def arm_bench(files, cores=("cortex-a53", "cortex-a76"), calls: int = 20, signat
     bar = tqdm(total=len(jobs), desc="emulating", unit="run", disable=not progress)
     for path, core in jobs:
         flat = path.read_bytes()
-        norm = read_metadata(flat, str(path))["normalization"]
-        std = np.asarray(norm["std"], np.float32) * np.asarray(norm.get("scale", 1.0), np.float32)  # u-units
+        read_metadata(flat, str(path))  # an lsm-edge file of this version: its outputs are raw units
         flops = signature_flops(flat)
         host = Interpreter(model_path=str(path), num_threads=1)
         for sig in host.get_signature_list():
@@ -229,8 +247,6 @@ def arm_bench(files, cores=("cortex-a53", "cortex-a76"), calls: int = 20, signat
             for k, v in want.items():
                 v, got = dequantize(v, outs[k]), dequantize(one[k], outs[k])
                 d = np.abs(got.astype(np.float64) - v.astype(np.float64))
-                if sig in ("impute", "forecast"):
-                    d = d * std  # z-units -> the features' own units
                 diff[k] = float(d.max())
                 rel[k] = float(np.abs(got - v).max() / max(np.abs(v).max(), 1e-12))
             per_call = span / calls

@@ -206,10 +206,18 @@ def _rss_kb(field: str) -> int:
 
 
 def example_inputs(details: dict, rng) -> dict:
-    """Valid inputs for a signature: z-values ~ N(0, 1) and a missing mask with ~20% ones (quantized for an
-    integer input)."""
+    """Valid inputs for a signature.  A self-contained signature (one input, ``values``: raw units): every
+    feature inside its valid range, ~20 % NaN.  A core (``values`` in z-units and ``missing``): z ~ N(0, 1) and a
+    mask with ~20% ones (quantized for an integer input)."""
+    from . import schema
     from .runtime import quantize, tensor_quantization
 
+    if list(details) == ["values"] and int(details["values"]["shape"][-1]) == schema.N_FEATURES:
+        shape = tuple(int(s) for s in details["values"]["shape"])
+        lo, hi = schema.valid_range()
+        x = (lo + (hi - lo) * rng.uniform(0.3, 0.7, shape)).astype(np.float32)
+        x[rng.random(shape) < 0.2] = np.nan
+        return {"values": x}
     feeds = {}
     for name, d in details.items():
         shape, dtype = tuple(int(s) for s in d["shape"]), d["dtype"]
@@ -397,7 +405,7 @@ def bench(files, threads=(1,), runs: int = 100, warmup: int = 10, adb_serial: st
         else:
             row = measure(f, t, runs, warmup)
         row.update(file=str(f), name=f.stem, bytes=f.stat().st_size, quantization=meta.get("quantization"),
-                   model=meta["model"].get("name"), params=meta["model"].get("params"))
+                   model=meta["model"].get("name"), params=meta["model"].get("params"), edges=edge_nodes(meta))
         for sig, s in row["signatures"].items():
             s["flops"] = flops.get(sig, 0)
             if s.get("p50_ms"):
@@ -406,15 +414,28 @@ def bench(files, threads=(1,), runs: int = 100, warmup: int = 10, adb_serial: st
     return {"machine": machine(), "ceiling_gflops": ceiling, "runs": runs, "warmup": warmup, "rows": rows}
 
 
+def edge_nodes(meta: dict, signature: str = "impute") -> dict | None:
+    """The nodes of a file's raw-unit edges (``edges.py``) in ``signature``: {"nodes", "off_xnnpack"} (None for a file
+    without them)."""
+    whole, core = meta.get("xnnpack", {}).get(signature), meta.get("xnnpack_core", {}).get(signature)
+    if not whole or not core:
+        return None
+    return {"nodes": whole["nodes"] - core["nodes"],
+            "off_xnnpack": (whole["nodes"] - whole["xnnpack_nodes"]) - (core["nodes"] - core["xnnpack_nodes"])}
+
+
 def to_table(result: dict, signature: str | None = None) -> str:
     """Markdown table: one line per file x threads x signature."""
     ceil = result.get("ceiling_gflops")
     head = ("| artifact | threads | signature | size (KB) | init ms | p50 ms | p90 ms | p99 ms | min ms | "
-            "peak RSS MB | MFLOPs | GFLOP/s" + (f" (of {ceil:.0f} ceiling)" if ceil else "") + " | XNNPACK nodes |")
-    lines = [head, "|" + "---|" * 13]
+            "peak RSS MB | MFLOPs | GFLOP/s" + (f" (of {ceil:.0f} ceiling)" if ceil else "") + " | XNNPACK nodes | "
+            "raw-unit edge nodes (off XNNPACK) |")
+    lines = [head, "|" + "---|" * 14]
     for r in result["rows"]:
         ops = r.get("ops", {})
         cov = f"{ops['xnnpack_nodes']}/{ops['nodes']}" if "nodes" in ops else "-"
+        e = r.get("edges")
+        cov += f" | {e['nodes']} ({e['off_xnnpack']})" if e else " | -"
         for sig, s in r["signatures"].items():
             if signature and sig != signature:
                 continue

@@ -352,9 +352,11 @@ def convert_cmd(run, quant, out, horizon, batch, calibration_windows, calibratio
                           on_skip=lambda q, e: click.echo(f"{q:8s} skipped: {e}", err=True), io=io, strict=strict)
     for q, path in written.items():
         click.echo(f"{q:8s} -> {path} ({path.stat().st_size / 1e3:,.0f} KB)")
-        if q in ("int8", "int16x8"):  # integer kernels: say which nodes XNNPACK does not take
-            for sig, c in read_metadata(path.read_bytes(), str(path))["xnnpack"].items():
-                click.echo(f"         {describe_coverage(sig, c)}")
+        if q in ("int8", "int16x8"):  # integer kernels: say which nodes of the model XNNPACK does not take
+            meta = read_metadata(path.read_bytes(), str(path))
+            for sig, c in meta["xnnpack_core"].items():
+                edges = meta["xnnpack"][sig]["nodes"] - c["nodes"]
+                click.echo(f"         {describe_coverage(sig, c)}; + {edges} float nodes of raw-unit edges")
 
 
 @main.command("inspect")

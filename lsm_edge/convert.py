@@ -47,8 +47,10 @@ from pathlib import Path
 import numpy as np
 
 from . import __version__, schema
+from .edges import convert_edges
 from .errors import LsmEdgeError
 from .io import atomic_path, sha256_file
+from .stitch import stitch
 
 VARIANTS = ("float32", "float16", "dynamic", "int8", "int16x8", "wo-int8", "int4")
 # Variants made by litert-quantizer (the maintained AI Edge Quantizer) from the float32 file; kept because
@@ -56,7 +58,7 @@ VARIANTS = ("float32", "float16", "dynamic", "int8", "int16x8", "wo-int8", "int4
 # matched `dynamic` in size with less error; dynamic int4 weights gave the smallest file.
 QUANTIZER_RECIPES = {"wo-int8": "weight_only_wi8_afp32", "int4": "dynamic_wi4_afp32"}
 METADATA_NAME = "lsm_edge"
-METADATA_VERSION = 1  # bump on an incompatible change; the runtime refuses newer files
+METADATA_VERSION = 2  # bump on an incompatible change; the runtime refuses other versions (2: raw units in the graph)
 DEFAULT_HORIZON = 60
 
 
@@ -228,31 +230,14 @@ def representative(z: np.ndarray, n: int, signatures, seed: int = 0, calibration
     return gen
 
 
-def convert(run_dir, out_file, quant: str = "float32", horizon: int = DEFAULT_HORIZON, batch: int = 1,
-            calibration_windows: int = 400, data_dir=None, classifiers=(), calibration: str = "observed",
-            calibration_seed: int = 0, io: str = "float32", strict: bool = False) -> dict:
-    """Convert a run to ``out_file``; returns the embedded metadata.
-
-    ``io``: the dtype of every signature's input and output tensors; int8 / uint8 (full-integer ``int8``
-    files only) put each tensor's scale and zero point in the metadata, and the runtime quantizes raw units
-    in and dequantizes out.  ``strict``: refuse the file unless every node of every signature runs on
-    XNNPACK and no QUANTIZE / DEQUANTIZE sits inside a graph (the metadata's ``xnnpack`` entry says which
-    nodes do, either way)."""
+def convert_core(run, model, stats, quant: str = "float32", horizon: int = DEFAULT_HORIZON, batch: int = 1,
+                 heads=None, data_dir=None, calibration_windows: int = 400, calibration: str = "observed",
+                 calibration_seed: int = 0, io: str = "float32") -> tuple[bytes, list]:
+    """The model's own graph as a .tflite (the *core*: prepared z- or u-unit inputs, ``build_module``), quantized
+    as ``quant`` asks -> (flatbuffer, signature names).  ``self_contained`` wraps it for apps."""
     import tensorflow as tf
 
-    from .train import load_run
-
-    if quant not in VARIANTS:
-        raise LsmEdgeError(f"unknown quantization {quant!r}; expected one of {', '.join(VARIANTS)}")
-    _check_calibration(calibration)
-    if io not in IO_TYPES:
-        raise LsmEdgeError(f"unknown input/output type {io!r}; expected one of {', '.join(IO_TYPES)}")
-    if io != "float32" and quant != "int8":
-        raise LsmEdgeError(f"integer input and output ({io}) need --quant int8 (every op integer), got {quant!r}")
-    run = Path(run_dir)
-    model, stats, cfg = load_run(run)
-    heads, heads_info = load_classifiers(classifiers, model, stats)
-    module = build_module(model, stats, horizon, batch, heads)
+    module = build_module(model, stats, horizon, batch, heads or {})
     sigs = module.signature_names
     # one converter, all signatures: the weights are stored once and shared
     conv = tf.lite.TFLiteConverter.from_concrete_functions(
@@ -282,6 +267,52 @@ def convert(run_dir, out_file, quant: str = "float32", horizon: int = DEFAULT_HO
             flat = quantize_with_recipe(flat, QUANTIZER_RECIPES[quant])
     except Exception as e:  # the converter raises ConverterError and others; the message is what matters
         raise LsmEdgeError(f"conversion to {quant} failed: {str(e).splitlines()[0][:500]}") from None
+    return flat, sigs
+
+
+def self_contained(core: bytes, model, stats, horizon: int, batch: int, sigs) -> bytes:
+    """The core with its edges (``edges.py``) spliced in: every signature takes raw units with NaN and returns
+    raw units."""
+    return stitch(core, convert_edges(stats, horizon, batch, sigs, _integer_edges(model),
+                                      _output_shape(core, "embed", "tokens")[-1]))
+
+
+def convert(run_dir, out_file, quant: str = "float32", horizon: int = DEFAULT_HORIZON, batch: int = 1,
+            calibration_windows: int = 400, data_dir=None, classifiers=(), calibration: str = "observed",
+            calibration_seed: int = 0, io: str = "float32", strict: bool = False) -> dict:
+    """Convert a run to ``out_file``; returns the embedded metadata.  Every signature of the file takes raw units
+    (NaN = missing) and returns raw units (``edges.py``).
+
+    ``io``: the dtype of the core's input and output tensors; int8 / uint8 (full-integer ``int8`` files only)
+    make the core integer at its edges too, joined to the float edge graphs by QUANTIZE / DEQUANTIZE nodes
+    (the metadata's ``core_io`` gives each tensor's scale and zero point).  ``strict``: refuse the file unless
+    every node of every signature's core runs on XNNPACK and no QUANTIZE / DEQUANTIZE sits inside the core
+    (the metadata's ``xnnpack_core`` and, for the whole file with its edges, ``xnnpack`` entries say which
+    nodes do, either way)."""
+    from .train import load_run
+
+    if quant not in VARIANTS:
+        raise LsmEdgeError(f"unknown quantization {quant!r}; expected one of {', '.join(VARIANTS)}")
+    _check_calibration(calibration)
+    if io not in IO_TYPES:
+        raise LsmEdgeError(f"unknown input/output type {io!r}; expected one of {', '.join(IO_TYPES)}")
+    if io != "float32" and quant != "int8":
+        raise LsmEdgeError(f"integer input and output ({io}) need --quant int8 (every op integer), got {quant!r}")
+    run = Path(run_dir)
+    model, stats, cfg = load_run(run)
+    heads, heads_info = load_classifiers(classifiers, model, stats)
+    flat, sigs = convert_core(run, model, stats, quant, horizon, batch, heads, data_dir, calibration_windows,
+                              calibration, calibration_seed, io)
+    try:
+        core_coverage = xnnpack_report(flat, sigs)
+    except (RuntimeError, ValueError) as e:  # the interpreter refuses the file (e.g. a tensor with scale 0)
+        raise LsmEdgeError(f"the {quant} file does not run on the LiteRT interpreter: {str(e).splitlines()[0][:300]}") from None
+    if strict:
+        off = {sig: c for sig, c in core_coverage.items() if c["reference_ops"] or c["inner_quantize"]}
+        if off:
+            raise LsmEdgeError("--strict: " + "; ".join(describe_coverage(sig, c) for sig, c in off.items()))
+    core_io = io_quantization(flat) if io != "float32" else {}
+    flat = self_contained(flat, model, stats, horizon, batch, sigs)
     ops = op_counts(flat)
     flex = [op for op in ops if op.startswith("Flex") or op == "CUSTOM"]
     if flex:
@@ -290,18 +321,16 @@ def convert(run_dir, out_file, quant: str = "float32", horizon: int = DEFAULT_HO
         raise LsmEdgeError("conversion left the weights as resource variables (they would be uninitialised)")
     try:
         coverage = xnnpack_report(flat, sigs)
-    except (RuntimeError, ValueError) as e:  # the interpreter refuses the file (e.g. a tensor with scale 0)
+    except (RuntimeError, ValueError) as e:
         raise LsmEdgeError(f"the {quant} file does not run on the LiteRT interpreter: {str(e).splitlines()[0][:300]}") from None
-    if strict:
-        off = {sig: c for sig, c in coverage.items() if c["reference_ops"] or c["inner_quantize"]}
-        if off:
-            raise LsmEdgeError("--strict: " + "; ".join(describe_coverage(sig, c) for sig, c in off.items()))
     norm = {"mean": stats.mean.tolist(), "std": stats.std.tolist(),
-            "applied": "by the runtime: z = (x - mean) / std, missing cells linearly filled along time, in; "
+            "applied": "in the graph (lsm_edge/edges.py): cells outside [valid_min, valid_max] (NaN, inf) are "
+                       "missing; z = (x - mean) / std, missing cells linearly filled along time, in; "
                        "x = z * std + mean out"}
     if integer_family(model):
         norm.update(offset=list(model.offset), scale=list(model.scale),
-                    applied="by the runtime: z = (x - mean) / std, missing cells linearly filled along time, then "
+                    applied="in the graph (lsm_edge/edges.py): cells outside [valid_min, valid_max] (NaN, inf) are "
+                            "missing; z = (x - mean) / std, missing cells linearly filled along time, then "
                             "u = clip((z - offset) / scale, -1, 1) in; x = (u * scale + offset) * std + mean out "
                             "(impute and forecast)")
     meta = {
@@ -314,12 +343,11 @@ def convert(run_dir, out_file, quant: str = "float32", horizon: int = DEFAULT_HO
         "window_minutes": schema.WINDOW_MINUTES, "patch": [schema.PATCH_MINUTES, schema.PATCH_FEATURES],
         "features": [{"name": f.name, "unit": f.unit, "group": f.group, "valid_min": f.valid_min,
                       "valid_max": f.valid_max} for f in schema.FEATURES],
-        "normalization": norm, "io": io_quantization(flat) if io != "float32" else {},
-        **({"embedding_pool": {"by": "runtime", "step_minutes": model.step,
-                               "how": "mean of the embed signature's tokens over the steps with at least one "
-                                      "observed cell (the graph's own embedding is the mean over all steps)"}}
+        "normalization": norm, "io": "float32", "core_io": core_io,
+        **({"embedding_pool": {"by": "graph", "step_minutes": model.step,
+                               "how": "mean of the core's step tokens over the steps with at least one valid cell"}}
            if integer_family(model) else {}),
-        "xnnpack": coverage, "signatures": sigs, "classes": {t: i["classes"] for t, i in heads_info.items()},
+        "xnnpack": coverage, "xnnpack_core": core_coverage, "signatures": sigs, "classes": {t: i["classes"] for t, i in heads_info.items()},
         "classifiers": heads_info,
         "source_run": {"path": str(run), "sha256": run_hash(run)},
     }
@@ -330,6 +358,21 @@ def convert(run_dir, out_file, quant: str = "float32", horizon: int = DEFAULT_HO
 
 
 IO_TYPES = ("float32", "int8", "uint8")
+
+
+def _integer_edges(model):
+    """What the edge graphs need of a full-integer model (its u-map and token step); None for the others."""
+    if not integer_family(model):
+        return None
+    return {"offset": np.asarray(model.offset, np.float32), "scale": np.asarray(model.scale, np.float32),
+            "step": int(model.step)}
+
+
+def _output_shape(flat: bytes, signature: str, name: str) -> list:
+    from ai_edge_litert.interpreter import Interpreter
+
+    r = Interpreter(model_content=flat).get_signature_runner(signature)
+    return [int(d) for d in r.get_output_details()[name]["shape"]]
 
 
 def input_map(model):

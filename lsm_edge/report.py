@@ -182,6 +182,7 @@ def build_report(teacher_run, artifacts_dir, data_dir, windows: int = 256, seed:
                                  "max_rel_diff": max(counted["max_rel_diff"].values()),
                                  "xnnpack_nodes": counted["xnnpack_nodes"], "nodes": counted["nodes"],
                                  "heldout": parity[c]}
+        row["edge_nodes"] = next((c.get("edges") for c in cost.get(f.name, {}).values()), None)
         for t, c in sorted(cost.get(f.name, {}).items()):
             s = c["signatures"].get("impute", {})
             row["cost"][str(t)] = {"init_ms": c.get("init_ms"), "impute_p50_ms": s.get("p50_ms"),
@@ -234,7 +235,7 @@ def to_markdown(report: dict) -> str:
     head = ("| artifact | quant | params | size (KB) | "
             + " | ".join(f"impute p50 ms ({t} thr)" for t in threads)
             + " | speed-up vs teacher (1 thr) | peak RSS MB | 60-min interp. gain (kept) | 60-min extrap. gain (kept) "
-              "| activity acc. (kept) | activity mAP | exercise acc. (kept) |")
+              "| activity acc. (kept) | activity mAP | exercise acc. (kept) | raw-unit edge nodes (off XNNPACK) |")
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     for r in sorted(rows, key=lambda r: (not r["teacher"], r["cost"].get("1", {}).get("impute_p50_ms") or 0)):
         g, k, c = r["generative"], r["kept"], r["classify"]
@@ -248,13 +249,16 @@ def to_markdown(report: dict) -> str:
             + " | ".join(f"{_pct(g[t]['gain'], True)} ({_pct(k.get(t))})" if t in g else "-" for t in HEADLINE)
             + f" | {_pct(act['accuracy']) + ' (' + _pct(k.get('activity accuracy')) + ')' if act else '-'}"
             + f" | {_pct(act['mAP']) if act else '-'}"
-            + f" | {_pct(exe['accuracy']) + ' (' + _pct(k.get('exercise accuracy')) + ')' if exe else '-'} |")
+            + f" | {_pct(exe['accuracy']) + ' (' + _pct(k.get('exercise accuracy')) + ')' if exe else '-'}"
+            + (f" | {r['edge_nodes']['nodes']} ({r['edge_nodes']['off_xnnpack']}) |" if r.get("edge_nodes") else " | - |"))
     b = report.get("baselines", {})
     notes = [f"Teacher: `{report['teacher_file']}` (from {report['teacher_run']}). {report['windows']} held-out "
              f"windows, masks seeded ({report['seed']}); labelled held-out windows: "
              + ", ".join(f"{t} {n}" for t, n in report["labelled_test_windows"].items()) + ".",
              "Gain = 1 - MAE / MAE(linear interpolation); kept = artifact / teacher. Latency: `impute` signature, "
-             "batch 1, median, one child process per file and thread count."]
+             "batch 1, median, one child process per file and thread count: a raw window in, the filled window out, "
+             "the file's own raw-unit edges (NaN detection, z-scores, linear fill, the way back) included; their "
+             "nodes, and how many of them run outside XNNPACK, in the last column."]
     if b:
         notes.append("Baselines: linear interpolation (gain 0 by definition); random forest on window summary "
                      "statistics: " + ", ".join(f"{t} accuracy {_pct(v['accuracy'])} / mAP {_pct(v['mAP'])}"

@@ -8,9 +8,11 @@ the file's metadata (``model.feature_names``).
     imp = Imputer("teacher_float32.tflite", num_threads=2)
     filled = imp.impute(window)          # observed cells come back unchanged
 
-Every input is checked before it reaches the interpreter; a bad one raises :class:`InputError`
-naming what is wrong (shape, feature count, inf, a value outside the feature's valid range,
-a window with nothing observed) instead of returning a silently wrong answer.
+The file does all the work (``lsm_edge/edges.py``): every signature takes the raw window and returns raw
+units, so this module only loads, checks and calls -- what an app in C, JavaScript, Kotlin or Swift does
+too.  A cell that is inf or outside its feature's valid range is treated as missing by the graph, and
+``impute`` counts such cells per window (``Imputer.last_invalid``).  Windows of the wrong shape, or with
+no observed value, raise :class:`InputError` before they reach the interpreter.
 """
 
 from __future__ import annotations
@@ -21,10 +23,8 @@ from pathlib import Path
 import numpy as np
 
 METADATA_NAME = "lsm_edge"
-SUPPORTED_METADATA_VERSION = 1
+SUPPORTED_METADATA_VERSION = 2  # 2: raw units in and out of every signature; 1 (before 0.x): z-units
 
-
-from .data.windows import fill_linear  # numpy only
 from .errors import LsmEdgeError  # a plain module: importing it brings no TensorFlow
 
 
@@ -56,8 +56,13 @@ def read_metadata(flat: bytes, where: str = "model") -> dict:
         raise ModelFileError(f"{where}: its lsm-edge metadata is not valid JSON") from None
     version = meta.get("metadata_version", 0)
     if version > SUPPORTED_METADATA_VERSION:
-        raise ModelFileError(f"{where} has lsm-edge metadata version {version}; this runtime reads up to "
+        raise ModelFileError(f"{where} has lsm-edge metadata version {version}; this runtime reads "
                              f"{SUPPORTED_METADATA_VERSION}: upgrade lsm-edge")
+    if version < SUPPORTED_METADATA_VERSION:
+        raise ModelFileError(f"{where} has lsm-edge metadata version {version}: its signatures take windows the "
+                             f"app normalised and filled itself; this runtime reads version "
+                             f"{SUPPORTED_METADATA_VERSION} files, which take raw units: reconvert it "
+                             f"(lsm-edge convert RUN --quant {meta.get('quantization', 'float32')} --out FILE)")
     return meta
 
 
@@ -82,14 +87,6 @@ class Model:
         self.feature_names = [f["name"] for f in self.metadata["features"]]
         self.window = int(self.metadata["window_minutes"])
         self.batch = int(self.metadata.get("batch", 1))
-        norm = self.metadata["normalization"]
-        self._mean = np.asarray(norm["mean"], np.float32)
-        self._std = np.asarray(norm["std"], np.float32)
-        # full-integer files (the int8 student family) take u = clip((z - offset) / scale, -1, 1)
-        self._offset = np.asarray(norm.get("offset", 0.0), np.float32)
-        self._scale = np.asarray(norm.get("scale", 1.0), np.float32)
-        self._clip = "scale" in norm
-        self._io = self.metadata.get("io") or {}  # integer tensors: {signature: {inputs/outputs: {name: q}}}
         self._lo = np.array([f["valid_min"] for f in self.metadata["features"]], np.float32)
         self._hi = np.array([f["valid_max"] for f in self.metadata["features"]], np.float32)
         if self.signature and self.signature not in self.signatures:
@@ -122,51 +119,24 @@ class Model:
                              f"got {v.shape[2]}")
         if v.shape[0] == 0:
             raise InputError("got 0 windows")
-        if np.isinf(v).any():
-            raise InputError("windows contain inf; use NaN for a missing value")
-        with np.errstate(invalid="ignore"):
-            bad = ~np.isnan(v) & ((v < self._lo) | (v > self._hi))
-        if bad.any():
-            n, t, j = (int(i) for i in np.argwhere(bad)[0])
-            f = self.metadata["features"][j]
-            raise InputError(f"window {n}, minute {t}: {f['name']} = {v[n, t, j]:g} {f['unit']} is outside its "
-                             f"valid range [{f['valid_min']:g}, {f['valid_max']:g}]")
         empty = np.isnan(v).all((1, 2))
         if empty.any():
             raise InputError(f"window {int(np.argmax(empty))} has no observed value; nothing to work from")
         return v, single
 
     def _run(self, signature: str, v: np.ndarray) -> dict:
-        """Run ``signature`` over raw windows [n, 300, F] in model-sized batches; outputs (in the graph's
-        z-units) stacked along n.  The graph sees z-scores, linearly filled where missing, and the mask."""
+        """Run ``signature`` over raw windows [n, 300, F] in model-sized batches; outputs stacked along n."""
         r = self.runner(signature)
         outs: dict = {}
         b = self.batch
-        miss = np.isnan(v)
-        z = fill_linear((v - self._mean) / self._std)
-        if self._clip:
-            z = np.clip((z - self._offset) / self._scale, -1.0, 1.0)
-        m = miss.astype(np.float32)
-        q = self._io.get(signature, {})
         for i in range(0, len(v), b):
-            zc, mc = z[i:i + b], m[i:i + b]
-            pad = b - len(zc)
+            vc = v[i:i + b]
+            pad = b - len(vc)
             if pad:
-                zc, mc = np.concatenate([zc, np.repeat(zc[-1:], pad, 0)]), np.concatenate([mc, np.repeat(mc[-1:], pad, 0)])
-            feeds = {"values": zc, "missing": mc}
-            feeds = {k: quantize(x, q["inputs"][k]) if k in q.get("inputs", {}) else x for k, x in feeds.items()}
-            for k, a in r(**feeds).items():
-                if k in q.get("outputs", {}):
-                    a = dequantize(a, q["outputs"][k])
+                vc = np.concatenate([vc, np.repeat(vc[-1:], pad, 0)])
+            for k, a in r(values=vc).items():
                 outs.setdefault(k, []).append(a[:b - pad])
-        out = {k: np.concatenate(a) for k, a in outs.items()}
-        for k in ("values", "forecast"):  # back to z-units
-            if self._clip and k in out:
-                out[k] = out[k] * self._scale + self._offset
-        return out
-
-    def _raw(self, z: np.ndarray) -> np.ndarray:
-        return z * self._std + self._mean
+        return {k: np.concatenate(a) if len(a) > 1 else a[0] for k, a in outs.items()}
 
 
 def quantize(x: np.ndarray, q: dict) -> np.ndarray:
@@ -189,13 +159,15 @@ def tensor_quantization(details: dict) -> dict:
 
 class Imputer(Model):
     signature = "impute"
+    last_invalid: np.ndarray | None = None  # [n]: cells per window that were inf or outside the valid range
 
     def impute(self, values) -> np.ndarray:
-        """Fill the NaN cells; observed cells are returned unchanged.  Same shape as the input."""
+        """Fill the missing cells (NaN, inf, or outside the feature's valid range); observed cells are returned
+        unchanged.  Same shape as the input."""
         v, single = self.check(values)
-        out = self._raw(self._run("impute", v)["values"])
-        out = np.where(np.isnan(v), out, v)  # bit-exact pass-through of observed cells
-        return out[0] if single else out
+        res = self._run("impute", v)
+        self.last_invalid = res["invalid"].astype(np.int64)
+        return res["values"][0] if single else res["values"]
 
 
 class Forecaster(Model):
@@ -206,13 +178,12 @@ class Forecaster(Model):
         return int(self.metadata["forecast_minutes"])
 
     def forecast(self, values) -> np.ndarray:
-        """The last ``minutes`` of each window, predicted from the minutes before: [N, 26] or [n, N, 26]."""
+        """The last ``minutes`` of each window, predicted from the minutes before (whatever they hold, the last
+        ``minutes`` are never seen): [N, 26] or [n, N, 26]."""
         v, single = self.check(values)
-        v = v.copy()
-        v[:, self.window - self.minutes:] = np.nan  # what is forecast is never seen, whatever it holds
-        if np.isnan(v).all((1, 2)).any():
+        if np.isnan(v[:, :self.window - self.minutes]).all((1, 2)).any():
             raise InputError(f"a window has no observed value before its last {self.minutes} minutes")
-        out = self._raw(self._run("forecast", v)["forecast"])
+        out = self._run("forecast", v)["forecast"]
         return out[0] if single else out
 
 
@@ -222,15 +193,7 @@ class Embedder(Model):
     def embed(self, values) -> np.ndarray:
         """Pooled embedding [D] or [n, D]."""
         v, single = self.check(values)
-        res = self._run("embed", v)
-        pool = self.metadata.get("embedding_pool")
-        if pool:  # full-integer files: the mean over the steps with data, which the graph cannot divide out
-            step = int(pool["step_minutes"])
-            seen = ~np.isnan(v).reshape(len(v), self.window // step, -1).all(-1)  # [n, steps]
-            w = seen[..., None].astype(np.float32)
-            out = (res["tokens"] * w).sum(1) / np.maximum(w.sum(1), 1.0)
-        else:
-            out = res["embedding"]
+        out = self._run("embed", v)["embedding"]
         return out[0] if single else out
 
 

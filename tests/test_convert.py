@@ -19,29 +19,33 @@ def _windows(root, n=3):
 
 
 def test_float32_parity_with_keras(small_run):
+    """Raw units in, raw units out: the file's signatures match the Keras model fed the runtime's old numpy edges
+    (z-scores, linear fill, the mask) and mapped back."""
     from ai_edge_litert.interpreter import Interpreter
 
     model, stats, _ = load_run(small_run / "run")
     w = _windows(small_run)
     x = model_inputs(stats.normalize(w))
     it = Interpreter(model_path=str(small_run / "f32.tflite"))
+    zs = lambda a: a / stats.std.astype(np.float32)  # noqa: E731  (a raw difference in z-units)
     for i in range(len(w)):
         feed = {"values": x["values"][i:i + 1], "missing": x["missing"][i:i + 1]}
+        raw = {"values": w[i:i + 1]}
         rec = np.asarray(model.infer(feed["values"], feed["missing"]))
-        out = it.get_signature_runner("impute")(**feed)["values"]
-        expect = np.where(feed["missing"] > 0.5, rec, feed["values"])
-        assert np.isfinite(out).all()
-        assert np.abs(out - expect).max() < 1e-4
+        out = it.get_signature_runner("impute")(**raw)
+        expect = np.where(np.isnan(w[i:i + 1]), stats.denormalize(rec), w[i:i + 1])
+        assert np.isfinite(out["values"]).all() and out["invalid"].tolist() == [0]
+        assert np.abs(zs(out["values"] - expect)).max() < 1e-4
         tokens, pooled = model.embed(feed["values"], feed["missing"])
-        emb = it.get_signature_runner("embed")(**feed)
+        emb = it.get_signature_runner("embed")(**raw)
         assert np.abs(emb["embedding"] - np.asarray(pooled)).max() < 1e-4
         assert np.abs(emb["tokens"] - np.asarray(tokens)).max() < 1e-4
         tail = np.zeros((1, 300, 26), bool)
         tail[:, 240:] = True
         xf = model_inputs(stats.normalize(w[i:i + 1]), tail)
-        fc = it.get_signature_runner("forecast")(**xf)["forecast"]
-        ref = np.asarray(model.infer(xf["values"], xf["missing"]))[:, 240:]
-        assert fc.shape == (1, 60, 26) and np.abs(fc - ref).max() < 1e-4
+        fc = it.get_signature_runner("forecast")(**raw)["forecast"]
+        ref = stats.denormalize(np.asarray(model.infer(xf["values"], xf["missing"]))[:, 240:])
+        assert fc.shape == (1, 60, 26) and np.abs(zs(fc - ref)).max() < 1e-4
 
 
 def test_metadata_ops_and_inspect(small_run):

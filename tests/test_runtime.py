@@ -56,16 +56,20 @@ def test_bad_shapes_and_empty(small_run, bad, match):
         Imputer(small_run / "f32.tflite").impute(bad)
 
 
-def test_bad_values(small_run):
+def test_bad_values_are_missing_and_counted(small_run):
+    """inf and values outside a feature's valid range are treated as missing inside the graph, filled, and
+    counted per window (``last_invalid``), so an app can warn; the rest of the window is untouched."""
     imp = Imputer(small_run / "f32.tflite")
     w = _valid_window()
-    w2 = w.copy()
-    w2[5, 0] = np.inf
-    with pytest.raises(InputError, match="inf"):
-        imp.impute(w2)
-    w2[5, 0] = 500
-    with pytest.raises(InputError, match=r"minute 5: heart_rate = 500 bpm is outside its valid range \[25, 240\]"):
-        imp.impute(w2)
+    w[5, 0] = 70.0
+    clean = imp.impute(np.where(np.arange(300)[:, None] == 5, np.where(np.arange(26) == 0, np.nan, w), w))
+    assert imp.last_invalid.tolist() == [0]
+    for bad in (np.inf, -np.inf, 500.0, 3.0):
+        w2 = w.copy()
+        w2[5, 0] = bad
+        out = imp.impute(w2)
+        assert imp.last_invalid.tolist() == [1], bad
+        np.testing.assert_array_equal(out, clean)  # the same as a NaN there
     with pytest.raises(InputError, match="numeric"):
         imp.impute([["a"] * 26] * 300)
 
