@@ -21,9 +21,8 @@ which works in z-units, or u-units for full-integer files) sit two small float g
 ``stitch.py`` splices pre, core and post into one subgraph per signature, so the file needs LiteRT builtin ops
 only and full-integer files keep their integer core (the converter would otherwise quantize the raw-unit
 input with one scale for RR intervals of ~1000 ms and skin-conductance slopes of ~0.1: measured 1.7 z-units of
-error).  The linear fill is O(T x F) with builtin ops: a cumulative count of valid cells numbers the gaps
-(CUMSUM forwards and backwards), each gap's bounding observation is found by UNSORTED_SEGMENT_SUM over those
-numbers and GATHERed back.
+error).  The linear fill is builtin ops, O(T x F log T): running maxima of the valid minutes find each cell's
+neighbours (``cummax``), GATHER reads their values.
 """
 
 from __future__ import annotations
@@ -40,32 +39,41 @@ def valid_cells(tf, values, lo, hi):
     return tf.logical_and(values >= lo, values <= hi)
 
 
+def cummax(tf, u, forward: bool = True):
+    """Running maximum of u [B, T, F] (>= 0) along time, forwards or backwards: log2(T) steps, each the larger of
+    u and u shifted by 1, 2, 4 ... minutes (XNNPACK's PAD, SLICE and MAXIMUM)."""
+    k = 1
+    while k < T:
+        shifted = tf.pad(u[:, :T - k], [[0, 0], [k, 0], [0, 0]]) if forward else \
+            tf.pad(u[:, k:], [[0, 0], [0, k], [0, 0]])
+        u = tf.maximum(u, shifted)
+        k *= 2
+    return u
+
+
 def fill_linear(tf, z, valid, batch: int):
     """z [B, T, F] (anything where not valid), valid [B, T, F] bool -> z linearly filled along time where not
-    valid: the graph form of ``data.windows.fill_linear``."""
+    valid: the graph form of ``data.windows.fill_linear``.
+
+    The last valid minute at or before t is a running maximum of ``valid * (t + 1)``, the next one at or after t a
+    running maximum backwards of ``valid * (T - t)``; their values are GATHERed from z; the edges of the window
+    take the one neighbour there is, and a feature with nothing valid stays 0."""
     vf = tf.cast(valid, tf.float32)
-    vi = tf.cast(valid, tf.int32)
-    t = tf.constant(np.broadcast_to(np.arange(T, dtype=np.float32)[None, :, None], (batch, T, F)).copy())
-    column = (np.arange(batch)[:, None, None] * F + np.arange(F)[None, None, :]) * (T + 1)
-    column = tf.constant(np.broadcast_to(column, (batch, T, F)).astype(np.int32))
-    before = tf.cumsum(vi, axis=1)  # [B, T, F] valid cells at or before t: the gap's number, counted forwards
-    after = tf.cumsum(vi, axis=1, reverse=True)  # ... at or after t, counted backwards
-    data = tf.reshape(tf.stack([vf * tf.where(valid, z, tf.zeros_like(z)), vf * t], -1), [-1, 2])
-    n = batch * F * (T + 1)
+    t = tf.constant(np.arange(T, dtype=np.float32)[None, :, None])  # [1, T, 1]: broadcast, so the file stays small
+    z = tf.where(valid, z, tf.zeros_like(z))
+    p = cummax(tf, vf * (t + 1.0))  # 1 + the minute of the last valid cell, 0: none
+    n = cummax(tf, vf * (T - t), forward=False)  # T - the minute of the next valid cell, 0: none
+    prev, nxt = p - 1.0, T - n
+    prev = prev + (1.0 - tf.minimum(p, 1.0)) * (nxt - prev)  # none before: the next one (the leading edge)
+    nxt = nxt + (1.0 - tf.minimum(n, 1.0)) * (prev - nxt)  # none after: the last one (the trailing edge)
+    cell = tf.constant((np.arange(batch)[:, None, None] * T * F + np.arange(F)[None, None, :]).astype(np.int32))
 
-    def bound(count):  # the one valid cell of each gap's segment: its value and time, at every cell of the segment
-        ids = tf.reshape(column + count, [-1])
-        got = tf.gather(tf.math.unsorted_segment_sum(data, ids, n), ids)
-        got = tf.reshape(got, [batch, T, F, 2])
-        return got[..., 0], got[..., 1]
+    def at(minute):  # z at [b, minute, f], minute [B, T, F] float (T where a feature has nothing: z there is 0)
+        m = tf.cast(tf.clip_by_value(minute, 0.0, T - 1.0), tf.int32)
+        return tf.reshape(tf.gather(tf.reshape(z, [-1]), tf.reshape(cell + m * F, [-1])), [batch, T, F])
 
-    pv, pt = bound(before)
-    nv, nt = bound(after)
-    has_prev, has_next = before > 0, after > 0
-    interp = pv + (nv - pv) * (t - pt) / tf.maximum(nt - pt, 1.0)
-    zero = tf.zeros_like(pv)
-    out = tf.where(has_prev & has_next, interp, tf.where(has_prev, pv, tf.where(has_next, nv, zero)))
-    return tf.where(valid, z, out)
+    pv, nv = at(prev), at(nxt)  # (one GATHER of both, concatenated, measured slower: 280 against 210 us)
+    return pv + (nv - pv) * (t - prev) / tf.maximum(nxt - prev, 1.0)
 
 
 def convert_edges(stats, horizon: int, batch: int, signatures, integer=None, token_dim: int | None = None) -> bytes:
@@ -78,29 +86,31 @@ def convert_edges(stats, horizon: int, batch: int, signatures, integer=None, tok
 
     lo, hi = (tf.constant(a) for a in schema.valid_range())
     mean, std = tf.constant(np.float32(stats.mean)), tf.constant(np.float32(stats.std))
-    hidden = tf.constant(~np.broadcast_to(np.arange(T)[None, :, None] >= T - horizon, (batch, T, F)))
+    hidden = tf.constant(np.arange(T)[None, :, None] < T - horizon)  # [1, T, 1]: the minutes forecast sees
     if integer:
         offset, scale = (tf.constant(np.float32(integer[k])) for k in ("offset", "scale"))
 
-    def pre(forecast: bool):
+    def pre(kind: str):
         def fn(self, values):
             valid = valid_cells(tf, values, lo, hi)
-            if forecast:  # what is forecast is never seen, whatever it holds
+            out = {}
+            if kind == "impute":  # the cells that were inf or out of range, per window
+                seen = tf.equal(values, values)  # not NaN
+                out["invalid"] = tf.reduce_sum(tf.cast(seen, tf.float32) - tf.cast(valid, tf.float32), axis=[1, 2])
+            if kind == "forecast":  # what is forecast is never seen, whatever it holds
                 valid = tf.logical_and(valid, hidden)
             z = fill_linear(tf, (values - mean) / std, valid, batch)
             if integer:
                 z = tf.clip_by_value((z - offset) / scale, -1.0, 1.0)
-            return {"values": z, "missing": 1.0 - tf.cast(valid, tf.float32)}
+            return {**out, "values": z, "missing": 1.0 - tf.cast(valid, tf.float32)}
         return fn
 
     def to_raw(z):
         return ((z * scale + offset) if integer else z) * std + mean
 
-    def post_impute(self, values, core_values):
-        valid = valid_cells(tf, values, lo, hi)
-        seen = tf.equal(values, values)  # not NaN
-        invalid = tf.reduce_sum(tf.cast(tf.logical_and(seen, tf.logical_not(valid)), tf.float32), axis=[1, 2])
-        return {"values": tf.where(valid, values, to_raw(core_values)), "invalid": invalid}
+    def post_impute(self, values, pre_missing, pre_invalid, core_values):
+        keep = tf.less(pre_missing, 0.5)  # the valid cells: returned as they came, bit for bit
+        return {"values": tf.where(keep, values, to_raw(core_values)), "invalid": pre_invalid}
 
     def post_forecast(self, values, core_forecast):
         return {"forecast": to_raw(core_forecast)}
@@ -113,9 +123,10 @@ def convert_edges(stats, horizon: int, batch: int, signatures, integer=None, tok
 
     spec = lambda name, shape: tf.TensorSpec(shape, tf.float32, name=name)  # noqa: E731
     raw = spec("values", [batch, T, F])
-    fns = {f"pre_{sig}": (pre(sig == "forecast"), [raw]) for sig in signatures}
+    fns = {f"pre_{sig}": (pre(sig), [raw]) for sig in signatures}
     if "impute" in signatures:
-        fns["post_impute"] = (post_impute, [raw, spec("core_values", [batch, T, F])])
+        fns["post_impute"] = (post_impute, [raw, spec("pre_missing", [batch, T, F]), spec("pre_invalid", [batch]),
+                                            spec("core_values", [batch, T, F])])
     if "forecast" in signatures:
         fns["post_forecast"] = (post_forecast, [raw, spec("core_forecast", [batch, horizon, F])])
     if "embed" in signatures and integer:

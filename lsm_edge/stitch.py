@@ -6,8 +6,8 @@
 
 Works on the flatbuffer's object tree (``ai_edge_litert.schema_py_generated``): each signature's subgraph gets the
 edge subgraphs' tensors and operators appended around its own, with tensor, buffer and opcode indices renumbered.
-A pre output feeds the core input of the same name, and a post input ``core_<name>`` reads the core output
-``<name>``.  Where the two sides differ in type (a core with int8 inputs and outputs), a QUANTIZE or DEQUANTIZE
+A pre output feeds the core input of the same name (or, named otherwise, the post input ``pre_<name>``), and a
+post input ``core_<name>`` reads the core output ``<name>``.  Where the two sides differ in type (a core with int8 inputs and outputs), a QUANTIZE or DEQUANTIZE
 node with the core tensor's own scale and zero point joins them.  Nothing here changes the core's ops: the
 converter's quantization and XNNPACK coverage of the core are what they were.
 """
@@ -44,6 +44,9 @@ class _Appender:
         self.opcodes = {}
 
     def buffer(self, b: int) -> int:
+        data = self.other.buffers[b].data
+        if data is None or not len(data):  # a tensor computed at run time: the shared empty buffer 0
+            return 0
         if b not in self.buffers:
             self.m.buffers.append(self.other.buffers[b])
             self.buffers[b] = len(self.m.buffers) - 1
@@ -90,12 +93,16 @@ def stitch(core: bytes, edges: bytes) -> bytes:
         core_out = {_name(t.name): t.tensorIndex for t in sig.outputs}
         pre, post = esigs[f"pre_{name}"], esigs.get(f"post_{name}")
         pre_ops, pre_map, pre_outs = _copy(g, e, add, pre, {})
-        # pre outputs -> the core inputs of the same name (retyped through QUANTIZE where the core takes integers)
+        # pre outputs -> the core inputs of the same name (retyped through QUANTIZE where the core takes integers);
+        # the others are for the post graph (its inputs pre_<name>)
+        aux = {}
         for out_name, t in pre_outs.items():
-            if out_name not in core_in:
-                raise LsmEdgeError(f"pre_{name} returns {out_name!r}, which the core's {name} does not take "
-                                   f"({', '.join(core_in)})")
-            pre_ops += _join(m, g, pre_ops, t, core_in[out_name])
+            if out_name in core_in:
+                joined = _join(m, g, pre_ops, t, core_in[out_name])
+                pre_ops += joined
+                aux[out_name] = t if joined else core_in[out_name]
+            else:
+                aux[out_name] = t
         raw = pre_map[pre.inputs[0].tensorIndex]
         new_outputs = dict(core_out)
         post_ops = []
@@ -105,6 +112,8 @@ def stitch(core: bytes, edges: bytes) -> bytes:
                 k = _name(t.name)
                 if k == "values":
                     bind[t.tensorIndex] = raw
+                elif k.startswith("pre_") and k[4:] in aux:
+                    bind[t.tensorIndex] = aux[k[4:]]
                 elif k.startswith("core_") and k[5:] in core_out:
                     src = core_out[k[5:]]
                     if g.tensors[src].type != fb.TensorType.FLOAT32:  # an integer core output: DEQUANTIZE it
@@ -148,6 +157,7 @@ def _copy(g, e, add: _Appender, esig, bind: dict):
         if i not in index:
             if t.buffer:
                 t.buffer = add.buffer(t.buffer)
+            t.name = f"{_name(esig.signatureKey)}/{i}"  # the converter's long names would grow a small file by ~20 KB
             g.tensors.append(t)
             index[i] = len(g.tensors) - 1
     ops = []

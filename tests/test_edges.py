@@ -53,8 +53,9 @@ def test_graph_fill_is_the_numpy_fill_and_bad_cells_are_missing():
         tail = clean.copy()
         tail[:, T - 60:] = np.nan  # forecast: the last 60 minutes are never seen
         np.testing.assert_allclose(fpre(values=x)["values"], fill_linear(stats.normalize(tail)), rtol=1e-5, atol=1e-5)
-        out = post(values=x, core_values=got["values"])
+        out = post(values=x, pre_missing=got["missing"], pre_invalid=got["invalid"], core_values=got["values"])
         np.testing.assert_array_equal(out["invalid"], bad.sum((1, 2)))
+        np.testing.assert_array_equal(got["invalid"], bad.sum((1, 2)))
         ok = ~np.isnan(clean)
         np.testing.assert_array_equal(out["values"][ok], x[ok])  # observed cells: the input's own bits
         np.testing.assert_allclose(out["values"], stats.denormalize(fill_linear(stats.normalize(clean))), rtol=1e-5,

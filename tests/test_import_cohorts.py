@@ -220,3 +220,13 @@ def test_fuzzed_cohort_files_raise_a_named_error_or_read_right(tmp_path, layout,
         assert ((at >= 0) & (at < ref.minutes))[ok].all(), "a value at a minute the file does not have"
     if how in ("cp1252", "shuffle") or (how == "rename" and tl.minutes == ref.minutes):
         np.testing.assert_array_equal(tl.values[ok, HR], ref.values[at[ok], HR])
+
+
+def test_linked_folders_are_read_and_a_link_loop_once(tmp_path):
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "CGMacros-001.csv").write_text(_cgm_csv())
+    (tmp_path / "study").mkdir()
+    (tmp_path / "study" / "cgm").symlink_to(tmp_path / "data", target_is_directory=True)
+    (tmp_path / "data" / "again").symlink_to(tmp_path / "data", target_is_directory=True)  # a loop
+    found = autoimport.find(tmp_path / "study")
+    assert [p.name for p in found["cgmacros"]] == ["CGMacros-001.csv"]

@@ -82,8 +82,13 @@ def scan(folder) -> tuple[dict, list]:
     folder = Path(folder)
     if not folder.is_dir():
         raise DataFormatError(f"{folder} is not a folder; expected a folder holding {EXPECTED}")
-    found, other = {}, []
-    for d, subdirs, names in os.walk(folder):
+    found, other, seen = {}, [], set()
+    for d, subdirs, names in os.walk(folder, followlinks=True):  # a linked data set is read; a link loop once
+        real = os.path.realpath(d)
+        if real in seen:
+            subdirs[:] = []
+            continue
+        seen.add(real)
         subdirs[:] = sorted(s for s in subdirs if not s.startswith("."))
         files = [Path(d) / n for n in sorted(names) if not n.startswith(".")]
         taken = set()
