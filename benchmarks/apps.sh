@@ -25,6 +25,7 @@ git show "$V1:lsm_edge/runtime.py" | sed -e 's/^from \.data\.windows import/from
   -e 's/    from \. import logs/    from lsm_edge import logs/' > "$OUT/runtime_v1.py"
 # 3. the released files, reconverted with the settings they were released with (calibration: 400 training windows, seed 0)
 P=pretrained
+if [ -z "${SKIP_CONVERT:-}" ]; then
 $BIN/lsm-edge convert $P/real_conv96x5 --quant float32 --out $P/real_conv96x5/conv96x5_float32.tflite
 $BIN/lsm-edge convert $P/real_student_conv64 --quant dynamic --out $P/real_student_conv64/student_conv64_dynamic.tflite
 $BIN/lsm-edge convert $P/real_student_conv64 --quant int8 --data "$OUT/corpus" --out $P/real_student_conv64/student_conv64_int8.tflite
@@ -32,6 +33,7 @@ $BIN/lsm-edge convert $P/real_student_intconv --quant int8 --strict --data "$OUT
   --out $P/real_student_intconv/intconv48n_18k_int8.tflite
 $BIN/lsm-edge convert $P/real_student_intconv --quant int8 --io int8 --strict --data "$OUT/corpus" \
   --out $P/real_student_intconv/intconv48n_18k_int8io.tflite
+fi
 # 4. the bars
 $BIN/python benchmarks/apps.py --v1 "$OUT/v1" --runtime-v1 "$OUT/runtime_v1.py" --data "$OUT/corpus" \
   --recordings $REAL/covid19 --out benchmarks/results/apps | tee "$OUT/apps.log"
