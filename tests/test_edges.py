@@ -92,8 +92,8 @@ def _numpy_path(core: bytes, model, stats, x, io_q=None):
     return np.where(np.isnan(x), stats.denormalize(out), x)
 
 
-@pytest.mark.parametrize("run, quant, io", [("t", "float32", "float32"), ("t", "dynamic", "float32"),
-                                            ("int", "int8", "float32"), ("int", "int8", "int8")])
+@pytest.mark.parametrize("run, quant, io", [("t", "float32", "float32"), ("int", "int8", "float32"),
+                                            ("int", "int8", "int8")])  # dynamic-range files: benchmarks/apps.py
 def test_each_file_matches_its_core_with_the_numpy_edges(runs, tmp_path, run, quant, io):
     model, stats, _ = load_run(runs / run)
     core, sigs = conv.convert_core(runs / run, model, stats, quant, calibration_windows=32, io=io)
