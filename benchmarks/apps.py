@@ -36,8 +36,9 @@ CORES = ("cortex-a53", "cortex-a76")
 HIDE = slice(120, 180)
 
 
-def windows(data, n: int = 64) -> tuple[np.ndarray, list]:
-    """n covid19 test windows with heart rate in the hidden span, spread evenly over the test people's windows."""
+def windows(data, n: int = 64) -> tuple[np.ndarray, np.ndarray, list]:
+    """n covid19 test windows with heart rate in the hidden span, spread evenly over the test people's windows ->
+    (the windows with the span hidden, the span as recorded, the people)."""
     test = Dataset(data).load("test")
     subj = np.asarray(test.subject)
     hr_seen = (~np.isnan(test.values[:, HIDE, 0])).sum(1)
@@ -45,20 +46,15 @@ def windows(data, n: int = 64) -> tuple[np.ndarray, list]:
     pick = pick[np.linspace(0, len(pick) - 1, n).round().astype(int)]
     x = test.values[pick].copy()
     x[:, HIDE] = np.nan
-    global TRUTH
-    TRUTH = test.values[pick][:, HIDE]
-    return x, sorted(set(subj[pick].tolist()))
+    return x, test.values[pick][:, HIDE], sorted(set(subj[pick].tolist()))
 
 
-TRUTH = None  # the hidden minutes of the windows, as recorded
-
-
-def hidden_mae(filled: np.ndarray) -> dict:
-    """MAE over the hidden span's recorded cells: heart rate (bpm) and steps (steps/min)."""
+def hidden_mae(filled: np.ndarray, truth: np.ndarray) -> dict:
+    """MAE over the hidden span's recorded cells (``truth``): heart rate (bpm) and steps (steps/min)."""
     out = {}
     for name, j in (("heart_rate", 0), ("step_count", 13)):
-        ok = ~np.isnan(TRUTH[..., j])
-        out[name] = float(np.abs(filled[:, HIDE][..., j][ok] - TRUTH[..., j][ok]).mean())
+        ok = ~np.isnan(truth[..., j])
+        out[name] = float(np.abs(filled[:, HIDE][..., j][ok] - truth[..., j][ok]).mean())
     return out
 
 
@@ -124,17 +120,12 @@ def output_step(meta_v1: dict, path_v1) -> np.ndarray | None:
     """One step of an integer file's impute output, in raw units per feature (None for float files)."""
     if meta_v1["quantization"] != "int8":
         return None
-    from lsm_edge.bench import unpack_model
+    from lsm_edge.convert import float_output_scale
 
     if meta_v1.get("io"):
         q = meta_v1["io"]["impute"]["outputs"]["values"]["scale"]
-    else:  # the scale of the int8 tensor the float output is dequantized from
-        m = unpack_model(Path(path_v1).read_bytes())
-        sig = next(s for s in m.signatureDefs if s.signatureKey in (b"impute", "impute"))
-        g = m.subgraphs[sig.subgraphIndex]
-        out = next(t.tensorIndex for t in sig.outputs if t.name in (b"values", "values"))
-        producer = next(op for op in g.operators if out in list(op.outputs))
-        q = float(g.tensors[producer.inputs[0]].quantization.scale[0])
+    else:
+        q = float_output_scale(Path(path_v1).read_bytes(), "impute", "values")
     norm = meta_v1["normalization"]
     return q * np.asarray(norm.get("scale", 1.0), np.float32) * np.asarray(norm["std"], np.float32)
 
@@ -162,14 +153,15 @@ def main(argv=None) -> None:
     a = ap.parse_args(argv)
     a.out.mkdir(parents=True, exist_ok=True)
     rt1 = load_v1(a.runtime_v1)
-    x, people = windows(a.data)
+    x, truth, people = windows(a.data)
     if a.timing_only:
         result = json.loads((a.out / "apps.json").read_text())
         for row in result["rows"]:
             imp = Imputer(a.pretrained / row["file"], num_threads=1)
             imp1 = rt1.Imputer(a.v1 / Path(row["file"]).name, num_threads=1)
             row.update(timing(imp, imp1, x, prepared_v1(rt1, imp1, x), a.repeats))
-            row["hidden_mae_v1"], row["hidden_mae_v2"] = hidden_mae(imp1.impute(x)), hidden_mae(imp.impute(x))
+            row["hidden_mae_v1"] = hidden_mae(imp1.impute(x), truth)
+            row["hidden_mae_v2"] = hidden_mae(imp.impute(x), truth)
             print(row["file"], {k: v for k, v in row.items() if k.startswith("us_") or k.startswith("speed")})
         result["timing_command"] = " ".join(sys.argv)
         result["timing_machine"] = machine()
@@ -191,7 +183,7 @@ def main(argv=None) -> None:
         row = {"file": name, "quantization": meta["quantization"], "bytes_v1": old.stat().st_size,
                "bytes": new.stat().st_size, "observed_passed_through": bool(np.array_equal(got[obs], x[obs])),
                "v2_vs_v1_max_rel": rel(got, want1)}
-        row["hidden_mae_v1"], row["hidden_mae_v2"] = hidden_mae(want1), hidden_mae(got)
+        row["hidden_mae_v1"], row["hidden_mae_v2"] = hidden_mae(want1, truth), hidden_mae(got, truth)
         step = output_step(meta1, old)
         if step is not None:
             row["v2_vs_v1_max_steps"] = float(np.max(np.abs(got - want1) / step))
@@ -213,7 +205,7 @@ def main(argv=None) -> None:
                 r_max = max(r_max, rel(c, got[i]))
             # the interpreter's Invoke alone (arm_guest.py), on the first window: v1 on what its runtime prepared
             _, _, span1 = arm.run_guest(core, old, "impute", 3, feeds1[0])
-            _, _, span2 = arm.run_guest(core, new, "impute", 3, {"values": raw[0]})  # noqa: F821
+            _, _, span2 = arm.run_guest(core, new, "impute", 3, {"values": raw[0]})
             row[core] = {"c_max_rel": r_max, "c_instructions_per_call": per_call,
                          "v1_interpreter_instructions_per_call": span1 / 3,
                          "v2_interpreter_instructions_per_call": span2 / 3}

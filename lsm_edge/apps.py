@@ -20,6 +20,7 @@ import subprocess
 import tempfile
 import threading
 import time
+from contextlib import contextmanager
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -31,7 +32,6 @@ from .errors import LsmEdgeError
 ROOT = Path(__file__).resolve().parents[1]
 C_SOURCE = ROOT / "examples" / "c" / "lsm_fill.c"
 WEB = ROOT / "web"
-LITERTJS = "@litertjs/core@2.5.3"
 
 
 class AppSetupError(LsmEdgeError):
@@ -156,32 +156,43 @@ def _handler(root: Path, results: list):
     return Handler
 
 
-def web_run(model, windows: np.ndarray, calls: int = 0, timeout: float = 300) -> dict:
-    """web/index.html in headless chromium on ``windows`` [n, 300, 26] through ``model`` (a path under the repository)
-    -> {"values": [n, 300, 26], "invalid": [n], "ms_per_call": median wall ms over ``calls`` calls (real time)}."""
-    exe = chromium()
-    litertjs_ready()
-    model = Path(model).resolve()
-    results: list = []
-    with tempfile.TemporaryDirectory(dir=WEB) as d:  # the page fetches the windows and the model from the server
+@contextmanager
+def _serving(files: dict, results: list):
+    """The repository on a local server (127.0.0.1, a free port), with ``files`` ({name: source path}) copied into a
+    temporary folder under web/ -> (base URL, that folder's path in URLs); the page's POSTs land in ``results``."""
+    with tempfile.TemporaryDirectory(dir=WEB) as d:
         d = Path(d)
-        (d / "windows.json").write_text(json.dumps(np.where(np.isnan(windows), None, windows).tolist()))
-        shutil.copy(model, d / "model.tflite")
+        for name, src in files.items():
+            shutil.copy(src, d / name)
         server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(ROOT, results))
         threading.Thread(target=server.serve_forever, daemon=True).start()
-        rel = d.relative_to(ROOT)
-        url = (f"http://127.0.0.1:{server.server_port}/web/index.html?model=/{rel}/model.tflite"
-               f"&windows=/{rel}/windows.json&calls={calls}&report=/result")
-        profile = d / "profile"
-        proc = subprocess.Popen([exe, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-                                 f"--user-data-dir={profile}", url], stdout=subprocess.DEVNULL,
+        try:
+            yield f"http://127.0.0.1:{server.server_port}/web/index.html", d
+        finally:
+            server.shutdown()
+
+
+def _chromium_args(exe: str, profile: Path) -> list:
+    return [exe, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", f"--user-data-dir={profile}"]
+
+
+def web_run(model, windows: np.ndarray, calls: int = 0, timeout: float = 300) -> dict:
+    """web/index.html in headless chromium on ``windows`` [n, 300, 26] through ``model`` -> {"values": [n, 300, 26],
+    "invalid": [n], "ms_per_call": median wall ms over ``calls`` calls (real time)}."""
+    exe = chromium()
+    litertjs_ready()
+    results: list = []
+    with _serving({"model.tflite": model}, results) as (page, d):  # the page fetches the model and windows from it
+        (d / "windows.json").write_text(json.dumps(np.where(np.isnan(windows), None, windows).tolist()))
+        rel = "/" + str(d.relative_to(ROOT))
+        url = f"{page}?model={rel}/model.tflite&windows={rel}/windows.json&calls={calls}&report=/result"
+        proc = subprocess.Popen([*_chromium_args(exe, d / "profile"), url], stdout=subprocess.DEVNULL,
                                 stderr=subprocess.PIPE, text=True)
         t0 = time.monotonic()
         while not results and time.monotonic() - t0 < timeout and proc.poll() is None:
             time.sleep(0.1)
         proc.kill()
         err = proc.communicate()[1]
-        server.shutdown()
     if not results:
         raise LsmEdgeError(f"the page posted no result within {timeout:.0f} s: {err.strip()[-800:]}")
     res = results[0]
@@ -196,19 +207,12 @@ def web_screenshot(model, recording, out_png, size=(1100, 640), query: str = "")
     ``query``: more of the page's parameters (``&hide=1&window=3``)."""
     exe = chromium()
     litertjs_ready()
-    with tempfile.TemporaryDirectory(dir=WEB) as d:
-        d = Path(d)
-        shutil.copy(model, d / "model.tflite")
-        shutil.copy(recording, d / Path(recording).name)
-        server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(ROOT, []))
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        rel = d.relative_to(ROOT)
-        url = (f"http://127.0.0.1:{server.server_port}/web/index.html?model=/{rel}/model.tflite"
-               f"&recording=/{rel}/{Path(recording).name}&label={Path(model).name}{query}")
-        r = subprocess.run([exe, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-                            f"--user-data-dir={d / 'profile'}", f"--window-size={size[0]},{size[1]}",
-                            "--virtual-time-budget=60000", f"--screenshot={Path(out_png).resolve()}", url],
-                           capture_output=True, text=True, timeout=300)
-        server.shutdown()
-        if r.returncode or not Path(out_png).is_file():
-            raise LsmEdgeError(f"chromium took no screenshot: {r.stderr.strip()[-800:]}")
+    name = Path(recording).name
+    with _serving({"model.tflite": model, name: recording}, []) as (page, d):
+        rel = "/" + str(d.relative_to(ROOT))
+        url = f"{page}?model={rel}/model.tflite&recording={rel}/{name}&label={Path(model).name}{query}"
+        r = subprocess.run([*_chromium_args(exe, d / "profile"), "--hide-scrollbars",
+                            f"--window-size={size[0]},{size[1]}", "--virtual-time-budget=60000",
+                            f"--screenshot={Path(out_png).resolve()}", url], capture_output=True, text=True, timeout=300)
+    if r.returncode or not Path(out_png).is_file():
+        raise LsmEdgeError(f"chromium took no screenshot: {r.stderr.strip()[-800:]}")

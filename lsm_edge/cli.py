@@ -345,6 +345,7 @@ def finetune_cmd(teacher, data_dir, task, head, out, shots, epochs, full_epochs,
 def convert_cmd(run, quant, out, horizon, batch, calibration_windows, calibration, data_dir, classifiers, io, strict):
     """Convert a run to .tflite: named signatures (impute, forecast, embed, classify_*), metadata, builtin ops only."""
     from . import api
+    from .bench import edge_nodes
     from .convert import describe_coverage
     from .runtime import read_metadata
 
@@ -355,8 +356,8 @@ def convert_cmd(run, quant, out, horizon, batch, calibration_windows, calibratio
         if q in ("int8", "int16x8"):  # integer kernels: say which nodes of the model XNNPACK does not take
             meta = read_metadata(path.read_bytes(), str(path))
             for sig, c in meta["xnnpack_core"].items():
-                edges = meta["xnnpack"][sig]["nodes"] - c["nodes"]
-                click.echo(f"         {describe_coverage(sig, c)}; + {edges} float nodes of raw-unit edges")
+                click.echo(f"         {describe_coverage(sig, c)}; + {edge_nodes(meta, sig)['nodes']} float nodes "
+                           f"of raw-unit edges")
 
 
 @main.command("inspect")

@@ -273,8 +273,9 @@ def convert_core(run, model, stats, quant: str = "float32", horizon: int = DEFAU
 def self_contained(core: bytes, model, stats, horizon: int, batch: int, sigs) -> bytes:
     """The core with its edges (``edges.py``) spliced in: every signature takes raw units with NaN and returns
     raw units."""
-    return stitch(core, convert_edges(stats, horizon, batch, sigs, _integer_edges(model),
-                                      _output_shape(core, "embed", "tokens")[-1]))
+    integer = _integer_edges(model)  # a full-integer core's embedding is pooled by the edges: its token width
+    tokens = _output_shape(core, "embed", "tokens")[-1] if integer else None
+    return stitch(core, convert_edges(stats, horizon, batch, sigs, integer, tokens))
 
 
 def convert(run_dir, out_file, quant: str = "float32", horizon: int = DEFAULT_HORIZON, batch: int = 1,
@@ -303,10 +304,7 @@ def convert(run_dir, out_file, quant: str = "float32", horizon: int = DEFAULT_HO
     heads, heads_info = load_classifiers(classifiers, model, stats)
     flat, sigs = convert_core(run, model, stats, quant, horizon, batch, heads, data_dir, calibration_windows,
                               calibration, calibration_seed, io)
-    try:
-        core_coverage = xnnpack_report(flat, sigs)
-    except (RuntimeError, ValueError) as e:  # the interpreter refuses the file (e.g. a tensor with scale 0)
-        raise LsmEdgeError(f"the {quant} file does not run on the LiteRT interpreter: {str(e).splitlines()[0][:300]}") from None
+    core_coverage = _coverage(flat, sigs, quant)
     if strict:
         off = {sig: c for sig, c in core_coverage.items() if c["reference_ops"] or c["inner_quantize"]}
         if off:
@@ -319,10 +317,7 @@ def convert(run_dir, out_file, quant: str = "float32", horizon: int = DEFAULT_HO
         raise LsmEdgeError(f"conversion produced non-builtin ops {flex}; lsm-edge artifacts must be builtin-only")
     if "VAR_HANDLE" in ops:
         raise LsmEdgeError("conversion left the weights as resource variables (they would be uninitialised)")
-    try:
-        coverage = xnnpack_report(flat, sigs)
-    except (RuntimeError, ValueError) as e:
-        raise LsmEdgeError(f"the {quant} file does not run on the LiteRT interpreter: {str(e).splitlines()[0][:300]}") from None
+    coverage = _coverage(flat, sigs, quant)
     norm = {"mean": stats.mean.tolist(), "std": stats.std.tolist(),
             "applied": "in the graph (lsm_edge/edges.py): cells outside [valid_min, valid_max] (NaN, inf) are "
                        "missing; z = (x - mean) / std, missing cells linearly filled along time, in; "
@@ -360,6 +355,14 @@ def convert(run_dir, out_file, quant: str = "float32", horizon: int = DEFAULT_HO
 IO_TYPES = ("float32", "int8", "uint8")
 
 
+def _coverage(flat: bytes, sigs, quant: str) -> dict:
+    """``xnnpack_report``, or the interpreter's refusal of the file (e.g. a tensor with scale 0) as LsmEdgeError."""
+    try:
+        return xnnpack_report(flat, sigs)
+    except (RuntimeError, ValueError) as e:
+        raise LsmEdgeError(f"the {quant} file does not run on the LiteRT interpreter: {str(e).splitlines()[0][:300]}") from None
+
+
 def _integer_edges(model):
     """What the edge graphs need of a full-integer model (its u-map and token step); None for the others."""
     if not integer_family(model):
@@ -373,6 +376,18 @@ def _output_shape(flat: bytes, signature: str, name: str) -> list:
 
     r = Interpreter(model_content=flat).get_signature_runner(signature)
     return [int(d) for d in r.get_output_details()[name]["shape"]]
+
+
+def float_output_scale(flat: bytes, signature: str, name: str) -> float:
+    """One step of an integer graph's float output ``name``: the scale of the int8 tensor it is dequantized from."""
+    from .bench import unpack_model
+
+    m = unpack_model(flat)
+    sig = next(s for s in m.signatureDefs if s.signatureKey in (signature.encode(), signature))
+    g = m.subgraphs[sig.subgraphIndex]
+    out = next(t.tensorIndex for t in sig.outputs if t.name in (name.encode(), name))
+    producer = next(op for op in g.operators if out in list(op.outputs))
+    return float(g.tensors[producer.inputs[0]].quantization.scale[0])
 
 
 def input_map(model):

@@ -112,12 +112,12 @@ def convert_edges(stats, horizon: int, batch: int, signatures, integer=None, tok
         keep = tf.less(pre_missing, 0.5)  # the valid cells: returned as they came, bit for bit
         return {"values": tf.where(keep, values, to_raw(core_values)), "invalid": pre_invalid}
 
-    def post_forecast(self, values, core_forecast):
+    def post_forecast(self, core_forecast):
         return {"forecast": to_raw(core_forecast)}
 
-    def post_embed(self, values, core_tokens):  # [B, S, D] -> [B, D]: the mean over the steps with a valid cell
+    def post_embed(self, pre_missing, core_tokens):  # [B, S, D] -> [B, D]: the mean over the steps with a valid cell
         step = int(integer["step"])
-        valid = tf.cast(valid_cells(tf, values, lo, hi), tf.float32)
+        valid = 1.0 - pre_missing
         seen = tf.reduce_max(tf.reshape(valid, [batch, T // step, step * F]), axis=-1)[..., None]  # [B, S, 1]
         return {"embedding": tf.reduce_sum(core_tokens * seen, 1) / tf.maximum(tf.reduce_sum(seen, 1), 1.0)}
 
@@ -128,9 +128,10 @@ def convert_edges(stats, horizon: int, batch: int, signatures, integer=None, tok
         fns["post_impute"] = (post_impute, [raw, spec("pre_missing", [batch, T, F]), spec("pre_invalid", [batch]),
                                             spec("core_values", [batch, T, F])])
     if "forecast" in signatures:
-        fns["post_forecast"] = (post_forecast, [raw, spec("core_forecast", [batch, horizon, F])])
+        fns["post_forecast"] = (post_forecast, [spec("core_forecast", [batch, horizon, F])])
     if "embed" in signatures and integer:
-        fns["post_embed"] = (post_embed, [raw, spec("core_tokens", [batch, T // int(integer["step"]), token_dim])])
+        fns["post_embed"] = (post_embed, [spec("pre_missing", [batch, T, F]),
+                                          spec("core_tokens", [batch, T // int(integer["step"]), token_dim])])
     functions = {}
     for name, (fn, sig_spec) in fns.items():
         fn.__name__ = name  # the converter names each signature after its function

@@ -27,8 +27,7 @@ def _fb():
 
 def _signatures(m) -> dict:
     """{signature name: SignatureDefT} of a ModelT."""
-    return {s.signatureKey.decode() if isinstance(s.signatureKey, bytes) else s.signatureKey: s
-            for s in (m.signatureDefs or [])}
+    return {_name(s.signatureKey): s for s in (m.signatureDefs or [])}
 
 
 def _name(x) -> str:
@@ -122,8 +121,8 @@ def stitch(core: bytes, edges: bytes) -> bytes:
                         src = f
                     bind[t.tensorIndex] = src
                 else:
-                    raise LsmEdgeError(f"post_{name} takes {k!r}; expected values or core_<one of "
-                                       f"{', '.join(core_out)}>")
+                    raise LsmEdgeError(f"post_{name} takes {k!r}; expected values, pre_<one of {', '.join(aux)}> "
+                                       f"or core_<one of {', '.join(core_out)}>")
             ops, _, outs = _copy(g, e, add, post, bind)
             post_ops += ops
             read = {k[5:] for k in (_name(t.name) for t in post.inputs) if k.startswith("core_")}

@@ -214,22 +214,10 @@ def test_each_file_matches_its_core_with_the_numpy_edges(runs, tmp_path, run, qu
         assert np.abs(zg - zw).mean() < 1e-3 and np.abs(zg - zw).max() < 0.05, np.abs(zg - zw).max()
     else:  # within one step of the core's int8 output, in raw units
         q = conv.io_quantization(core)["impute"]["outputs"]["values"]["scale"] if io != "float32" else \
-            _output_step(core)
+            conv.float_output_scale(core, "impute", "values")
         step = q * np.float32(model.scale) * stats.std
         assert (np.abs(got - want) <= 1.01 * step + 1e-5).all(), np.abs(got - want).max(0)
     assert Forecaster(f).forecast(x).shape == (6, 60, F) and Embedder(f).embed(x).shape[0] == 6
-
-
-def _output_step(core: bytes) -> float:
-    """The scale of the int8 tensor the core's impute output is dequantized from."""
-    from lsm_edge.bench import unpack_model
-
-    m = unpack_model(core)
-    sig = next(s for s in m.signatureDefs if s.signatureKey in (b"impute", "impute"))
-    g = m.subgraphs[sig.subgraphIndex]
-    out = next(t.tensorIndex for t in sig.outputs if t.name in (b"values", "values"))
-    producer = next(op for op in g.operators if out in list(op.outputs))
-    return float(g.tensors[producer.inputs[0]].quantization.scale[0])
 
 
 def test_bad_cells_are_filled_and_counted_and_old_files_are_refused(runs, tmp_path):

@@ -127,7 +127,7 @@ async function show() {
   const s = starts[at];
   const truth = rec.grid.slice(s * F, (s + T) * F);
   const window = truth.slice();
-  const hide = $('hide').checked || params.has('hide');
+  const hide = $('hide').checked;
   if (hide) window.fill(NaN, HIDE_FROM * F, (HIDE_FROM + HIDE_MINUTES) * F);
   say('Filling ...');
   const compiled = await model($('model').value);
@@ -142,7 +142,7 @@ async function show() {
       (out.invalid ? `; ${out.invalid} cells were out of range and treated as missing` : '') + '.');
 }
 
-async function open(text) {
+async function open(text, window = 0) {
   try {
     rec = readRecording(text);
   } catch (e) {
@@ -151,7 +151,7 @@ async function open(text) {
     return;
   }
   starts = windowsWithHeartRate(rec);
-  at = 0;
+  at = window;
   await show();
 }
 
@@ -199,9 +199,5 @@ if (params.has('report')) {
     $('model').value = o.value;
   }
   if (params.has('hide')) $('hide').checked = true;
-  at = +(params.get('window') || 0);
-  const text = await (await fetch(params.get('recording'))).text();
-  rec = readRecording(text);
-  starts = windowsWithHeartRate(rec);
-  await show();
+  await open(await (await fetch(params.get('recording'))).text(), +(params.get('window') || 0));
 }
