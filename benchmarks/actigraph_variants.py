@@ -7,14 +7,15 @@ variant here is made from one of them by changing what the issue names as changi
 values except to sum epochs into longer ones.  They test recognition and reading; they are not new
 recordings, and evaluate-real is not run on them.
 
-    actiware/  German (; separated, decimal comma, dd.mm.yyyy, cp1252), Spanish (UTF-8 with a byte-order
-               mark), US English (m/d/yyyy, 12-hour clock with AM/PM)
-    actiwatch/ .AWD of 2-minute epochs (code 8, from the 1-minute file), and a temperature file whose
-               serial gives no device letter (the value range decides)
+    actiware/  German (; separated, decimal comma, dd.mm.yyyy, cp1252), German comma separated (an
+               off-wrist status column, light as quoted "2,35E+02"), Spanish (UTF-8 with a byte-order
+               mark), US English (m/d/yyyy, 12-hour clock with AM/PM), English 30-s with missing epochs
+    actiwatch/ .AWD of 2-minute epochs (code 8, from the 1-minute file), a temperature file whose
+               serial gives no device letter (the value range decides), light in E-notation
     acttrust/  a later software version: columns renamed, reordered and added; decimal commas
     actigraph/ .agd of 60-second epochs (the 10-second epochs summed) without the lux column
     motionwatch/ .mtn of 30-second epochs, no XML signature
-    tempatilumi/ tab separated, English header words
+    tempatilumi/ tab separated, English header words; Portuguese, tab separated, dd/mm/yyyy, Temperatura
     daqtometer/ channels in the other order (light first)
     biobank/   ISO UTC offsets (+01:00) and the tool's later ``imputed`` column
 
@@ -69,8 +70,42 @@ def actiware(src: Path, out: Path):
         return f"{(h % 12) or 12}:{m:02d}:{s:02d} {'AM' if h < 12 else 'PM'}"
 
     write("rpx_de.csv", german_words, lambda d, m, y: f"{d:02d}.{m:02d}.{y}", lambda t: t, ";", True, "cp1252")
+    german_comma(rows, german_words, out)
+    with_gaps(rows, out)
     write("rpx_es.csv", spanish_words, lambda d, m, y: f"{d}/{m:02d}/{y}", lambda t: t, ",", False, "utf-8", bom=True)
     write("rpx_us.csv", {}, lambda d, m, y: f"{m}/{d}/{y}", ampm, ",", False, "utf-8")
+
+
+def german_comma(rows, words, out: Path):
+    """Actiware in German, comma separated: an off-wrist status column (0 / 1) after the time, and light as a
+    quoted decimal-comma number in E-notation (``"2,35E+02"``)."""
+    lines = []
+    for r in rows:
+        if r and r[0] == "Line" and "White Light" in r:
+            r = r[:3] + ["Nicht am Handgelenk"] + r[3:]
+            light = r.index("White Light")
+        elif r and r[0].isdigit() and len(r) > 6 and re.fullmatch(r"\d{2}:\d{2}:\d{2}", r[2]):
+            r = r[:3] + [str(int(r[3] == "0"))] + r[3:]  # the status: a made-up flag, 1 where no count
+            v = r[light]
+            if re.fullmatch(r"-?\d+(\.\d+)?", v):
+                r[light] = f"{float(v):.2E}".replace(".", ",")
+        if r and re.fullmatch(r"\d{2}/\d{2}/\d{4}", r[1] if len(r) > 1 else ""):
+            d, m, y = r[1].split("/")
+            r[1] = f"{d}.{m}.{y}"
+        r = [words.get(c, c) for c in r]
+        lines.append(",".join(f'"{c}"' for c in r))
+    lines[0] = '"Actiware Exportdatei (Version 06.00)"'
+    (out / "rpx_de_comma.csv").write_bytes(("\r\n".join(lines) + "\r\n").encode("cp1252"))
+
+
+def with_gaps(rows, out: Path):
+    """The English 30-s export with every 41st epoch missing (``NaN`` activity): minutes covered 30 s."""
+    lines = []
+    for r in rows:
+        if r and r[0].isdigit() and len(r) > 6 and re.fullmatch(r"\d{2}:\d{2}:\d{2}", r[2]) and int(r[0]) % 41 == 0:
+            r = r[:3] + ["NaN"] + r[4:]
+        lines.append(",".join(f'"{c}"' for c in r))
+    (out / "rpx_gaps.csv").write_text("\r\n".join(lines) + "\r\n", encoding="utf-8")
 
 
 def awd(src_dir: Path, out: Path):
@@ -83,6 +118,9 @@ def awd(src_dir: Path, out: Path):
     t = (src_dir / "test_sample_awt.AWD").read_text(encoding="latin-1").splitlines()
     t[5] = "X4460210140"  # no device letter: the 15-45 degC values decide
     (out / "awt_noserial.AWD").write_bytes(("\r\n".join(t) + "\r\n").encode("latin-1"))
+    lines = (src_dir / "test_sample_awl.AWD").read_text(encoding="latin-1").splitlines()
+    rows = [re.sub(r"^(\d+) , (\d+)", lambda m: f"{m.group(1)} , {float(m.group(2)):.2E}", x) for x in lines[7:]]
+    (out / "awl_light_enotation.AWD").write_bytes(("\r\n".join(lines[:7] + rows) + "\r\n").encode("latin-1"))
 
 
 def acttrust(src: Path, out: Path):
@@ -148,6 +186,16 @@ def tempatilumi(src: Path, out: Path):
             ln = "Date; Time; Event; Light; Activity"
         res.append("\t".join(c.strip() for c in ln.split(";")) if ";" in ln else ln)
     (out / "tal_tab.txt").write_text("\r\n".join(res) + "\r\n", encoding="utf-8")
+    res = []  # Portuguese, tab separated, dd/mm/yyyy, a temperature column (a constant this copy adds) first
+    for ln in lines:
+        if ln.startswith("Data; Hora"):
+            ln = "Data; Hora; Evento; Temperatura; Luminosidade; Atividade"
+        elif re.match(r"\d{4}/\d+/\d+;", ln):
+            c = [x.strip() for x in ln.split(";")]
+            y, m, d = c[0].split("/")
+            ln = f"{int(d):02d}/{int(m):02d}/{y}; {c[1]}; {c[2]}; 33,50; {c[3]}; {c[4]}"
+        res.append("\t".join(c.strip() for c in ln.split(";")) if ";" in ln else ln)
+    (out / "tal_pt.txt").write_text("\r\n".join(res) + "\r\n", encoding="utf-8")
 
 
 def daqtometer(src: Path, out: Path):

@@ -96,7 +96,8 @@ def data_import(folder, out, min_observed: float = 0.2, skip_malformed: bool = F
     not_read = []
     tls, found = read_any(folder, skip_malformed, strict, report=lambda p, why: not_read.append([str(p), why]))
     recordings = [{"subject": t.subject, **{k: t.meta[k] for k in ("file", "device", "epoch_s", "channels", "units")},
-                   "minutes": t.minutes, "observed_minutes": int(np.isfinite(t.values).any(1).sum())}
+                   "minutes": t.minutes, "observed_minutes": int(np.isfinite(t.values).any(1).sum()),
+                   "partial_minutes": t.meta.get("partial_minutes", 0)}
                   for t in tls if t.meta.get("device")]
     write_dataset(tls, out, {"kind": "import", "path": str(folder), "layouts": found, "not_read": not_read}, min_observed,
                   split_key=split_key, extra={"label_names": LABEL_NAMES, "recordings": recordings}, stratified=True)

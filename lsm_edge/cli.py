@@ -104,7 +104,8 @@ def data_import(folder, out, min_observed, skip_malformed, strict):
         click.echo(f"  not read: {path}: {why}")
     for r in manifest.get("recordings", []):
         click.echo(f"  {Path(r['file']).name}: {r['device']}, {r['epoch_s']:g}-s epochs, {', '.join(r['channels'])}; "
-                   f"{r['minutes']:,} minutes ({r['observed_minutes']:,} observed)")
+                   f"{r['minutes']:,} minutes ({r['observed_minutes']:,} observed"
+                   + (f", {r['partial_minutes']:,} partly covered: counts as recorded)" if r.get("partial_minutes") else ")"))
     click.echo(_describe(out))
 
 

@@ -8,11 +8,14 @@ L / T).
     line 5  age                00
     line 6  serial             V664055        (its first letter is the device: T = Actiwatch-T ...)
     line 7  sex                X
-    line 8- one activity count per epoch, optionally ``count , second`` (light or skin temperature),
-            optionally followed by " M" (an event marker); CRLF
+    line 8- one activity count per epoch, optionally ``count , second`` (light or skin temperature: an
+            integer, decimals, a decimal comma or E-notation: ``224 , 0.00``, ``776 , 59``,
+            ``12 , 2.35E+02``; after a comma with or without spaces), optionally followed
+            by "M" (an event marker); CRLF
 
 Recognised from this structure (a date like ``23-Jan-1918`` on line 2, a clock time on line 3, an
-integer code on line 4, a count on line 8), never from the file name.  Every epoch code is read and
+integer code on line 4, line 8 starting with a count), never from the file name; a row the reader cannot
+read is named with its line.  Every epoch code is read and
 folded onto minutes by the rule of ``data/epochs.py`` (counts summed).
 
 **The second column** is light on some devices and skin temperature on others; the header does not
@@ -36,8 +39,6 @@ from ..errors import DataFormatError
 from .epochs import Recording, clock, regular, to_timeline
 from .importing import RowErrors
 from .textio import head_lines, text_lines
-from pathlib import Path
-
 from .windows import Timeline
 
 EPOCHS = {1: 15, 2: 30, 4: 60, 8: 120, 20: 300, 81: 2, 82: 5, 84: 10}  # code -> seconds
@@ -46,20 +47,20 @@ LABEL_CHANNELS = ("event_marker",)
 _MONTHS = {m: i + 1 for i, m in enumerate("jan feb mar apr may jun jul aug sep oct nov dec".split())}
 _DATE = re.compile(r"^(\d{1,2})-([A-Za-z]{3})-(\d{4})$")
 _TIME = re.compile(r"^(\d{1,2}):(\d{2})(?::(\d{2}))?$")
-_ROW = re.compile(r"^(\d+(?:\.\d+)?)(?:\s*,\s*(-?\d+(?:\.\d+)?))?(?:\s+M)?$")
+_NUM = r"[-+]?(?:\d+(?:[.,]\d*)?|[.,]\d+)(?:[eE][-+]?\d+)?"  # 12, 12.5, .5, 12,5 (decimal comma), 2.35E+02
+_ROW = re.compile(rf"^(\d+(?:\.\d+)?)(?:\s*,\s*({_NUM}))?\s*(M)?$")
 
 NAME = "actigraphy"
 
 
 def recognise(path) -> bool:
     """The .AWD header structure: a dd-Mon-yyyy date on line 2, a clock time on line 3, an integer on
-    line 4 and (when there are epochs) a count on line 8."""
+    line 4 and (when there are epochs) a line 8 that starts with a count.  The rows themselves are the
+    reader's to check, so a row of another form is named with its line, never a refused file."""
     lines = [ln.strip() for ln in head_lines(path, 4096)[:8]]
     return (len(lines) >= 7 and bool(_DATE.match(lines[1])) and bool(_TIME.match(lines[2]))
-            and lines[3].isdigit() and (len(lines) < 8 or bool(_ROW.match(lines[7]))))
+            and lines[3].isdigit() and (len(lines) < 8 or lines[7][:1].isdigit()))
 
-
-is_awd = recognise
 
 
 def read(files, skip_malformed: bool = False) -> list[Timeline]:
@@ -118,12 +119,12 @@ def read_awd(path, skip_malformed: bool = False) -> Timeline:
         s = raw.strip()
         m = _ROW.match(s)
         if not m:
-            errors.add(path, i + 8, f"row {s!r} is not a non-negative count (optionally ', light or "
-                                    f"temperature', optionally ' M')")
+            errors.add(path, i + 8, f"row {s!r} is not a non-negative count, optionally ' , ' and a light or "
+                                    f"temperature value (like '224 , 12.50'), optionally ' M'")
             continue
-        counts[i], marker[i] = float(m.group(1)), s.endswith("M")
+        counts[i], marker[i] = float(m.group(1)), m.group(3) is not None
         if m.group(2) is not None:
-            second[i] = float(m.group(2))
+            second[i] = float(m.group(2).replace(",", "."))
     errors.raise_or_report(skip_malformed)
     epoch = float(EPOCHS[code])
     channels = {"activity": (counts, "sum", "counts/min (Actiwatch)")}
@@ -134,9 +135,3 @@ def read_awd(path, skip_malformed: bool = False) -> Timeline:
                     regular(len(body), epoch), channels, labels={"event_marker": marker})
     return to_timeline(rec)
 
-
-def read_actigraphy_folder(folder, skip_malformed: bool = False) -> list[Timeline]:
-    files = sorted(p for p in Path(folder).iterdir() if p.is_file() and recognise(p))
-    if not files:
-        raise DataFormatError(f"{folder} holds no .AWD file; expected Cambridge Neurotechnology actigraphy")
-    return [read_awd(p, skip_malformed) for p in files]

@@ -24,8 +24,10 @@ language, so nothing here reads a word:
 - **dates** ``d/m/y``, ``m/d/y``, ``y-m-d``, ``d.m.y`` or ``y/m/d`` (separators ``/ . -``), the
   order chosen as the one under which the rows advance one epoch at a time (ties: day first); a
   12-hour clock with AM / PM is read too;
-- **numbers** with a decimal point or, in a ``;``-separated export, a decimal comma; ``NaN``,
-  ``NAN`` or an empty cell is missing;
+- **numbers** with a decimal point or a decimal comma (always in a ``;``-separated export; in a
+  comma-separated one, where such cells are quoted, when commas outnumber points), in E-notation too
+  (``"2,35E+02"``); ``NaN``, ``NAN`` or an empty cell is missing; a column of number-like cells that
+  still do not read is named on stderr with file and line, never dropped in silence;
 - **the subject** is the first property after the first line of dashes (``Identity`` in English).
 
 The epoch is the rows' time step.  Counts fold onto minutes as in ``data/epochs.py``.
@@ -36,6 +38,7 @@ from __future__ import annotations
 import csv
 import functools
 import re
+import sys
 
 import numpy as np
 
@@ -66,6 +69,10 @@ def _delimiter(lines) -> str:
     return max((",", ";", "\t"), key=lambda d: sum(ln.count(d) for ln in sample))
 
 
+_COMMA = re.compile(r"^[-+]?\d*,\d+(?:[eE][-+]?\d+)?$")  # 2,35E+02 or 0,01: a decimal comma
+_POINT = re.compile(r"^[-+]?\d*\.\d+(?:[eE][-+]?\d+)?$")
+
+
 def _number(cell: str, comma_decimal: bool) -> float:
     c = cell.strip()
     if c.lower() in _MISSING:
@@ -73,6 +80,15 @@ def _number(cell: str, comma_decimal: bool) -> float:
     if comma_decimal:
         c = c.replace(".", "").replace(",", ".") if "," in c else c
     return float(c)
+
+
+def _comma_decimal(table, delim: str) -> bool:
+    """Whether the export writes decimal commas: always in a ``;``- or tab-separated one; in a comma-separated
+    one (where such cells are quoted, ``"2,35E+02"``) when its decimal cells have commas more often than points."""
+    if delim != ",":
+        return True
+    cells = [c for r in table[:2000] for c in r]
+    return sum(bool(_COMMA.match(c)) for c in cells) > sum(bool(_POINT.match(c)) for c in cells)
 
 
 def _clock(cell: str):
@@ -135,7 +151,6 @@ def read_actiware(path, skip_malformed: bool = False) -> Timeline:
     dcol = next(k for k in range(1, 4) if _DATE.match(r0[k]))
     tcol = next(k for k in range(dcol + 1, min(dcol + 3, len(r0))) if _clock(r0[k]) is not None)
     width = len(head) if head else len(r0)
-    comma = delim != ","
 
     errors = RowErrors()
     body, line_no = [], []
@@ -152,6 +167,7 @@ def read_actiware(path, skip_malformed: bool = False) -> Timeline:
         raise DataFormatError(f"{path}: the epoch table has no rows")
     ncol = max(len(r) for r in body)
     table = [r + [""] * (ncol - len(r)) for r in body]
+    comma = _comma_decimal(table, delim)
 
     @functools.cache
     def column(c):
@@ -180,6 +196,13 @@ def read_actiware(path, skip_malformed: bool = False) -> Timeline:
     act_col = after[0]
     marker_col = act_col + 1 if act_col + 1 < ncol and flag(act_col + 1) else None
     light_col = next((c for c in after[1:] if not flag(c)), None)
+    for c in range(act_col + 1, light_col or ncol):  # a column of numbers this reader could not read: said
+        bad = next((i for i, r in enumerate(table) if r[c].lower() not in _MISSING and re.search(r"\d", r[c])
+                    and not np.isfinite(column(c)[i])), None)
+        if bad is not None and not numeric(c):
+            name = head[c] if c < len(head) and head[c] else f"column {c + 1}"
+            print(f"lsm-edge: {path}:{line_no[bad]}: {name!r} not read: {table[bad][c]!r} is not a number "
+                  f"(expected numbers like 235 or 2.35E+02); the recording is imported without it", file=sys.stderr)
 
     clocks = [_clock(r[tcol]) for r in table]
     date_cells = [r[dcol] for r in table]

@@ -161,7 +161,31 @@ def read_acttrust(path, skip_malformed: bool = False) -> Timeline:
     if "light" in vals:
         channels["light"] = (vals["light"][ok], "mean", "lux")
     labels = {"event_marker": np.nan_to_num(vals["event"][ok]).clip(0, 1).astype(np.int16)} if "event" in vals else {}
-    start, offsets = at(secs)
+    starts, lengths = split_epochs(secs, epoch)
+    start, offsets = at(starts)
     rec = Recording(str(path), subject_id("acttrust", props.get("SUBJECT_NAME", ""), path),
-                    f"Condor {props.get('DEVICE_MODEL', 'ActTrust')}", start, epoch, offsets, channels, labels=labels)
+                    f"Condor {props.get('DEVICE_MODEL', 'ActTrust')}", start, epoch, offsets, channels, labels=labels,
+                    lengths=lengths)
     return to_timeline(rec)
+
+
+def split_epochs(secs: np.ndarray, epoch: float) -> tuple[np.ndarray, np.ndarray | None]:
+    """Rows' times -> (start of each row's part of its epoch, each part's seconds, or None when no epoch is split).
+
+    ActTrust writes a row at the moment of an event (``01:54:26`` between ``01:54:00`` and ``01:55:00``),
+    and that row replaces or splits the epoch it falls in.  The epochs lie on the grid of the rows' most
+    common phase; the rows inside one epoch are its parts: the first covers the epoch from its start (also
+    when its row is stamped later), each next one from its own time, the last until the epoch ends.  So a
+    split epoch's counts add up to the epoch, never to more than one epoch's seconds."""
+    secs = np.asarray(secs, np.float64)
+    phase_all = np.mod(secs, epoch)
+    values, counts = np.unique(phase_all, return_counts=True)
+    phase = values[np.argmax(counts)]
+    grid = np.floor((secs - phase) / epoch) * epoch + phase
+    if np.array_equal(grid, secs):
+        return secs, None
+    first = np.r_[True, grid[1:] != grid[:-1]]
+    starts = np.where(first, grid, secs)
+    last = np.r_[grid[1:] != grid[:-1], True]
+    ends = np.where(last, grid + epoch, np.r_[starts[1:], 0.0])
+    return starts, ends - starts

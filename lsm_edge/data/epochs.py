@@ -9,10 +9,14 @@ an epoch covering ``[a, a + e)`` seconds gives each minute it overlaps the share
 that minute.  A minute is observed when the epochs with a value cover at least ``MIN_COVERED`` (30)
 of its 60 seconds; otherwise it is missing.
 
-- ``sum`` channels (activity counts, steps): minute = sum of value x overlap / e over its epochs,
-  x 60 / covered seconds.  Fully covered minutes are the plain sum of their epochs (four 15-s counts
-  add up); a minute covered 30-59 s is scaled to a whole minute (a rate, counts per minute); a
-  5-minute epoch gives each of its minutes a fifth.
+- ``sum`` channels (activity counts, steps): minute = sum of value x overlap / e over its epochs.
+  Fully covered minutes are the plain sum of their epochs (four 15-s counts add up); a 5-minute epoch
+  gives each of its minutes a fifth.  **A minute covered 30-59 s keeps what was counted** and is not
+  scaled up to a whole minute: an importer reports what the device recorded, so a file's total and the
+  imported total are the same number, and an estimate of the missing seconds is the model's job, not
+  the reader's.  Such a minute is *partial*: the timeline then carries the extra ``covered_s`` (seconds
+  of each minute the device recorded, 0-60), its meta ``partial_minutes``, and `data import` lists the
+  count beside the recording.
 - ``mean`` channels (light, temperature, mean acceleration): minute = mean of its epochs' values
   weighted by overlap.
 
@@ -50,7 +54,8 @@ class Recording:
     start: datetime64[s] of the first epoch.  offsets: [n] seconds of each epoch's start after
     ``start`` (regular epochs: ``k * epoch_s``).  channels: name -> (values [n] float, NaN missing,
     ``"sum"`` or ``"mean"``, unit).  ``"activity"`` is the device's activity channel; labels: name ->
-    [n] integer per epoch (the label of a minute is the one its first epoch carries)."""
+    [n] integer per epoch (the label of a minute is the one its first epoch carries).  ``lengths``: each
+    epoch's seconds where they are not all ``epoch_s`` (the parts of an epoch an event split)."""
 
     path: str
     subject: str
@@ -61,6 +66,7 @@ class Recording:
     channels: dict
     activity_name: str = "activity_counts"
     labels: dict = field(default_factory=dict)
+    lengths: np.ndarray | None = None  # [n] seconds of each epoch when they differ (split epochs), else None
 
 
 def regular(n: int, epoch_s: float) -> np.ndarray:
@@ -80,27 +86,30 @@ def subject_id(prefix: str, name: str, path) -> str:
     return f"{prefix}-" + (_UNSAFE.sub("_", name or "") or stem(path))
 
 
-def fold(offsets: np.ndarray, epoch_s: float, values: np.ndarray, how: str, minutes: int) -> np.ndarray:
+def fold(offsets: np.ndarray, epoch_s, values: np.ndarray, how: str, minutes: int,
+         with_cover: bool = False):
     """Epochs -> ``minutes`` minute values (NaN = not observed) by the rule above.  ``offsets``: seconds
-    of each epoch's start after minute 0 begins."""
+    of each epoch's start after minute 0 begins; ``epoch_s``: one length, or one per epoch (a split
+    epoch's parts).  With ``with_cover`` -> (values, seconds of each minute covered by epochs with a value)."""
     v = np.asarray(values, np.float64)
     a = np.asarray(offsets, np.float64)
+    e = np.broadcast_to(np.asarray(epoch_s, np.float64), a.shape)
     ok = np.isfinite(v)
-    a, v = a[ok], v[ok]
+    a, v, e = a[ok], v[ok], e[ok]
     cov, acc = np.zeros(minutes), np.zeros(minutes)
     m0 = np.floor(a / 60).astype(np.int64)
-    for k in range(int(np.ceil(epoch_s / 60)) + 1):  # the minutes an epoch can touch
+    for k in range(int(np.ceil(e.max(initial=60) / 60)) + 1):  # the minutes an epoch can touch
         m = m0 + k
-        lo, hi = np.maximum(a, m * 60.0), np.minimum(a + epoch_s, (m + 1) * 60.0)
+        lo, hi = np.maximum(a, m * 60.0), np.minimum(a + e, (m + 1) * 60.0)
         w = np.clip(hi - lo, 0, None)
         sel = (w > 0) & (m < minutes)
         cov += np.bincount(m[sel], weights=w[sel], minlength=minutes)
-        share = w[sel] / epoch_s if how == "sum" else w[sel]
+        share = w[sel] / e[sel] if how == "sum" else w[sel]
         acc += np.bincount(m[sel], weights=v[sel] * share, minlength=minutes)
     observed = cov >= MIN_COVERED - 1e-9
     with np.errstate(invalid="ignore", divide="ignore"):
-        out = acc * 60.0 / cov if how == "sum" else acc / cov
-    return np.where(observed, out, np.nan)
+        out = np.where(observed, acc if how == "sum" else acc / cov, np.nan)
+    return (out, np.minimum(cov, 60.0)) if with_cover else out
 
 
 def to_timeline(rec: Recording) -> Timeline:
@@ -110,13 +119,20 @@ def to_timeline(rec: Recording) -> Timeline:
     start_s = rec.start.astype("datetime64[s]").astype(np.int64)
     t0 = (start_s // 60) * 60
     offsets = rec.offsets + (start_s - t0)
-    minutes = int(np.floor((offsets.max() + rec.epoch_s - 1e-9) / 60)) + 1
+    ends = offsets + (rec.epoch_s if rec.lengths is None else rec.lengths)
+    minutes = int(np.floor((ends.max() - 1e-9) / 60)) + 1
     check_span(rec.subject, np.int64(t0 // 60), minutes, rec.path)
     values = np.full((minutes, schema.N_FEATURES), np.nan, np.float32)
     extras, units = {}, {}
+    partial = 0
     for name, (v, how, unit) in rec.channels.items():
-        per_min = fold(offsets, rec.epoch_s, v, how, minutes).astype(np.float32)
+        per_min, cover = fold(offsets, rec.epoch_s if rec.lengths is None else rec.lengths, v, how, minutes, True)
+        per_min = per_min.astype(np.float32)
         if name == "activity":
+            part = np.isfinite(per_min) & (cover < 60 - 1e-6)
+            if how == "sum" and part.any():  # counts as recorded in minutes the device covered 30-59 s (the rule above)
+                partial = int(part.sum())
+                extras["covered_s"], units["covered_s"] = cover.astype(np.float32), "s"
             values[:, schema.INDEX["log_energy"]] = np.log1p(per_min)
             extras[rec.activity_name], units[rec.activity_name] = per_min, unit
         elif name in SCHEMA_SLOTS:  # a reading outside the slot's valid range is missing there
@@ -128,7 +144,8 @@ def to_timeline(rec: Recording) -> Timeline:
             extras[name], units[name] = per_min, unit
     labels = {name: label_minutes(offsets, rec.epoch_s, lab, minutes) for name, lab in rec.labels.items()}
     meta = {"file": rec.path, "device": rec.device, "epoch_s": rec.epoch_s,
-            "channels": sorted(list(rec.channels) + list(rec.labels)), "units": units}
+            "channels": sorted(list(rec.channels) + list(rec.labels)), "units": units,
+            "partial_minutes": partial}
     return Timeline(rec.subject, np.int64(t0 // 60).astype("datetime64[m]"), values, extras, labels, meta)
 
 

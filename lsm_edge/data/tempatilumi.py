@@ -5,8 +5,10 @@ temperature; Portuguese headers): optional comment lines, ``key: value`` lines, 
     Data; Hora; Evento; Luminosidade; Atividade
     2000/1/1; 00:00:00; 1; 0; 0;
 
-Recognised by the table: a header line, then rows of a ``yyyy/m/d`` date and an ``HH:MM:SS`` time
-in separate cells, separated by ``;`` or a tab (a trailing separator is allowed).
+Recognised by the table: a header line, then rows of a date and a time in separate cells, separated
+by ``;`` or a tab (a trailing separator is allowed).  Dates are ``yyyy/m/d`` or, in exports of other
+locales, ``dd/mm/yyyy`` (``/``, ``.`` or ``-``; day first unless the rows show otherwise); times
+``HH:MM:SS`` or ``HH:MM``; numbers with a decimal point or comma.
 
 Columns after date and time, by header word (Portuguese, English or Spanish): ``Atividade`` /
 ``Activity`` / ``Actividad`` -> the activity channel (counts, summed per minute);
@@ -30,7 +32,7 @@ from .windows import Timeline
 
 NAME = "tempatilumi"
 EXTRA_CHANNELS = ("activity_counts", "light")
-_ROW = re.compile(r"^\s*(\d{4})/(\d{1,2})/(\d{1,2})\s*[;\t]\s*(\d{1,2}):(\d{2}):(\d{2})\s*[;\t]")
+_ROW = re.compile(r"^\s*(\d{1,4})[/.\-](\d{1,2})[/.\-](\d{1,4})\s*[;\t]\s*(\d{1,2}):(\d{2})(?::(\d{2}))?\s*[;\t]")
 ROLES = {"atividade": "activity", "activity": "activity", "actividad": "activity",
          "luminosidade": "light", "light": "light", "luz": "light",
          "temperatura": "temperature", "temperature": "temperature",
@@ -48,6 +50,26 @@ def read(files, skip_malformed: bool = False) -> list[Timeline]:
     return [read_tempatilumi(p, skip_malformed) for p in files]
 
 
+def _when(g, day_first: bool):
+    """A row's date and time cells (``_ROW``'s groups) -> seconds since 1970, None when not a day and time."""
+    a, b, c, h, mi, sec = g
+    if len(a) == 4:  # yyyy/m/d
+        y, mo, d = a, b, c
+    elif len(c) == 4:  # d/m/yyyy (Brazil, Portugal) or m/d/yyyy
+        y, mo, d = (c, b, a) if day_first else (c, a, b)
+    else:
+        return None
+    return clock(int(y), int(mo), int(d), int(h), int(mi), int(sec or 0))
+
+
+def _day_first(groups) -> bool:
+    """Whether ``nn/nn/yyyy`` dates put the day first: yes unless a first number above 12 never occurs and a
+    second one does (the software's language decides the order; Tempatilumi's own is Portuguese)."""
+    firsts = [int(g[0]) for g in groups if len(g[2]) == 4]
+    seconds = [int(g[1]) for g in groups if len(g[2]) == 4]
+    return not (firsts and max(firsts) <= 12 and max(seconds) > 12)
+
+
 def _word(cell: str) -> str:
     return unicodedata.normalize("NFKD", cell).encode("ascii", "ignore").decode().strip().lower()
 
@@ -58,6 +80,7 @@ def read_tempatilumi(path, skip_malformed: bool = False) -> Timeline:
     if first is None or first == 0:
         raise DataFormatError(f"{path}: no table; expected a header line, then rows like '2000/1/1; 00:00:00; 0; 0; 5'")
     delim = "\t" if "\t" in lines[first] else ";"
+    day_first = _day_first([m.groups() for m in map(_ROW.match, lines[first:first + 5000]) if m])
     header = [_word(c) for c in lines[first - 1].split(delim)]
     while header and not header[-1]:
         header.pop()
@@ -85,9 +108,10 @@ def read_tempatilumi(path, skip_malformed: bool = False) -> Timeline:
             errors.add(path, line_no[i], f"row {raw.strip()[:60]!r}; expected {len(header)} fields: a yyyy/m/d date, "
                                          f"a time and {', '.join(r or '?' for r in roles)}")
             continue
-        t = clock(*map(int, m.groups()))
+        t = _when(m.groups(), day_first)
         if t is None:
-            errors.add(path, line_no[i], f"date {cells[0]!r} / time {cells[1]!r} is not a calendar day and clock time")
+            errors.add(path, line_no[i], f"date {cells[0]!r} / time {cells[1]!r} is not a calendar day and clock time "
+                                         f"(expected {'d/m/y' if day_first else 'y/m/d'} dates)")
             continue
         try:
             for r, c in col.items():
