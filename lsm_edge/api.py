@@ -87,8 +87,10 @@ def data_import(folder, out, min_observed: float = 0.2, skip_malformed: bool = F
     """Import every recording under ``folder`` (any depth; each layout recognised by its files and columns),
     split by person (train / val / test, stratified by source); returns the dataset folder.  Files no layout
     recognises are listed in the manifest (``source.not_read``: file and reason) and the rest is imported;
-    with ``strict`` such a file is refused (DataFormatError)."""
-    from .data.autoimport import LABEL_NAMES, read_any, split_key
+    with ``strict`` such a file is refused (DataFormatError).  Person-level labels a layout keeps beside its
+    files (CGMacros' HbA1c) go to the manifest's ``person_labels`` ({subject: {label: value}}), with the
+    class names in ``person_label_names``."""
+    from .data.autoimport import LABEL_NAMES, PERSON_LABEL_NAMES, person_labels, read_any, split_key
     from .data.importing import write_dataset
 
     import numpy as np
@@ -99,8 +101,12 @@ def data_import(folder, out, min_observed: float = 0.2, skip_malformed: bool = F
                    "minutes": t.minutes, "observed_minutes": int(np.isfinite(t.values).any(1).sum()),
                    "partial_minutes": t.meta.get("partial_minutes", 0)}
                   for t in tls if t.meta.get("device")]
+    subjects = {t.subject for t in tls}
+    people = {k: v for k, v in person_labels(found).items() if k in subjects}
     write_dataset(tls, out, {"kind": "import", "path": str(folder), "layouts": found, "not_read": not_read}, min_observed,
-                  split_key=split_key, extra={"label_names": LABEL_NAMES, "recordings": recordings}, stratified=True)
+                  split_key=split_key, stratified=True,
+                  extra={"label_names": LABEL_NAMES, "recordings": recordings, "person_labels": people,
+                         "person_label_names": PERSON_LABEL_NAMES})
     return Path(out)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+import json
 
 import numpy as np
 import pytest
@@ -109,6 +110,37 @@ def test_cgmacros_bad_rows_named_with_file_and_line(tmp_path):
     assert f"{p}:6: HR 'xx' is not a number" in msg and f"{p}:7: Timestamp 2020-05-01 10:20:00 does not follow" in msg
     (tl,) = cgmacros.read([p], skip_malformed=True)
     assert tl.minutes == 4  # the three rows dropped, nothing shifted
+
+
+def test_hba1c_is_a_person_label_by_the_ada_cut_offs(real_dir, tmp_path, capsys):
+    labels = cgmacros.person_labels([real_dir / "cgmacros" / "CGMacros-001.csv.gz"])
+    head, body = _table_plain(real_dir / "cgmacros" / "bio.csv")
+    k = head.index("A1c PDL (Lab)")
+    assert len(labels) == len(body) == 34
+    for r in body:  # the README's counts: 11 normal, 12 prediabetes, 11 type 2 diabetes
+        got = labels[f"cgmacros-{int(r[0]):03d}"]
+        assert got["hba1c_percent"] == float(r[k])
+        assert got["glycaemic_status"] == (0 if float(r[k]) < 5.7 else 1 if float(r[k]) < 6.5 else 2)
+    assert np.bincount([v["glycaemic_status"] for v in labels.values()]).tolist() == [11, 12, 11]
+    assert [cgmacros.glycaemic_status(x) for x in (5.6, 5.65, 5.7, 6.4, 6.45, 6.5)] == [0, 1, 1, 1, 2, 2]
+    # a bio.csv row without HbA1c is named with its line; the import carries the labels in its manifest
+    (tmp_path / "s").mkdir()
+    (tmp_path / "s" / "CGMacros-001.csv").write_text(_cgm_csv())
+    (tmp_path / "s" / "CGMacros-002.csv").write_text(_cgm_csv())
+    (tmp_path / "s" / "bio.csv").write_text("subject,Age,A1c PDL (Lab)\n1,30,6.6\n2,41,n/a\n")
+    r = CliRunner().invoke(main, ["data", "import", str(tmp_path / "s"), "--out", str(tmp_path / "imp")])
+    assert r.exit_code == 0, r.output
+    assert f"{tmp_path / 's' / 'bio.csv'}:3: subject '2' / A1c PDL (Lab) 'n/a'" in capsys.readouterr().err + r.output
+    manifest = json.loads((tmp_path / "imp" / "dataset.json").read_text())
+    assert manifest["person_labels"] == {"cgmacros-001": {"hba1c_percent": 6.6, "glycaemic_status": 2}}
+    assert manifest["person_label_names"]["glycaemic_status"] == ["normal", "prediabetes", "type 2 diabetes"]
+    assert "persons  glycaemic_status: normal 0, prediabetes 0, type 2 diabetes 1 (people)" in r.output
+
+
+def _table_plain(path):
+    with open(path, newline="") as f:
+        r = csv.reader(f)
+        return [c.strip() for c in next(r)], [row for row in r if row]
 
 
 # -- Garmin 5-minute export (T1D-UOM) ------------------------------------------------------------------------
@@ -220,6 +252,40 @@ def test_fuzzed_cohort_files_raise_a_named_error_or_read_right(tmp_path, layout,
         assert ((at >= 0) & (at < ref.minutes))[ok].all(), "a value at a minute the file does not have"
     if how in ("cp1252", "shuffle") or (how == "rename" and tl.minutes == ref.minutes):
         np.testing.assert_array_equal(tl.values[ok, HR], ref.values[at[ok], HR])
+
+
+BIO = "subject,Age,Gender,A1c PDL (Lab),HDL\n1,27,M,5.4,74\n2,49,F,6.1,91\n3,59,F,6.5,74\n"
+
+
+@settings(max_examples=40, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_fuzzed_bio_table_gives_labels_it_holds_or_names_the_row(tmp_path, data):
+    """bio.csv truncated, flipped, re-encoded or its columns reordered: every label read is one the good table
+    holds for that person; nothing raises but a named DataFormatError."""
+    b = bytearray(BIO.encode())
+    how = data.draw(st.sampled_from(["truncate", "flip", "shuffle"]))
+    if how == "truncate":
+        b = b[:data.draw(st.integers(0, len(b)))]
+    elif how == "flip":
+        for _ in range(data.draw(st.integers(1, 4))):
+            b[data.draw(st.integers(0, len(b) - 1))] = data.draw(st.integers(0, 255))
+    else:
+        table = list(csv.reader(io.StringIO(BIO)))
+        order = [0] + list(data.draw(st.permutations(range(1, len(table[0])))))
+        b = bytearray("\n".join(",".join(r[k] for k in order) for r in table).encode())
+    (tmp_path / "bio.csv").write_bytes(bytes(b))
+    try:
+        got = cgmacros.person_labels([tmp_path / "CGMacros-001.csv"])
+    except DataFormatError as e:
+        assert "bio.csv" in str(e)
+        return
+    want = {"cgmacros-001": 5.4, "cgmacros-002": 6.1, "cgmacros-003": 6.5}
+    for k, v in got.items():
+        assert v["glycaemic_status"] == cgmacros.glycaemic_status(v["hba1c_percent"])
+        if how != "flip":
+            assert v["hba1c_percent"] == want[k]
+    if how == "shuffle":
+        assert len(got) == 3
 
 
 def test_linked_folders_are_read_and_a_link_loop_once(tmp_path):

@@ -73,6 +73,7 @@ EXPECTED = ("a Fitabase export (" + ", ".join(fitbit.FILES) + "), an MMASH perso
             "one-file .zip")
 LABEL_NAMES = {"lab_activity": list(awfb.ACTIVITIES), "posture": list(agd.POSTURES), **mmash.LABEL_NAMES,
                **cgmacros.LABEL_NAMES}
+PERSON_LABEL_NAMES = {**cgmacros.PERSON_LABEL_NAMES}
 UNKNOWN = "not a layout lsm-edge recognises"
 
 
@@ -146,6 +147,16 @@ def read_any(folder, skip_malformed: bool = False, strict: bool = False, report=
         if seen[tl.subject] > 1 and tl.meta.get("file"):
             tl.subject = f"{tl.subject}-{Path(tl.meta['file']).stem}"
     return timelines, {k: [str(p) for p in v] for k, v in found.items()}
+
+
+def person_labels(found: dict) -> dict:
+    """{subject: {label: value}}: the person-level labels of the layouts in ``found`` ({layout: [files]}) that
+    keep them in a participant table beside their files (CGMacros' HbA1c from ``bio.csv``)."""
+    out = {}
+    for lay in FILE_LAYOUTS:
+        if lay.NAME in found and hasattr(lay, "person_labels"):
+            out.update(lay.person_labels(found[lay.NAME]))
+    return out
 
 
 def split_key(subject: str) -> str:

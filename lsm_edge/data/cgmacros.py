@@ -22,13 +22,19 @@ present or not).
 The Libre column was interpolated by the study between its 15-minute readings (fractional values
 on every minute): it is kept as an extra channel for reference and must not be scored as an
 imputation target.  The meal's nutrients and photo paths are not read.  ``bio.csv`` beside the
-tables (one row per person: HbA1c, lipids ...) is the layout's participant table (``is_sidecar``).
+tables (one row per person: HbA1c, lipids ...) is the layout's participant table (``is_sidecar``): its lab
+HbA1c (``A1c PDL (Lab)``, %) becomes each person's *person-level* labels (``person_labels``):
+``hba1c_percent`` and ``glycaemic_status`` by the ADA cut-offs, normal < 5.7 %, prediabetes 5.7-6.4 %,
+type 2 diabetes >= 6.5 % (``STATUS``).  They go to the dataset manifest's ``person_labels``; a row
+without a readable HbA1c is named with file and line, and that person has no label.
 Rows out of time order and values outside the schema's valid range are reported with file and line.
 """
 
 from __future__ import annotations
 
 import re
+import sys
+from pathlib import Path
 
 import numpy as np
 
@@ -47,6 +53,9 @@ NUMERIC = {"HR": ("heart_rate", 1.0), "Steps": ("step_count", 1.0), "METs": ("me
 EXTRA_CHANNELS = ("mets", "intensity", "calories", *GLUCOSE.values())
 MEALS = ("breakfast", "lunch", "dinner", "snack")
 LABEL_NAMES = {"meal": list(MEALS)}
+STATUS = ("normal", "prediabetes", "type 2 diabetes")  # HbA1c < 5.7 %, 5.7-6.4 %, >= 6.5 % (ADA)
+PERSON_LABEL_NAMES = {"glycaemic_status": list(STATUS)}
+HBA1C = "A1c PDL (Lab)"
 _STAMP = re.compile(r"\s*\d{4}-\d\d-\d\d[ T]\d\d:\d\d(:\d\d(\.\d+)?)?\s*")
 
 
@@ -67,6 +76,37 @@ def is_sidecar(path) -> bool:
     """The participant table ``bio.csv``: a ``subject`` column and the lab HbA1c."""
     h = header(path) if is_table(path) else []
     return bool(h) and h[0] == "subject" and any(c.startswith("A1c") for c in h)
+
+
+def glycaemic_status(hba1c: float) -> int:
+    """HbA1c in % -> index in STATUS (the cut-offs are the ADA's, on HbA1c rounded to 0.1 % as labs report)."""
+    h = round(float(hba1c), 1)
+    return 0 if h < 5.7 else 1 if h < 6.5 else 2
+
+
+def person_labels(files) -> dict:
+    """{subject: {"hba1c_percent": x, "glycaemic_status": k}} from the ``bio.csv`` beside ``files`` (none: {})."""
+    out, errors = {}, RowErrors()
+    for folder in sorted({Path(p).parent for p in files}):
+        for bio in sorted(q for q in folder.iterdir() if q.is_file() and is_sidecar(q)):
+            h = header(bio)
+            if HBA1C not in h:
+                print(f"lsm-edge: {bio}:1: no {HBA1C!r} column; no person labels read from it", file=sys.stderr)
+                continue
+            k = h.index(HBA1C)
+            for line, r in rows(bio, errors=errors, width=len(h)):
+                try:
+                    n, a1c = int(r[0]), float(r[k])
+                except ValueError:
+                    errors.add(bio, line, f"subject {r[0]!r} / {HBA1C} {r[k]!r}; expected a person number and "
+                                          f"HbA1c in % (that person gets no label)")
+                    continue
+                if not 3 <= a1c <= 20:
+                    errors.add(bio, line, f"{HBA1C} {a1c:g} outside 3-20 %; that person gets no label")
+                    continue
+                out[f"cgmacros-{n:03d}"] = {"hba1c_percent": a1c, "glycaemic_status": glycaemic_status(a1c)}
+    errors.raise_or_report(True)
+    return out
 
 
 def meal_code(cell: str) -> int | None:

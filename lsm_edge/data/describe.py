@@ -48,7 +48,20 @@ def describe(ds: Dataset) -> dict:
         "sources": {name: {"people": len(d["people"]), "windows": d["windows"],
                            "hours": {f: round(float(m) / 60, 1) for f, m in zip(schema.FEATURE_NAMES, d["minutes"]) if m}}
                     for name, d in sorted(sources.items())},
+        "person_labels": _person_label_counts(ds.manifest),
     }
+
+
+def _person_label_counts(manifest: dict) -> dict:
+    """{label: {class name: people}} of the manifest's person-level labels."""
+    names = manifest.get("person_label_names", {})
+    out = {}
+    for labels in manifest.get("person_labels", {}).values():
+        for k, v in labels.items():
+            if k in names:
+                cls = names[k][v]
+                out.setdefault(k, dict.fromkeys(names[k], 0))[cls] += 1
+    return out
 
 
 def _short(v):
@@ -71,6 +84,8 @@ def format_description(d: dict) -> str:
              "activity " + "  ".join(f"{k} {v}" for k, v in d["activity"].items())]
     if d["extra_channels"] or d["label_channels"]:
         lines.append(f"extras   {', '.join(d['extra_channels']) or '-'}   labels {', '.join(d['label_channels']) or '-'}")
+    for k, counts in d.get("person_labels", {}).items():
+        lines.append(f"persons  {k}: " + ", ".join(f"{c} {n}" for c, n in counts.items()) + " (people)")
     if len(d.get("sources", {})) > 1:
         lines.append("sources  (people with windows; windows train/val/test; hours observed per feature)")
         for name, x in d["sources"].items():
