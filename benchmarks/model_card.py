@@ -26,6 +26,12 @@ LICENCES = {  # source prefix -> (data set, licence as its README states it, wha
                   "Psykose is non-commercial: weights trained on it are for non-commercial use"),
     "awd": ("pyActigraphy 1.2.2 example recordings", "GPL-3.0",
             "GPL-3.0 data in the training set: say so wherever the weights go"),
+    "cgmacros": ("CGMacros: Das et al. 2025, PhysioNet v1.0.0 (files from winter141/predictive-model-t2dm)",
+                 "CC BY-NC-SA 4.0, as two repositories that copy it state (not checked at the source)",
+                 "non-commercial and share-alike: weights trained on it are for non-commercial use, and a model "
+                 "adapted or distilled from them must be shared under the same licence"),
+    "garmin": ("T1D-UOM: Manchester coordinated diabetes study (rocapp/ManchesterCSCoordinatedDiabetesStudy)",
+               "CC BY 4.0 (its CITATION.cff and DataCite record)", "attribution"),
 }
 
 

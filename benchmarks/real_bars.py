@@ -1,7 +1,8 @@
 """Issue 37's bars from an evaluate-real report: at 60 minutes, each model's gain over the bar's baseline
 (heart rate: linear for interpolation and steps visible, the last value for extrapolation; steps and
-counts: the best classical method of that row), and the real-pretrained models against the simulator
-teacher adapted the same way.  Prints a Markdown table.
+counts: the best classical method of that row), with its 95 % interval of a bootstrap over people where the
+report has one, and the real-pretrained models against the simulator teacher adapted the same way.  Prints a
+Markdown table.
 
     python benchmarks/real_bars.py benchmarks/results/real/pretraining/test.json \
         --models conv96x5 student_conv64_int8 > benchmarks/results/real/pretraining/bars.md
@@ -44,9 +45,14 @@ def main(argv=None):
             b = m[base]["mae_unit"]
             cells = []
             for c in cols:
+                if c not in m:
+                    cells.append("-")
+                    continue
                 gain = 100 * (b - m[c]["mae_unit"]) / b
+                ci = m[c].get("gain", {}).get(base)  # the 95 % interval over people, where the report has it
                 mark = "" if c == "teacher adapted" else (" ✓" if gain >= bar and gain > 0 else " ✗")
-                cells.append(f"{m[c]['mae_unit']:.2f} ({gain:+.1f} %){mark}")
+                span = f" [{100 * ci[1]:+.1f}, {100 * ci[2]:+.1f}]" if ci else ""
+                cells.append(f"{m[c]['mae_unit']:.2f} ({gain:+.1f} %{span}){mark}")
             print(f"| {key}, {task.rsplit(' ', 2)[0]} | {len(d['subjects'])} | {row['windows']} | {base} {b:.2f} | "
                   f"{'+' + format(bar, '.0f') + ' %' if bar else 'beat it'} | " + " | ".join(cells) + " |")
     for key in ("activity", "diary_activity"):

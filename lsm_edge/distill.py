@@ -184,9 +184,10 @@ def distill(teacher_run, data_dir, out_dir, cfg: DistillConfig, resume: bool = F
 
     ``init``: a finished student run to continue from instead of fresh weights (adapting a student to a
     user's data beside its adapted teacher: ``train --init``'s counterpart); its architecture replaces
-    the recipe's, the recipe's training options apply.  ``refit_stats`` (with ``init``): normalise every
-    feature this data observes by this data's own statistics instead of the init run's (a device whose
-    units differ, e.g. milli-g where the init saw counts)."""
+    the recipe's, the recipe's training options apply.  ``refit_stats``: normalise every feature this data
+    observes by this data's own statistics instead of the init or teacher run's (a device whose units differ,
+    e.g. milli-g where the init saw counts; a student trained on the masks alone, ``use_teacher=False``, on
+    a corpus of its own)."""
     out = Path(out_dir)
     start = None
     if init is not None:
@@ -209,8 +210,8 @@ def distill(teacher_run, data_dir, out_dir, cfg: DistillConfig, resume: bool = F
     train_w = ds.load("train")
     if len(train_w) == 0:
         raise LsmEdgeError(f"{data_dir} has no training windows")
-    if init is not None:  # continuing: a feature the init run never observed gets this data's scale (with
-        from .data.stats import NormStats  # ``refit_stats``, every feature this data observes: a device's own)
+    if init is not None or refit_stats:  # continuing: a feature the init run never observed gets this data's
+        from .data.stats import NormStats  # scale (``refit_stats``: every feature this data observes: its own)
 
         here = NormStats.fit([train_w.values])
         new = (here.count > 1) if refit_stats else (stats.count == 0) & (here.count > 0)

@@ -130,11 +130,17 @@ def draw_spans(windows: np.ndarray, channel: str, task: str, n: int, rng) -> lis
 
 
 def score_imputation(windows, channel, methods: dict, seed: int = 0, progress: bool = True,
-                     horizons=HORIZONS, tasks=("interpolation", "extrapolation"), desc: str = "") -> dict:
-    """-> {task name: {"windows": n, "methods": {method: {mae_unit, mae_z, cells}}}}.  The span of (task,
-    N) is drawn from generator (seed, k), k its index in (interpolation, extrapolation) x HORIZONS,
-    whatever subset is scored.  ``steps visible`` hides only ``channel``, in the spans of ``interpolation
-    N min``: the two differ only in what the model sees."""
+                     horizons=HORIZONS, tasks=("interpolation", "extrapolation"), desc: str = "",
+                     people=None) -> dict:
+    """-> {task name: {"windows": n, "people": p, "methods": {method: {mae_unit, mae_z, cells, gain}}}}.  The
+    span of (task, N) is drawn from generator (seed, k), k its index in (interpolation, extrapolation) x
+    HORIZONS, whatever subset is scored.  ``steps visible`` hides only ``channel``, in the spans of
+    ``interpolation N min``: the two differ only in what the model sees.
+
+    ``people``: the person of each window ([n]; default: one person per window).  Every method outside
+    MODEL_FREE gets ``gain`` {classical method: [gain, low, high]}: 1 - its MAE / that method's MAE, with
+    the 95 % interval of a bootstrap over people (``bootstrap_gains``)."""
+    people = np.arange(len(windows)) if people is None else np.asarray(people)
     j = column(windows, channel)
     vals = to_unit(channel, windows[:, :, j])
     z_scale = float(np.nanstd(windows[:, :, j])) or 1.0
@@ -157,13 +163,60 @@ def score_imputation(windows, channel, methods: dict, seed: int = 0, progress: b
             x[:, :, j][hide] = np.nan
         else:
             x[hide] = np.nan
-        row = {}
+        row, per_window = {}, {}
+        truth = to_unit(channel, np.nan_to_num(windows[idx][:, :, j]))
         for name, method in methods.items():
             filled = method(x)[:, :, j]
+            per_window[name] = np.where(scored, np.abs(to_unit(channel, filled) - truth), 0).sum(1)
             row[name] = {"mae_unit": float(np.abs(to_unit(channel, filled[scored]) - truth_u).mean()),
                          "mae_z": float(np.abs(filled[scored] - truth_m).mean() / z_scale),
                          "cells": int(scored.sum())}
-        out[task_name(task, n)] = {"windows": len(spans), "methods": row}
+        refs = [m for m in MODEL_FREE if m in per_window]
+        models = [m for m in per_window if m not in MODEL_FREE]
+        if refs and models:
+            for name, gain in bootstrap_gains(per_window, scored.sum(1), people[idx], models, refs, seed).items():
+                row[name]["gain"] = gain
+        out[task_name(task, n)] = {"windows": len(spans), "people": len(set(people[idx].tolist())), "methods": row}
+    return out
+
+
+BOOTSTRAP = 1000  # resamples of people (and of windows within each person)
+
+
+def bootstrap_counts(people: np.ndarray, seed: int = 0, n: int = BOOTSTRAP) -> np.ndarray:
+    """-> [n, w] how many times each of w windows is drawn in each of n resamples.  One resample draws as many
+    people as there are, with replacement, and for each draw of a person as many of their windows as they
+    have, with replacement: a person is the unit a claim is about, and one person's windows are not
+    independent of each other."""
+    rng = np.random.default_rng([seed, 46])
+    ids, who = np.unique(people, return_inverse=True)
+    drawn = rng.multinomial(len(ids), np.full(len(ids), 1 / len(ids)), size=n)  # [n, people]
+    counts = np.zeros((n, len(people)))
+    for p in range(len(ids)):
+        mine = np.flatnonzero(who == p)
+        counts[:, mine] = rng.multinomial(drawn[:, p] * len(mine), np.full(len(mine), 1 / len(mine)))
+    return counts
+
+
+def bootstrap_gains(errors: dict, cells: np.ndarray, people: np.ndarray, names, refs, seed: int = 0) -> dict:
+    """Gains of each of ``names`` over each of ``refs`` -> {name: {ref: [gain, low, high]}} (fractions; the 95 %
+    interval of ``bootstrap_counts``).  errors: {method: [w] summed absolute error of each window}; cells: [w]
+    scored cells of each window; people: [w] the person of each window.  A resample's gain is
+    1 - MAE(name) / MAE(ref) over its cells; the interval is its 2.5 and 97.5 percentiles."""
+    counts = bootstrap_counts(people, seed)
+    total = counts @ cells
+    ok = total > 0
+    mae = {m: (counts @ errors[m])[ok] / total[ok] for m in set(names) | set(refs)}
+    out = {}
+    for name in names:
+        out[name] = {}
+        for r in refs:
+            with np.errstate(invalid="ignore", divide="ignore"):
+                g = 1 - mae[name] / mae[r]
+            g = g[np.isfinite(g)]
+            point = 1 - errors[name].sum() / errors[r].sum() if errors[r].sum() > 0 else float("nan")
+            lo, hi = np.percentile(g, [2.5, 97.5]) if len(g) else (np.nan, np.nan)
+            out[name][r] = [float(point), float(lo), float(hi)]
     return out
 
 
@@ -431,6 +484,7 @@ def evaluate_real(data_dir, teacher_run, out_dir, artifacts_dir=None, adapt_step
             unit = set_unit(tls, channel) or unit
             win = [windows_of(t, channel) for t in scored]
             scored_ids = [t.subject for t, w in zip(scored, win) if len(w)]
+            who = np.asarray([split_key(t.subject) for t, w in zip(scored, win) for _ in range(len(w))])
             width = schema.N_FEATURES if channel in schema.INDEX else 1
             win = np.concatenate(win) if scored else np.zeros((0, W, width), np.float32)
             use = set_methods if width == schema.N_FEATURES else {k: v for k, v in set_methods.items() if k in MODEL_FREE}
@@ -441,7 +495,7 @@ def evaluate_real(data_dir, teacher_run, out_dir, artifacts_dir=None, adapt_step
             report["imputation"][key] = {
                 "set": s, "channel": channel, "unit": unit, "subjects": scored_ids, "windows": len(win),
                 "scored_part": "later part of each recording" if s in split_sets else "whole recordings",
-                "tasks": score_imputation(win, channel, use, seed, progress, horizons, tasks, desc=key)
+                "tasks": score_imputation(win, channel, use, seed, progress, horizons, tasks, desc=key, people=who)
                 if len(win) else {}}
             if len(win):
                 fill_plot(win, channel, unit, use, seed, out / f"fills_{s}_{channel}.png")
@@ -616,6 +670,7 @@ def to_markdown(r: dict) -> str:
                      + f" / {m['mae_z']:.3f}" for m in row["methods"].values()]
             lines.append(f"| {t} | {row['windows']} | " + " | ".join(cells) + " |")
         lines.append("")
+        lines += gain_lines(d["tasks"])
     for name, i in r.get("peers", {}).items():
         line = f"Peer {name} ({i['params']:,} parameters, PyPOTS; zero-shot in {i['stats']} normalisation)"
         if i.get("train_cpu_seconds") is not None:
@@ -640,6 +695,29 @@ def to_markdown(r: dict) -> str:
     lines += ["Fills of real 60-minute gaps, per method: " + ", ".join(
         f"fills_{d['set']}_{d['channel']}.png" for d in r["imputation"].values() if d["windows"]), ""]
     return "\n".join(lines) + "\n"
+
+
+def gain_lines(tasks: dict) -> list:
+    """Markdown: each model's gain over linear (interpolation) or the last value (extrapolation) with its 95 %
+    interval over people, and a warning where fewer than 3 people carry it."""
+    rows = []
+    for t, row in tasks.items():
+        ref = "last value" if t.startswith("extrapolation") else "linear"
+        for name, m in row["methods"].items():
+            if ref in m.get("gain", {}):
+                g, lo, hi = m["gain"][ref]
+                rows.append(f"| {t} | {row.get('people', '?')} | {name} | {100 * g:+.1f} % [{100 * lo:+.1f}, "
+                            f"{100 * hi:+.1f}] |")
+    if not rows:
+        return []
+    few = min(row.get("people", 0) for row in tasks.values())
+    out = [f"Gains over linear (interpolation, steps visible) and the last value (extrapolation), with the 95 % "
+           f"interval of a bootstrap over people (windows resampled within people, {BOOTSTRAP} resamples):", "",
+           "| task | people | method | gain [95 % interval] |", "|---|---|---|---|", *rows, ""]
+    if few < 3:
+        out += [f"**{few} scored {'person' if few == 1 else 'people'}: too few to carry a claim alone**; the interval "
+                f"says how much these people's windows vary, not how other people would fare.", ""]
+    return out
 
 
 def _confusion_png(cm_a, cm_b, titles, path, classes=ACTIVITIES):

@@ -6,8 +6,8 @@ import pytest
 
 from conftest import shortened_real
 from lsm_edge import schema
-from lsm_edge.evaluate_real import (draw_spans, evaluate_real, linear_fill, phase_average, roles,
-                                     score_imputation, segments)
+from lsm_edge.evaluate_real import (bootstrap_counts, bootstrap_gains, draw_spans, evaluate_real, linear_fill,
+                                     phase_average, roles, score_imputation, segments)
 
 
 def _tl(subject, hr=True):
@@ -46,6 +46,26 @@ def test_spans_keep_context_and_linear_is_exact_on_a_line():
     assert res["interpolation 60 min"]["methods"]["linear"]["mae_unit"] < 1e-3
     assert res["interpolation 60 min"]["methods"]["zero"]["mae_unit"] > 60
     assert res["extrapolation 60 min"]["windows"] == 3
+
+
+def test_bootstrap_over_people():
+    """A method 10 % better in every window: gain 0.10 with no spread.  A noisy gain: the interval holds the point
+    and is wider when the same windows belong to 2 people than to 20 (a person is the unit resampled)."""
+    rng = np.random.default_rng(1)
+    cells = np.full(400, 30.0)
+    base = rng.gamma(2, 1, 400) * 30
+    exact = bootstrap_gains({"linear": base, "m": 0.9 * base}, cells, np.repeat(np.arange(20), 20), ["m"], ["linear"])
+    np.testing.assert_allclose(exact["m"]["linear"], [0.1, 0.1, 0.1], atol=1e-9)
+    person = np.repeat(np.arange(20), 20)
+    noisy = base * (0.9 + 0.3 * (person % 2) - 0.1 * rng.random(400))  # people differ: half gain, half lose
+    many = bootstrap_gains({"linear": base, "m": noisy}, cells, person, ["m"], ["linear"])["m"]["linear"]
+    two = bootstrap_gains({"linear": base, "m": noisy}, cells, person % 2, ["m"], ["linear"])["m"]["linear"]
+    assert many[1] <= many[0] <= many[2] and two[1] <= two[0] <= two[2]
+    assert many[0] == pytest.approx(two[0]) and (two[2] - two[1]) > 2 * (many[2] - many[1])
+    counts = bootstrap_counts(np.repeat([0, 1, 2], [5, 10, 1]), n=200)
+    per_person = np.stack([counts[:, :5].sum(1) / 5, counts[:, 5:15].sum(1) / 10, counts[:, 15]], 1)
+    np.testing.assert_array_equal(per_person, np.round(per_person))  # each draw of a person: all their windows' worth
+    np.testing.assert_array_equal(per_person.sum(1), 3)  # three people drawn per resample
 
 
 def test_evaluate_real_end_to_end(small_run, real_dir, tmp_path):

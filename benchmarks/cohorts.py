@@ -1,0 +1,233 @@
+"""Issue 46 §2-§3: the release retrained on every real cohort, and truth per cohort.
+
+    python benchmarks/cohorts.py release   import ../shared/data/real (every cohort, CGMacros and T1D-UOM
+                                           included); the conv teacher on its train people (the recipe the
+                                           last release chose on validation people: conv96x5, masks alone,
+                                           12,000 steps, its own corpus's normalisation); the conv64 and the
+                                           full-integer intconv48n students distilled from it; the .tflite files
+    python benchmarks/cohorts.py folder    `data import` on every real and actigraph set plus files of other kinds
+    python benchmarks/cohorts.py loco      per cohort: a teacher pretrained without it (LOCO_STEPS), scored
+                                           zero-shot on its test people and after `train --init` adaptation
+                                           on 1, 3 and all of its train people (bootstrap intervals over people)
+
+Every stage skips what is finished and resumes what was interrupted (the runs checkpoint).  Runs under
+runs/cohorts/ (not committed); results under benchmarks/results/real/cohorts/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "runs" / "cohorts"
+RES = ROOT / "benchmarks" / "results" / "real" / "cohorts"
+REAL = ROOT.parent / "shared" / "data" / "real"
+STATS_FROM = ROOT / "pretrained" / "real_conv96x5"  # lends only its embedding width: every run refits its stats
+BIN = Path(sys.executable).parent
+
+
+def sh(*args, log=None):
+    print("$", " ".join(map(str, args)), flush=True)
+    with open(log, "w") if log else open("/dev/null", "w") as f:
+        subprocess.run([str(a) for a in args], check=True, stdout=f if log else None)
+
+
+def conv_run(data, out, steps: int, dim: int = 96, depth: int = 5, warmup: int = 600, every: int = 1000):
+    """The conv family on the masks alone (no teacher), normalised by its own corpus."""
+    from lsm_edge.distill import distill
+    from lsm_edge.recipe import DistillConfig
+
+    if (Path(out) / "model.keras").exists():
+        return Path(out)
+    cfg = replace(DistillConfig.from_toml(ROOT / "distill" / "conv64.toml"), dim=dim, depth=depth, steps=steps,
+                  warmup_steps=warmup, checkpoint_every=every, use_teacher=False)
+    resume = (Path(out) / "checkpoint" / "state.json").exists()
+    return distill(STATS_FROM, data, out, cfg, resume=resume, progress=True, refit_stats=True)
+
+
+def student(teacher, data, out, recipe: str, **overrides):
+    from lsm_edge.distill import distill
+    from lsm_edge.recipe import DistillConfig
+
+    if (Path(out) / "model.keras").exists():
+        return Path(out)
+    cfg = replace(DistillConfig.from_toml(ROOT / "distill" / recipe), **overrides)
+    resume = (Path(out) / "checkpoint" / "state.json").exists()
+    return distill(teacher, data, out, cfg, resume=resume, progress=True)
+
+
+def release():
+    RES.mkdir(parents=True, exist_ok=True)
+    corpus = OUT / "corpus"
+    if not (corpus / "dataset.json").exists():
+        sh(BIN / "lsm-edge", "data", "import", REAL, "--out", corpus, log=RES / "corpus.txt")
+    teacher = conv_run(corpus, OUT / "conv96x5", 12000, every=2000)
+    s64 = student(teacher, corpus, OUT / "student_conv64", "conv64.toml", steps=3000, warmup_steps=150,
+                  checkpoint_every=1000)
+    sint = student(teacher, corpus, OUT / "student_intconv48n", "intconv.toml", dim=48, norm=True, steps=6000,
+                   warmup_steps=300, checkpoint_every=1000)
+    art = OUT / "artifacts"
+    art.mkdir(exist_ok=True)
+    for run, quant, name, extra in ((teacher, "float32", "conv96x5_float32", ()),
+                                    (s64, "int8", "student_conv64_int8", ()),
+                                    (sint, "int8", "intconv48n_int8", ("--strict", "--data", corpus))):
+        if not (art / f"{name}.tflite").exists():
+            sh(BIN / "lsm-edge", "convert", run, "--quant", quant, *extra, "--out", art / f"{name}.tflite")
+
+
+def folder():
+    """The import bar: one folder holding every real set, every actigraph export, the other exports of
+    benchmarks/actigraph_variants.py and a few files of other kinds -> `data import` reads the former and
+    lists the latter (results/import_everything.txt)."""
+    import shutil
+
+    RES.mkdir(parents=True, exist_ok=True)
+    src = OUT / "everything"
+    if src.exists():
+        shutil.rmtree(src)
+    src.mkdir(parents=True)
+    (src / "real").symlink_to(REAL, target_is_directory=True)
+    (src / "actigraphs").symlink_to(REAL.parent / "actigraphs", target_is_directory=True)
+    sh(BIN / "python", ROOT / "benchmarks" / "actigraph_variants.py", REAL.parent / "actigraphs", src / "variants")
+    (src / "notes").mkdir()
+    (src / "notes" / "protocol.pdf").write_bytes(b"%PDF-1.4 a protocol")
+    (src / "notes" / "visits.xlsx").write_bytes(b"PK\x03\x04 an Excel sheet")
+    (src / "notes" / "empty.csv").write_bytes(b"")
+    (src / "notes" / "weights.csv").write_text("subject,kg\n1,70\n")
+    (src / "notes" / "export.dat").write_bytes(bytes(range(256)))
+    out = OUT / "everything_import"
+    if out.exists():
+        shutil.rmtree(out)
+    r = subprocess.run([str(BIN / "lsm-edge"), "data", "import", str(src), "--out", str(out)], capture_output=True,
+                       text=True)
+    (RES / "import_everything.txt").write_text(
+        f"$ python benchmarks/cohorts.py folder   (lsm-edge data import {src.relative_to(ROOT)} --out ...)\n"
+        f"exit status {r.returncode}\n\n{r.stdout}\n--- stderr ---\n{r.stderr}")
+    print(r.stdout[-3000:], r.stderr[-2000:])
+
+
+HR_COHORTS = ("covid19", "fitabase", "mmash", "cgmacros", "t1d_uom")
+COUNT_COHORTS = ("depresjon", "psykose", "actigraphy")
+LOCO_STEPS = 3000  # a quarter of the release's 12,000: eight teachers on 2 cores (the budget is in the report)
+ADAPT_STEPS = 200  # evaluate-real's adaptation
+
+
+def by_hash(tls):
+    import hashlib
+
+    from lsm_edge.data.autoimport import split_key
+
+    return sorted(tls, key=lambda t: hashlib.sha256(split_key(t.subject).encode()).hexdigest())
+
+
+def write_windows(tls_by_split: dict, out: Path, what: str) -> Path:
+    """A dataset folder of the windows of ``{split index: timelines}`` (the import's window rule)."""
+    from lsm_edge.data.dataset import DatasetWriter
+    from lsm_edge.data.windows import Windows, cut_windows
+
+    if (out / "dataset.json").exists():
+        return out
+    w = DatasetWriter(out, {"kind": "cohorts benchmark", "what": what,
+                            "subjects": sorted(t.subject for tls in tls_by_split.values() for t in tls)})
+    w.write_shard(0, Windows.concat([cut_windows(t, split=k) for k, tls in tls_by_split.items() for t in tls]))
+    w.finish()
+    return out
+
+
+def loco():
+    """Leave one cohort out: pretrain without it, score on its test people zero-shot and adapted on 1, 3 and all
+    of its train people."""
+    import numpy as np
+
+    from lsm_edge import schema
+    from lsm_edge.data.autoimport import split_key
+    from lsm_edge.evaluate_real import (MODEL_FREE, _adapt, channels_of, keras_imputer, last_value_fill,
+                                        linear_fill, mean_fill, median_fill, nearest_fill, read_sets, roles,
+                                        score_imputation, windows_of)
+    from lsm_edge.train import load_run
+
+    RES.mkdir(parents=True, exist_ok=True)
+    sets = read_sets(REAL, progress=True)
+    role = roles([t for tls in sets.values() for t in tls])
+    classical = {"mean (window)": mean_fill, "median (window)": median_fill, "last value": last_value_fill,
+                 "nearest": nearest_fill, "linear": linear_fill}
+    assert set(classical) == set(MODEL_FREE)
+    report = {"command": "python benchmarks/cohorts.py loco", "pretraining_steps": LOCO_STEPS,
+              "adapt_steps": ADAPT_STEPS, "cohorts": {}}
+    for c in HR_COHORTS + COUNT_COHORTS:
+        if c not in sets:
+            continue
+        base = OUT / "loco" / c
+        others = [t for s, tls in sets.items() if s != c for t in tls]
+        data = write_windows({0: [t for t in others if role[t.subject] == "train"],
+                              1: [t for t in others if role[t.subject] == "val"]}, base / "data", f"every cohort but {c}")
+        teacher = conv_run(data, base / "teacher", LOCO_STEPS, every=1000)
+        mine = sets[c]
+        hr = schema.INDEX["heart_rate"]  # a heart-rate cohort adapts on its people with heart rate
+        train_people = by_hash([t for t in mine if role[t.subject] == "train" and
+                                (c not in HR_COHORTS or np.isfinite(t.values[:, hr]).any())])
+        test = [t for t in mine if role[t.subject] == "test"]
+        methods = dict(classical)
+        m, st, _ = load_run(teacher)
+        methods["zero-shot"] = keras_imputer(m, st)
+        for k in (1, 3, len(train_people)):
+            if k > len(train_people) or f"adapted on {k}" in methods or k == 0:
+                continue
+            run = _adapt(train_people[:k], base / f"adapt{k}_data", base / f"adapt{k}", teacher, ADAPT_STEPS, 0, True)
+            methods[f"adapted on {k}"] = keras_imputer(run[0], run[1])
+        entry = {"train_people": [t.subject for t in train_people], "test_people": [t.subject for t in test],
+                 "channels": {}}
+        chans = [ch for ch in channels_of(mine) if ch in ("heart_rate", "step_count", "log_energy")]
+        if c in HR_COHORTS:
+            chans = [ch for ch in chans if ch in ("heart_rate", "step_count")]
+        for ch in chans:
+            win = [windows_of(t, ch) for t in test]
+            if not sum(len(w) for w in win):
+                continue
+            who = np.asarray([split_key(t.subject) for t, w in zip(test, win) for _ in range(len(w))])
+            tasks = ("interpolation", "extrapolation")
+            if ch == "heart_rate" and "step_count" in channels_of(mine):
+                tasks += ("steps visible",)
+            entry["channels"][ch] = {"windows": int(sum(len(w) for w in win)),
+                                     "tasks": score_imputation(np.concatenate(win), ch, methods, 0, True, (60,), tasks,
+                                                               desc=f"{c} {ch}", people=who)}
+        report["cohorts"][c] = entry
+        (RES / "loco.json").write_text(json.dumps(report, indent=1))
+    (RES / "loco.md").write_text(loco_markdown(report))
+
+
+def loco_markdown(r: dict) -> str:
+    lines = ["# Leave one cohort out: pretrained without the cohort, scored on its test people", "",
+             f"Command: `{r['command']}`. Each teacher: the release's recipe (conv96x5 on the masks alone, its corpus's "
+             f"own normalisation) for {r['pretraining_steps']:,} steps on the train people of every other cohort; "
+             f"adapted with `train --init` ({r['adapt_steps']} steps, evaluate-real's adaptation) on the first 1, 3 "
+             f"and all of the cohort's train people (in hash order; for a heart-rate cohort, those with heart rate). Heart rate, steps and counts at 60 minutes, MAE "
+             f"in the channel's unit; gains over linear (interpolation) or the last value (extrapolation) with the 95 % "
+             f"interval of a bootstrap over people.", ""]
+    for c, e in r["cohorts"].items():
+        lines += [f"## {c}", "", f"Test people ({len(e['test_people'])}): {', '.join(e['test_people'])}; train people: "
+                  f"{len(e['train_people'])}.", ""]
+        if len(e["test_people"]) < 3:
+            lines += [f"**{len(e['test_people'])} test people: too few to carry a claim alone.**", ""]
+        for ch, d in e["channels"].items():
+            for t, row in d["tasks"].items():
+                ref = "last value" if t.startswith("extrapolation") else "linear"
+                ms = row["methods"]
+                cells = [f"{k} {v['mae_unit']:.2f}" + (f" ({100 * v['gain'][ref][0]:+.1f} % [{100 * v['gain'][ref][1]:+.1f}, "
+                                                       f"{100 * v['gain'][ref][2]:+.1f}])" if "gain" in v else "")
+                         for k, v in ms.items() if k == ref or "gain" in v]
+                lines.append(f"- {ch}, {t} ({row['windows']} windows, {row['people']} people): " + "; ".join(cells))
+            lines.append("")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("stage", choices=["release", "loco", "folder"])
+    a = ap.parse_args()
+    {"release": release, "loco": loco, "folder": folder}[a.stage]()
