@@ -4,8 +4,13 @@
                                            included); the conv teacher on its train people (the recipe the
                                            last release chose on validation people: conv96x5, masks alone,
                                            12,000 steps, its own corpus's normalisation); the conv64 and the
-                                           full-integer intconv48n students distilled from it; the .tflite files
+                                           full-integer intconv48n students distilled from it (the recipes of the
+                                           last release); the .tflite files
+    python benchmarks/cohorts.py plots     fills of the left-out cohorts' test people by each of those models
     python benchmarks/cohorts.py folder    `data import` on every real and actigraph set plus files of other kinds
+    python benchmarks/cohorts.py score     the new teacher beside the release before it on the validation people
+                                           (the choice), then with its students and .tflite files on the test people
+    python benchmarks/cohorts.py publish   the new release into pretrained/: runs, .tflite files, model cards, bars
     python benchmarks/cohorts.py loco      per cohort: a teacher pretrained without it (LOCO_STEPS), scored
                                            zero-shot on its test people and after `train --init` adaptation
                                            on 1, 3 and all of its train people (bootstrap intervals over people)
@@ -69,15 +74,57 @@ def release():
     teacher = conv_run(corpus, OUT / "conv96x5", 12000, every=2000)
     s64 = student(teacher, corpus, OUT / "student_conv64", "conv64.toml", steps=3000, warmup_steps=150,
                   checkpoint_every=1000)
-    sint = student(teacher, corpus, OUT / "student_intconv48n", "intconv.toml", dim=48, norm=True, steps=6000,
-                   warmup_steps=300, checkpoint_every=1000)
+    sint = student(teacher, corpus, OUT / "student_intconv48n_18k", "intconv.toml", dim=48, norm=True, steps=18000,
+                   warmup_steps=600, checkpoint_every=1000)  # the recipe int8_suite.sh chose for the last release
     art = OUT / "artifacts"
     art.mkdir(exist_ok=True)
+    strict = ("--strict", "--data", corpus)
     for run, quant, name, extra in ((teacher, "float32", "conv96x5_float32", ()),
                                     (s64, "int8", "student_conv64_int8", ()),
-                                    (sint, "int8", "intconv48n_int8", ("--strict", "--data", corpus))):
+                                    (s64, "dynamic", "student_conv64_dynamic", ()),
+                                    (sint, "int8", "intconv48n_18k_int8", strict),
+                                    (sint, "int8", "intconv48n_18k_int8io", strict + ("--io", "int8"))):
         if not (art / f"{name}.tflite").exists():
             sh(BIN / "lsm-edge", "convert", run, "--quant", quant, *extra, "--out", art / f"{name}.tflite")
+
+
+OLD = ROOT / "pretrained" / "real_conv96x5"  # the release before this one (its corpus had no CGMacros, no T1D-UOM)
+
+
+def score():
+    """The new teacher beside the release before it: on the validation people (the choice), then on the test
+    people with the students and every .tflite (the figures).  Neither adapts (``--adapt-steps 0``)."""
+    run = OUT / "conv96x5"
+    common = ["--data", REAL, "--teacher", OLD, "--with", run, "--adapt-steps", "0", "--horizons", "60", "--quiet"]
+    for people, extra in (("val", []), ("test", ["--with", OUT / "student_conv64", "--with", OUT / "student_intconv48n_18k",
+                                                 "--artifacts", OUT / "artifacts"])):
+        out = OUT / people
+        if not (out / "real.json").exists():
+            sh(BIN / "lsm-edge", "evaluate-real", *common, *extra, "--people", people, "--out", out)
+        for f in ("real.json", "real.md"):
+            (RES / f"{people}.{f.split('.')[1]}").write_text((out / f).read_text())
+    for png in (OUT / "test").glob("*.png"):
+        (RES / png.name).write_bytes(png.read_bytes())
+
+
+def publish(extra: str = ""):
+    """The new release into pretrained/ (runs without optimizer state, .tflite files, model cards, bars)."""
+    P = ROOT / "pretrained"
+    py = BIN / "python"
+    art = OUT / "artifacts"
+    for run, dst, files in ((OUT / "conv96x5", P / "real_conv96x5", ["conv96x5_float32"]),
+                            (OUT / "student_conv64", P / "real_student_conv64", ["student_conv64_int8", "student_conv64_dynamic"]),
+                            (OUT / "student_intconv48n_18k", P / "real_student_intconv",
+                             ["intconv48n_18k_int8", "intconv48n_18k_int8io"])):
+        sh(py, ROOT / "benchmarks" / "release_run.py", run, dst)
+        for f in files:
+            (dst / f"{f}.tflite").write_bytes((art / f"{f}.tflite").read_bytes())
+        sh(py, ROOT / "benchmarks" / "model_card.py", dst, "--corpus", OUT / "corpus", "--eval", RES / "test.json",
+           "--method", run.name, *[x for f in files for x in ("--artifact", dst / f"{f}.tflite")], "--extra", extra,
+           "--machine", "benchmarks/results/real/cohorts/machine.txt", "--out", dst / "MODEL_CARD.md")
+    sh(py, ROOT / "benchmarks" / "real_bars.py", RES / "test.json", "--models", "conv96x5", "student_conv64_int8",
+       "intconv48n_18k_int8", "conv96x5_float32", "teacher zero-shot", log=RES / "bars.md")
+    sh(py, ROOT / "benchmarks" / "machine.py", log=RES / "machine.txt")
 
 
 def folder():
@@ -201,6 +248,36 @@ def loco():
     (RES / "loco.md").write_text(loco_markdown(report))
 
 
+def plots():
+    """Fills of real 60-minute gaps of each left-out cohort's test people (the score's own draws): classical
+    methods, the teacher pretrained without the cohort and its adaptations (results/fills_loco_<cohort>_<channel>.png)."""
+    import numpy as np  # noqa: F401  (the scoring functions' arrays)
+
+    from lsm_edge.evaluate_real import (fill_plot, keras_imputer, last_value_fill, linear_fill, read_sets, roles,
+                                        windows_of)
+    from lsm_edge.train import load_run
+
+    sets = read_sets(REAL, progress=True)
+    role = roles([t for tls in sets.values() for t in tls])
+    for c in HR_COHORTS + COUNT_COHORTS:
+        base = OUT / "loco" / c
+        if c not in sets or not (base / "teacher" / "model.keras").exists():
+            continue
+        methods = {"last value": last_value_fill, "linear": linear_fill}
+        m, st, _ = load_run(base / "teacher")
+        methods["zero-shot"] = keras_imputer(m, st)
+        for run in sorted(base.glob("adapt*[0-9]"), key=lambda p: int(p.name[5:])):
+            if (run / "model.keras").exists():
+                am, ast_, _ = load_run(run)
+                methods[f"adapted on {run.name[5:]}"] = keras_imputer(am, ast_)
+        test = [t for t in sets[c] if role[t.subject] == "test"]
+        ch = "heart_rate" if c in HR_COHORTS else "log_energy"
+        win = [w for w in (windows_of(t, ch) for t in test) if len(w)]
+        if win:
+            fill_plot(np.concatenate(win), ch, "bpm" if ch == "heart_rate" else "counts/min", methods, 0,
+                      RES / f"fills_loco_{c}_{ch}.png")
+
+
 def loco_markdown(r: dict) -> str:
     lines = ["# Leave one cohort out: pretrained without the cohort, scored on its test people", "",
              f"Command: `{r['command']}`. Each teacher: the release's recipe (conv96x5 on the masks alone, its corpus's "
@@ -228,6 +305,8 @@ def loco_markdown(r: dict) -> str:
 
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("stage", choices=["release", "loco", "folder"])
+    ap.add_argument("stage", choices=["release", "score", "publish", "loco", "plots", "folder", "md"])
+    ap.add_argument("--extra", default="", help="publish: a paragraph for the model cards' Limits (the bars' reading)")
     a = ap.parse_args()
-    {"release": release, "loco": loco, "folder": folder}[a.stage]()
+    {"release": release, "score": score, "publish": lambda: publish(a.extra), "loco": loco, "plots": plots, "folder": folder,
+     "md": lambda: (RES / "loco.md").write_text(loco_markdown(json.loads((RES / "loco.json").read_text())))}[a.stage]()
