@@ -103,6 +103,8 @@ def score():
             sh(BIN / "lsm-edge", "evaluate-real", *common, *extra, "--people", people, "--out", out)
         for f in ("real.json", "real.md"):
             (RES / f"{people}.{f.split('.')[1]}").write_text((out / f).read_text())
+        if people == "val":
+            (RES / "choice.md").write_text(choice(json.loads((out / "real.json").read_text())))
     for png in (OUT / "test").glob("*.png"):
         (RES / png.name).write_bytes(png.read_bytes())
 
@@ -125,6 +127,36 @@ def publish(extra: str = ""):
     sh(py, ROOT / "benchmarks" / "real_bars.py", RES / "test.json", "--models", "conv96x5", "student_conv64_int8",
        "intconv48n_18k_int8", "conv96x5_float32", "teacher zero-shot", log=RES / "bars.md")
     sh(py, ROOT / "benchmarks" / "machine.py", log=RES / "machine.txt")
+
+
+def choice(report: dict) -> str:
+    """The rule the release is chosen by, on the validation people: the new teacher's MAE (z-units) against the
+    last release's, relative, weighted by windows over every 60-minute row (heart rate, steps, counts); lower wins."""
+    rows = []
+    for key, d in report["imputation"].items():
+        for t, row in d["tasks"].items():
+            m = row["methods"]
+            if "conv96x5" in m and "teacher zero-shot" in m:
+                rows.append((key, t, row["windows"], d["channel"],
+                             m["conv96x5"]["mae_z"] / m["teacher zero-shot"]["mae_z"] - 1))
+
+    def mean(sel):
+        sel = list(sel)
+        return 100 * sum(w * r for _, _, w, _, r in sel) / max(1, sum(w for _, _, w, _, r in sel))
+
+    better = sum(r < -1e-9 for *_, r in rows)
+    worse = sum(r > 1e-9 for *_, r in rows)
+    lines = ["# The choice, on the validation people", "",
+             "Rule: the new teacher (`conv96x5`, every cohort) replaces the last release (`teacher zero-shot`, no CGMacros "
+             "or T1D-UOM) when its MAE, relative to the last release's and weighted by windows over every 60-minute "
+             "row of `val.md`, is lower.", "",
+             f"- all {len(rows)} rows: {mean(rows):+.2f} % (better on {better}, worse on {worse}, equal on "
+             f"{len(rows) - better - worse})",
+             f"- heart-rate rows: {mean(x for x in rows if x[3] == 'heart_rate'):+.2f} %", "",
+             "| set, task | windows | relative MAE |", "|---|---|---|",
+             *[f"| {k}, {t} | {w} | {100 * r:+.1f} % |" for k, t, w, _, r in rows], "",
+             f"Chosen: {'the new teacher' if mean(rows) < 0 else 'the last release (kept)'}."]
+    return "\n".join(lines) + "\n"
 
 
 def folder():
@@ -290,7 +322,10 @@ def loco_markdown(r: dict) -> str:
         lines += [f"## {c}", "", f"Test people ({len(e['test_people'])}): {', '.join(e['test_people'])}; train people: "
                   f"{len(e['train_people'])}.", ""]
         if len(e["test_people"]) < 3:
-            lines += [f"**{len(e['test_people'])} test people: too few to carry a claim alone.**", ""]
+            n = len(e["test_people"])
+            lines += [f"**{n} test {'person' if n == 1 else 'people'}: too few to carry a claim alone** (the interval "
+                      f"resamples {'that person' if n == 1 else 'these people'}'s windows; it says nothing of other "
+                      f"people).", ""]
         for ch, d in e["channels"].items():
             for t, row in d["tasks"].items():
                 ref = "last value" if t.startswith("extrapolation") else "linear"
@@ -298,7 +333,8 @@ def loco_markdown(r: dict) -> str:
                 cells = [f"{k} {v['mae_unit']:.2f}" + (f" ({100 * v['gain'][ref][0]:+.1f} % [{100 * v['gain'][ref][1]:+.1f}, "
                                                        f"{100 * v['gain'][ref][2]:+.1f}])" if "gain" in v else "")
                          for k, v in ms.items() if k == ref or "gain" in v]
-                lines.append(f"- {ch}, {t} ({row['windows']} windows, {row['people']} people): " + "; ".join(cells))
+                what = t if t.startswith("heart rate") else f"{ch.replace('_', ' ')}, {t}"
+                lines.append(f"- {what} ({row['windows']} windows, {row['people']} people): " + "; ".join(cells))
             lines.append("")
     return "\n".join(lines) + "\n"
 

@@ -23,7 +23,10 @@ min`` (heart rate hidden, steps left).  Every method fills the same spans.  Scor
 cells that were observed, in the channel's own unit and in z-units (the channel's std over the scored
 windows, the same for every method).  ``real.json``: ``imputation`` -> ``"<set> <channel>"`` ->
 ``tasks`` -> task -> ``methods`` -> method -> ``mae_unit``, ``mae_z``, ``cells``, with ``subjects``
-and ``windows`` per set and ``windows`` per task.
+and ``windows`` per set and ``windows`` and ``people`` per task.  Every model's ``gain`` over each
+classical method carries the 95 % interval of a bootstrap over people (``bootstrap_gains``: people
+resampled, and each drawn person's windows within them), and ``real.md`` says where fewer than 3 people
+carry a figure.
 
 Activity (aw_fb): each run of one label of at least ``MIN_SEGMENT`` minutes in a participant's
 sequence is one example, placed in a 300-minute window with the rest missing.
