@@ -318,7 +318,7 @@ ADAPTED_BAR = {"interpolation": 10.0, "extrapolation": 15.0}
 def bar_rows(r: dict) -> list:
     """The issue's bars per cohort: heart rate against linear (interpolation) or the last value (extrapolation),
     zero-shot and adapted on all train people; steps and counts against the best classical method of the row."""
-    from lsm_edge.evaluate_real import MODEL_FREE
+    from real_bars import baseline  # the issue's baseline of a row: the bar's for heart rate, else the best classical
 
     out = ["| cohort | channel, task | test people | windows | baseline | zero-shot | bar | adapted on all | bar |",
            "|---|---|---|---|---|---|---|---|---|"]
@@ -328,13 +328,8 @@ def bar_rows(r: dict) -> list:
                 if "steps visible" in t:
                     continue
                 m = row["methods"]
-                kind = "extrapolation" if t.startswith("extrapolation") else "interpolation"
-                if ch == "heart_rate":
-                    ref = "last value" if kind == "extrapolation" else "linear"
-                    zb, ab = ZERO_SHOT_BAR[kind], ADAPTED_BAR[kind]
-                else:
-                    ref = min(MODEL_FREE, key=lambda k: m[k]["mae_unit"])
-                    zb = ab = 0.0
+                kind, ref, _ = baseline(ch, t, m)
+                zb, ab = (ZERO_SHOT_BAR[kind], ADAPTED_BAR[kind]) if ch == "heart_rate" else (0.0, 0.0)
                 adapted = max((k for k in m if k.startswith("adapted on ")), key=lambda k: int(k.split()[-1]))
 
                 def cell(k, b):

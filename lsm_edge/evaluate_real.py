@@ -161,17 +161,17 @@ def score_imputation(windows, channel, methods: dict, seed: int = 0, progress: b
         for r, (_, s) in enumerate(spans):
             hide[r, s:s + n] = True
         scored = hide & ~np.isnan(x[:, :, j])
-        truth_u, truth_m = vals[idx][scored], windows[idx][:, :, j][scored]
+        truth_u, truth_m = vals[idx], windows[idx][:, :, j][scored]
         if task == "steps visible":
             x[:, :, j][hide] = np.nan
         else:
             x[hide] = np.nan
         row, per_window = {}, {}
-        truth = to_unit(channel, np.nan_to_num(windows[idx][:, :, j]))
         for name, method in methods.items():
             filled = method(x)[:, :, j]
-            per_window[name] = np.where(scored, np.abs(to_unit(channel, filled) - truth), 0).sum(1)
-            row[name] = {"mae_unit": float(np.abs(to_unit(channel, filled[scored]) - truth_u).mean()),
+            err = np.where(scored, np.abs(to_unit(channel, filled) - truth_u), 0)  # [n, 300]; 0 off the scored cells
+            per_window[name] = err.sum(1)
+            row[name] = {"mae_unit": float(err[scored].mean()),
                          "mae_z": float(np.abs(filled[scored] - truth_m).mean() / z_scale),
                          "cells": int(scored.sum())}
         refs = [m for m in MODEL_FREE if m in per_window]

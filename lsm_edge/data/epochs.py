@@ -119,14 +119,14 @@ def to_timeline(rec: Recording) -> Timeline:
     start_s = rec.start.astype("datetime64[s]").astype(np.int64)
     t0 = (start_s // 60) * 60
     offsets = rec.offsets + (start_s - t0)
-    ends = offsets + (rec.epoch_s if rec.lengths is None else rec.lengths)
-    minutes = int(np.floor((ends.max() - 1e-9) / 60)) + 1
+    lengths = rec.epoch_s if rec.lengths is None else rec.lengths
+    minutes = int(np.floor(((offsets + lengths).max() - 1e-9) / 60)) + 1
     check_span(rec.subject, np.int64(t0 // 60), minutes, rec.path)
     values = np.full((minutes, schema.N_FEATURES), np.nan, np.float32)
     extras, units = {}, {}
     partial = 0
     for name, (v, how, unit) in rec.channels.items():
-        per_min, cover = fold(offsets, rec.epoch_s if rec.lengths is None else rec.lengths, v, how, minutes, True)
+        per_min, cover = fold(offsets, lengths, v, how, minutes, True)
         per_min = per_min.astype(np.float32)
         if name == "activity":
             part = np.isfinite(per_min) & (cover < 60 - 1e-6)
