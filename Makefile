@@ -48,12 +48,12 @@ demo-real: $(STAMP)
 	$(BIN)/lsm-edge evaluate-real --data $(REAL) --teacher $(PT)/real_conv96x5 --artifacts $(PT)/real_student_conv64 --adapt-steps 0 --horizons 60 --out $(DEMO)/real
 
 # make arm: ARM emulation for `lsm-edge bench --arm` (as root on Debian: adds the arm64 architecture,
-# installs qemu-user and gcc, builds the cache in ~/.cache/lsm-edge/arm; lsm_edge/arm.py says what it holds).
+# installs qemu-user and gcc, builds the cache in ~/.cache/lsm-edge/arm; lsm_edge/core/arm.py says what it holds).
 arm: $(STAMP)
 	dpkg --print-foreign-architectures | grep -qx arm64 || { dpkg --add-architecture arm64 && apt-get update -q; }
 	command -v qemu-aarch64 >/dev/null && command -v gcc >/dev/null && command -v aarch64-linux-gnu-gcc >/dev/null \
 		|| apt-get install -y -q qemu-user gcc gcc-aarch64-linux-gnu
-	$(BIN)/python -m lsm_edge.arm setup
+	$(BIN)/python -m lsm_edge.core.arm setup
 
 # make apps: the toolchains of the example apps outside Python (as root on Debian): chromium for the web page,
 # kotlinc for the docs' Kotlin, a C compiler; and LiteRT.js from npm.  tests/test_apps.py skips each check whose

@@ -38,7 +38,7 @@ def main():
 
     from lsm_edge.data.dataset import Dataset
     from lsm_edge.data.simulate import write_simulated
-    from lsm_edge.finetune import classical_baselines, metrics
+    from lsm_edge.core.tasks import classical_baselines, metrics
     from lsm_edge.io import atomic_write_text
     from lsm_edge.schema import ACTIVITIES
 
@@ -75,7 +75,7 @@ def larger_test(data, big):
     labelled test window of the larger simulation ``big`` (a Dataset), after checking that its first subjects
     reproduce the labelled test windows of the reference dataset ``data`` exactly."""
     from lsm_edge.data.dataset import Dataset
-    from lsm_edge.finetune import labelled
+    from lsm_edge.core.tasks import labelled
 
     x, y, s = split_with_subjects(big, "test")
     x_ref, y_ref = labelled(Dataset(data), "activity", "test")

@@ -24,9 +24,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from lsm_edge import apps, arm  # noqa: E402
+from lsm_edge.core import apps, arm  # noqa: E402
 from lsm_edge.data.dataset import Dataset  # noqa: E402
-from lsm_edge.bench import machine  # noqa: E402
+from lsm_edge.core.measure import machine  # noqa: E402
 from lsm_edge.runtime import Imputer, read_metadata  # noqa: E402
 
 FILES = ["real_conv96x5/conv96x5_float32.tflite", "real_student_conv64/student_conv64_dynamic.tflite",
@@ -120,7 +120,7 @@ def output_step(meta_v1: dict, path_v1) -> np.ndarray | None:
     """One step of an integer file's impute output, in raw units per feature (None for float files)."""
     if meta_v1["quantization"] != "int8":
         return None
-    from lsm_edge.convert import float_output_scale
+    from lsm_edge.core.tflite import float_output_scale
 
     if meta_v1.get("io"):
         q = meta_v1["io"]["impute"]["outputs"]["values"]["scale"]

@@ -11,7 +11,7 @@ with LiteRT's on this machine, on the same seeded input.  Also: the same a76 fil
         --trace runs/arm/sim_artifacts/teacher_dynamic.tflite runs/arm/sim_artifacts/teacher_int8.tflite
 
 Then each file of ``--trace`` (default: the released dynamic-range student) is run on LiteRT's built-in kernels on
-x86 and on each core with every intermediate tensor kept (``lsm_edge.arm.trace``): the first tensors that differ
+x86 and on each core with every intermediate tensor kept (``lsm_edge.core.arm.trace``): the first tensors that differ
 name the op where the core departs (on those kernels; XNNPACK keeps its intermediates to itself).
 """
 
@@ -61,7 +61,7 @@ def main(argv=None) -> None:
     args = ap.parse_args(argv)
     from ai_edge_litert.interpreter import Interpreter
 
-    from lsm_edge import arm
+    from lsm_edge.core import arm
     from lsm_edge.io import atomic_write_text
 
     rows = []
@@ -82,7 +82,7 @@ def main(argv=None) -> None:
                     diff = max(float(np.abs(out[k] - v).max() / np.abs(v).max()) for k, v in want.items())
                     cells.append(f"{diff:.1e} ({span / 2 / 1e3:.0f} k instr.)")
                 rows.append(f"| {name} | {'dynamic range' if dynamic else 'float32'} | " + " | ".join(cells) + " |")
-    from lsm_edge.bench import example_inputs
+    from lsm_edge.core.tflite import example_inputs
 
     traced = {}
     for f in args.trace:
@@ -95,7 +95,7 @@ def main(argv=None) -> None:
             f"{args.out} --trace {' '.join(args.trace)}`\n\nOne-op models at the dynamic-range student's shapes, same seeded input on x86 and on each "
             "emulated core; relative difference = max |ARM - x86| / max |x86|.\n\n" + head + "\n" + "\n".join(rows) + "\n"
             + "\nWhole files, `impute` on the bench's seeded inputs, on LiteRT's built-in kernels (no XNNPACK) with every "
-            "intermediate tensor kept (`lsm_edge.arm.trace`): the float tensors that differ from x86 by more than 1e-5 "
+            "intermediate tensor kept (`lsm_edge.core.arm.trace`): the float tensors that differ from x86 by more than 1e-5 "
             "relative, the first six in tensor order (the converter numbers tensors roughly in execution order).\n\n"
             + "\n".join(f"- `{f}` on {core}: {len(t)} tensors differ" + ("".join(
                 f"\n  - `{x['name'][:90]}`: {x['max_rel_diff']:.1e}" for x in t[:6]) if t else "")

@@ -44,7 +44,7 @@ def sh(*args, log=None):
 
 def conv_run(data, out, steps: int, dim: int = 96, depth: int = 5, warmup: int = 600, every: int = 1000):
     """The conv family on the masks alone (no teacher), normalised by its own corpus."""
-    from lsm_edge.distill import distill
+    from lsm_edge.verbs.distill import distill
     from lsm_edge.recipe import DistillConfig
 
     if (Path(out) / "model.keras").exists():
@@ -56,7 +56,7 @@ def conv_run(data, out, steps: int, dim: int = 96, depth: int = 5, warmup: int =
 
 
 def student(teacher, data, out, recipe: str, **overrides):
-    from lsm_edge.distill import distill
+    from lsm_edge.verbs.distill import distill
     from lsm_edge.recipe import DistillConfig
 
     if (Path(out) / "model.keras").exists():
@@ -225,10 +225,8 @@ def loco():
 
     from lsm_edge import schema
     from lsm_edge.data.autoimport import split_key
-    from lsm_edge.evaluate_real import (MODEL_FREE, _adapt, channels_of, keras_imputer, last_value_fill,
-                                        linear_fill, mean_fill, median_fill, nearest_fill, read_sets, roles,
-                                        score_imputation, windows_of)
-    from lsm_edge.train import load_run
+    from lsm_edge.verbs.evaluate_real import MODEL_FREE, _adapt, channels_of, keras_imputer, last_value_fill, linear_fill, mean_fill, median_fill, nearest_fill, read_sets, roles, score_imputation, windows_of
+    from lsm_edge.core.run import load_run
 
     RES.mkdir(parents=True, exist_ok=True)
     sets = read_sets(REAL, progress=True)
@@ -285,9 +283,8 @@ def plots():
     methods, the teacher pretrained without the cohort and its adaptations (results/fills_loco_<cohort>_<channel>.png)."""
     import numpy as np  # noqa: F401  (the scoring functions' arrays)
 
-    from lsm_edge.evaluate_real import (fill_plot, keras_imputer, last_value_fill, linear_fill, read_sets, roles,
-                                        windows_of)
-    from lsm_edge.train import load_run
+    from lsm_edge.verbs.evaluate_real import fill_plot, keras_imputer, last_value_fill, linear_fill, read_sets, roles, windows_of
+    from lsm_edge.core.run import load_run
 
     sets = read_sets(REAL, progress=True)
     role = roles([t for tls in sets.values() for t in tls])

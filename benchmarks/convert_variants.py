@@ -35,7 +35,8 @@ def main():
     ap.add_argument("--out", default=str(Path(__file__).parent / "results" / "convert"))
     a = ap.parse_args()
 
-    from lsm_edge.convert import VARIANTS, convert, op_counts
+    from lsm_edge.verbs.convert import VARIANTS, convert
+    from lsm_edge.core.tflite import op_counts
     from lsm_edge.data import masks
     from lsm_edge.data.dataset import Dataset
     from lsm_edge.data.stats import NormStats

@@ -76,7 +76,7 @@ def main():
         sys.exit(f"--methods must be a comma-separated subset of {','.join(LABEL)}, got {a.methods!r}")
     extra = extra_test(a.data, a.extra_test, a.task) if a.extra_test else None
 
-    from lsm_edge.finetune import FinetuneConfig, finetune
+    from lsm_edge.verbs.finetune import FinetuneConfig, finetune
 
     reuse = dict(r.split("=", 1) for r in a.reuse)
     rows = []
@@ -182,8 +182,8 @@ def extra_test(data, more, task):
 
 
 def score_extra(run, x, y):
-    from lsm_edge.finetune import TASKS, metrics, predict_proba
-    from lsm_edge.train import load_run
+    from lsm_edge.core.tasks import TASKS, metrics, predict_proba
+    from lsm_edge.core.run import load_run
 
     model, stats, cfg = load_run(run)
     m = metrics(y, predict_proba(model, stats.normalize(x)), len(TASKS[cfg["task"]]))
@@ -192,7 +192,7 @@ def score_extra(run, x, y):
 
 def forest_extra(data, task, extra, seeds):
     from lsm_edge.data.dataset import Dataset
-    from lsm_edge.finetune import TASKS, classical_baselines, labelled, metrics
+    from lsm_edge.core.tasks import TASKS, classical_baselines, labelled, metrics
 
     x, y, _ = extra
     xtr, ytr = labelled(Dataset(data), task, "train")

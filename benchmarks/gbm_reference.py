@@ -34,12 +34,12 @@ import numpy as np
 from tqdm import tqdm
 
 from lsm_edge import schema
-from lsm_edge.bench import machine
+from lsm_edge.core.measure import machine
 from lsm_edge.data import masks
 from lsm_edge.data.dataset import Dataset
 from lsm_edge.data.stats import NormStats
 from lsm_edge.data.windows import fill_linear
-from lsm_edge.evaluate import default_tasks
+from lsm_edge.core.scoring import default_tasks
 from lsm_edge.io import atomic_write_text
 
 GAP = 60

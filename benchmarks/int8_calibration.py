@@ -5,7 +5,7 @@
 Converts RUN to float32 and to int8 calibrated on the training windows as recorded (``observed``) and
 with the gaps imputation fills hidden in turn (``masked``), each at ``--calibration-windows`` sizes and
 for several draws of the calibration windows (``--seeds``),
-and scores every file through ``lsm_edge.report.score_generative`` (the app runtime) on the
+and scores every file through ``lsm_edge.core.scoring.score_generative`` (the app runtime) on the
 VALIDATION subjects' windows: the choice is made there, the suite scores the test subjects.
 Gain = 1 - MAE / MAE(linear interpolation) on hidden, originally observed cells; "kept" = of the
 float32 file's gain.  Writes OUT/int8_calibration.{md,json}.
@@ -41,11 +41,11 @@ def main():
 
     from tqdm import tqdm
 
-    from lsm_edge import evaluate as ev
-    from lsm_edge.convert import convert
+    from lsm_edge.verbs import evaluate as ev
+    from lsm_edge.verbs.convert import convert
     from lsm_edge.data.dataset import Dataset
     from lsm_edge.data.stats import NormStats
-    from lsm_edge.report import score_generative
+    from lsm_edge.core.scoring import score_generative
 
     run = Path(a.run)
     art = Path(a.artifacts or run.parent / "calibration")

@@ -24,7 +24,8 @@ def main() -> None:
     ap.add_argument("--data", default=str(ROOT / "runs/real/corpus"), help="calibration windows (train split)")
     ap.add_argument("--out", required=True)
     a = ap.parse_args()
-    from lsm_edge import arm, convert
+    from lsm_edge.core import arm
+    from lsm_edge.verbs import convert
     from lsm_edge.data.dataset import Dataset
     from lsm_edge.data.stats import NormStats
     from lsm_edge.models.intconv import IntStudent, feature_range

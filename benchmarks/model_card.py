@@ -68,7 +68,7 @@ def main(argv=None):
 
     out = [f"# Model card: {run.name}", "",
            f"{_kind(cfg)} `{cfg.get('name', cfg.get('family', ''))}`, {cfg.get('params', 0):,} parameters. "
-           "Loads with `keras.models.load_model(..., safe_mode=True)` through `lsm_edge.train.load_run`; every "
+           "Loads with `keras.models.load_model(..., safe_mode=True)` through `lsm_edge.core.run.load_run`; every "
            "lsm-edge command takes the folder as a run (`train --init`, `distill --teacher`, `convert`, "
            "`evaluate-real --teacher` / `--with`).", "",
            "## Training data", "",

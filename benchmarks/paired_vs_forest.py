@@ -54,8 +54,8 @@ def main():
 
     from activity_ceiling import larger_test, subject_index
     from lsm_edge.data.dataset import Dataset
-    from lsm_edge.finetune import TASKS, classical_baselines, labelled, metrics, predict_proba
-    from lsm_edge.train import load_run
+    from lsm_edge.core.tasks import TASKS, classical_baselines, labelled, metrics, predict_proba
+    from lsm_edge.core.run import load_run
 
     n_classes = len(TASKS["activity"])
     x, y, _, subjects = larger_test(a.data, Dataset(a.extra_test))

@@ -75,16 +75,16 @@ def main() -> None:
     ap.add_argument("--save", default="runs/peers", help="folder for the trained peers' weights")
     a = ap.parse_args()
 
-    from lsm_edge import peers  # first: it loads PyTorch, which must come before TensorFlow
+    from lsm_edge.core import peers  # first: it loads PyTorch, which must come before TensorFlow
 
     torch = peers.torch
     from lsm_edge.data.dataset import Dataset
     from lsm_edge.data.windows import fill_linear, fill_locf, fill_nearest
-    from lsm_edge.evaluate import default_tasks, evaluate_generative, mean_fill, model_method
+    from lsm_edge.core.scoring import default_tasks, evaluate_generative, mean_fill, model_method
     from lsm_edge.io import atomic_write_text
-    from lsm_edge.bench import machine
-    from lsm_edge.report import artifact_method
-    from lsm_edge.train import load_run
+    from lsm_edge.core.measure import machine
+    from lsm_edge.core.scoring import artifact_method
+    from lsm_edge.core.run import load_run
 
     out = Path(a.out)
     (out / "runs").mkdir(parents=True, exist_ok=True)

@@ -3,7 +3,7 @@
     pip install litert-torch==0.10.0        (beside the [peers] extra; not a dependency of lsm-edge)
     python benchmarks/peers_export.py --out benchmarks/results/peers/export.md
 
-Each peer is built with the hyper-parameters of lsm_edge.peers.PEERS (weights as initialised: the
+Each peer is built with the hyper-parameters of lsm_edge.core.peers.PEERS (weights as initialised: the
 question is whether its graph converts and runs, not how well it imputes) and wrapped as
 ``(x [1, 300, 26] with 0 where missing, observed [1, 300, 26] 0/1) -> imputed``.  For each: does
 ``litert_torch.convert`` succeed, the file's size, whether the LiteRT interpreter runs it, the largest
@@ -30,7 +30,7 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=30)
     a = ap.parse_args()
 
-    from lsm_edge import peers  # first: PyTorch before TensorFlow
+    from lsm_edge.core import peers  # first: PyTorch before TensorFlow
 
     torch = peers.torch
     import litert_torch

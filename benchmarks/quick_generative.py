@@ -12,8 +12,8 @@ import sys
 
 from lsm_edge.data.dataset import Dataset
 from lsm_edge.data.windows import fill_linear
-from lsm_edge.evaluate import default_tasks, evaluate_generative, gain, model_method
-from lsm_edge.train import load_run
+from lsm_edge.core.scoring import default_tasks, evaluate_generative, gain, model_method
+from lsm_edge.core.run import load_run
 
 ROWS = ["interpolation 60 min", "extrapolation 60 min", "sensor 60 min", "interpolation 20 min"]
 

@@ -47,11 +47,11 @@ def main() -> None:
     from sklearn.metrics import accuracy_score, f1_score
 
     from lsm_edge.data.autoimport import read_any
-    from lsm_edge.evaluate_real import (ACTIVITIES, activity_folds, keras_embed, score_activity, segment_stats,
-                                        segments)
-    from lsm_edge.finetune import FinetuneConfig, TaskModel, fit_head, fresh_copy, predict_proba
+    from lsm_edge.verbs.evaluate_real import ACTIVITIES, activity_folds, keras_embed, score_activity, segment_stats, segments
+    from lsm_edge.verbs.finetune import FinetuneConfig, fit_head, fresh_copy
+    from lsm_edge.core.tasks import TaskModel, predict_proba
     from lsm_edge.io import atomic_write_text
-    from lsm_edge.train import load_run
+    from lsm_edge.core.run import load_run
 
     t0 = time.time()
     x, y, g = segments(read_any(Path(a.data) / "aw_fb")[0])

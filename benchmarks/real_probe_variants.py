@@ -37,9 +37,10 @@ def main() -> None:
 
     from lsm_edge import schema
     from lsm_edge.data.autoimport import read_any
-    from lsm_edge.evaluate_real import activity_folds, keras_embed, phase_average, segment_stats, segments
+    from lsm_edge.verbs.evaluate_real import activity_folds, keras_embed, phase_average, segment_stats, segments
     from lsm_edge.io import atomic_write_text
-    from lsm_edge.train import load_run, model_inputs
+    from lsm_edge.core.run import load_run
+    from lsm_edge.core.inputs import model_inputs
 
     x, y, g = segments(read_any(Path(a.data) / "aw_fb")[0])
     minutes = (~np.isnan(x).all(2)).sum(1)

@@ -19,7 +19,7 @@ def main(src, dst):
     import keras
 
     from lsm_edge.io import atomic_path, atomic_write_text, sha256_file
-    from lsm_edge.train import model_inputs
+    from lsm_edge.core.inputs import model_inputs
 
     src, dst = Path(src), Path(dst)
     dst.mkdir(parents=True, exist_ok=True)

@@ -30,10 +30,11 @@ WORKER = r"""
 import json, sys
 from dataclasses import asdict
 from pathlib import Path
-from lsm_edge.distributed import select_backend
+from lsm_edge.core.distributed import select_backend
 backend, data, out, size, batch, rounds, warm, steps = sys.argv[1:9]
 select_backend(backend, devices=2)
-from lsm_edge.train import TrainConfig, train
+from lsm_edge.recipe import TrainConfig
+from lsm_edge.verbs.train import train
 res = []
 for r in range(int(rounds)):
     for devices in (1, 2):
@@ -87,7 +88,7 @@ def main():
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
     sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from lsm_edge.bench import machine as machine_info
+    from lsm_edge.core.measure import machine as machine_info
 
     results = {"command": " ".join([Path(sys.executable).name] + sys.argv), "machine": machine_info(),
                "size": a.size, "global_batch": a.batch, "measured_steps": a.steps, "backends": {}}

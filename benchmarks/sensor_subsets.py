@@ -42,9 +42,9 @@ def main():
 
     from lsm_edge import schema
     from lsm_edge.data.dataset import Dataset
-    from lsm_edge.evaluate_real import keras_imputer, linear_fill, score_imputation
+    from lsm_edge.verbs.evaluate_real import keras_imputer, linear_fill, score_imputation
     from lsm_edge.io import atomic_write_text
-    from lsm_edge.train import load_run
+    from lsm_edge.core.run import load_run
 
     teachers = dict(t.split("=", 1) for t in a.teacher)
     methods = {"linear": linear_fill}

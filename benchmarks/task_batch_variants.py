@@ -3,7 +3,7 @@
     python benchmarks/task_batch_variants.py --variant multigap --steps 600 --out runs/ab/multigap_600
     python benchmarks/quick_generative.py runs/ab/multigap_600
 
-Variants of ``lsm_edge.train.task_batch`` (the other half of the steps, true MAE, is unchanged):
+Variants of ``lsm_edge.core.inputs.task_batch`` (the other half of the steps, true MAE, is unchanged):
 - ``recipe``:   as committed (one span of 5..150 minutes per window; interpolation, extrapolation or sensor);
 - ``multigap``: interpolation and sensor windows get 1-3 spans each, so more hidden cells are
                 supervised per forward pass (extrapolation keeps its one span at the end);
@@ -18,7 +18,7 @@ from functools import partial
 
 import numpy as np
 
-import lsm_edge.train as T
+import lsm_edge.verbs.train as T
 from lsm_edge.data import masks
 from lsm_edge.recipe import TrainConfig
 

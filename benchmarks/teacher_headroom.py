@@ -32,13 +32,13 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from lsm_edge.bench import machine
+from lsm_edge.core.measure import machine
 from lsm_edge.data.dataset import Dataset
 from lsm_edge.data.simulate import simulate_subject
 from lsm_edge.data.windows import cut_windows, fill_linear
-from lsm_edge.evaluate import default_tasks, evaluate_generative, gain, model_method
+from lsm_edge.core.scoring import default_tasks, evaluate_generative, gain, model_method
 from lsm_edge.io import atomic_write_text
-from lsm_edge.train import load_run
+from lsm_edge.core.run import load_run
 
 ORACLES = {"oracle: no white noise": dict(iid_noise=0.0), "oracle: no fast noise": dict(iid_noise=0.0, fast_noise=0.0)}
 EDGES = "linear from noise-free edges"

@@ -24,9 +24,10 @@ import numpy as np
 
 from lsm_edge.data.dataset import Dataset
 from lsm_edge.data.windows import fill_linear
-from lsm_edge.evaluate import default_tasks, evaluate_generative, gain, model_method, to_markdown
+from lsm_edge.core.scoring import default_tasks, evaluate_generative, gain, model_method
+from lsm_edge.verbs.evaluate import to_markdown
 from lsm_edge.io import atomic_write_text
-from lsm_edge.train import load_run
+from lsm_edge.core.run import load_run
 
 
 def spread_table(by_seed: dict[int, dict], names: list[str]) -> str:

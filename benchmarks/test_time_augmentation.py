@@ -50,9 +50,9 @@ def main():
 
     from lsm_edge.data.dataset import Dataset
     from lsm_edge.data.windows import fill_linear
-    from lsm_edge.evaluate import Task, evaluate_generative, gain, model_method
+    from lsm_edge.core.scoring import Task, evaluate_generative, gain, model_method
     from lsm_edge.io import atomic_write_text
-    from lsm_edge.train import load_run
+    from lsm_edge.core.run import load_run
 
     model, stats, _ = load_run(a.teacher)
     z = stats.normalize(Dataset(a.data).load("test").values[: a.windows])

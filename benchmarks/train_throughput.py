@@ -40,7 +40,8 @@ def main():
     from lsm_edge.data.simulate import simulate
     from lsm_edge.data.stats import NormStats
     from lsm_edge.models.mae import count_params
-    from lsm_edge.train import TrainConfig, _policy, augment, mae_batch, new_model, task_batch
+    from lsm_edge.verbs.train import TrainConfig, _policy, new_model
+    from lsm_edge.core.inputs import augment, mae_batch, task_batch
 
     w = next(simulate(16, 4, seed=0, chunk_subjects=16))
     z = NormStats.fit([w.values]).normalize(w.values)

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import json
 import sys
-import types
 from dataclasses import asdict
 from pathlib import Path
 
@@ -30,22 +29,6 @@ from .errors import LsmEdgeError, OptionError
 
 __all__ = ["data_simulate", "data_import", "data_import_fitbit", "data_import_long", "data_describe", "data_stats",
            "train", "distill", "evaluate", "finetune", "convert", "inspect", "evaluate_real", "bench", "report"]
-
-
-VERB_MODULES = ("train", "distill", "evaluate", "finetune", "convert", "evaluate_real", "bench", "report")
-
-
-class _VerbModule(types.ModuleType):
-    """A module that shares its name with a verb (``lsm_edge.train`` holds the training loop): importing it
-    rebinds ``lsm_edge.train``, so the module itself calls the verb and ``lsm_edge.train(...)`` always works."""
-
-    def __call__(self, *args, **kwargs):
-        return globals()[self.__name__.rsplit(".", 1)[1]](*args, **kwargs)
-
-
-def callable_module(name: str) -> None:
-    """Called at the end of ``lsm_edge.train``, ``lsm_edge.distill``, ... (the modules named like a verb)."""
-    sys.modules[name].__class__ = _VerbModule
 
 
 def _ints(value, option: str, unit: str) -> tuple[int, ...]:
@@ -112,7 +95,7 @@ def data_import(folder, out, min_observed: float = 0.2, skip_malformed: bool = F
 
 def data_import_fitbit(folder, out, min_observed: float = 0.2, skip_malformed: bool = False) -> Path:
     """Import a Fitbit export in the Fitabase layout; returns the dataset folder."""
-    from .data.fitbit import read_fitabase
+    from .data.fitabase import read_fitabase
     from .data.importing import write_dataset
 
     write_dataset(read_fitabase(folder, skip_malformed), out, {"kind": "fitabase", "path": str(folder)}, min_observed)
@@ -151,20 +134,36 @@ def train(data_dir, out, recipe=None, resume: bool = False, stats_path=None, ini
           **overrides) -> Path:
     """Pretrain a teacher masked autoencoder, or continue a finished run on new data (``init``); returns the run
     folder.  ``recipe``: a TOML under train/; ``overrides``: any recipe field (``steps=300``, ``lr=1e-3``, ...)."""
-    from .distributed import select_backend
+    from .core.distributed import select_backend
     from .recipe import TrainConfig
 
     cfg = _recipe(TrainConfig, recipe, overrides)
     select_backend(cfg.backend, cfg.devices)  # before Keras starts
-    from .train import train as _train
+    return fit(data_dir, out, cfg, resume=resume, progress=not quiet, stats_path=stats_path, init=init)
 
-    return _train(data_dir, out, cfg, resume=resume, progress=not quiet, stats_path=stats_path, init=init)
+
+def fit(data_dir, out, cfg, resume: bool = False, progress: bool = True, stats_path=None, init=None,
+        refit_stats: bool = False, stop_after_segments: int | None = None) -> Path:
+    """:func:`train` with a :class:`lsm_edge.recipe.TrainConfig` already built (what ``evaluate_real`` adapts
+    with).  ``init``: a finished teacher continues through the training loop (verbs/train.py); a conv model
+    trained on the masks alone (pretrained/real_conv96x5) continues through distill's loop without a teacher,
+    the same objective (verbs/distill.py ``continue_masked``)."""
+    from .core.run import masked_student
+
+    if init is not None and masked_student(init):
+        from .verbs.distill import continue_masked
+
+        return continue_masked(data_dir, out, cfg, init, resume, progress, stop_after_segments, refit_stats)
+    from .verbs.train import train as _train
+
+    return _train(data_dir, out, cfg, resume=resume, progress=progress, stop_after_segments=stop_after_segments,
+                  stats_path=stats_path, init=init, refit_stats=refit_stats)
 
 
 def distill(teacher, data_dir, out, recipe=None, resume: bool = False, init=None, quiet: bool = False,
             **overrides) -> Path:
     """Distil a teacher run into a small student (recipe: a TOML under distill/); returns the student's run folder."""
-    from .distill import distill as _distill
+    from .verbs.distill import distill as _distill
     from .recipe import DistillConfig
 
     cfg = _recipe(DistillConfig, recipe, overrides)
@@ -181,7 +180,7 @@ def evaluate(run, data_dir, task: str = "generative", split: str = "test", windo
         raise OptionError(f"--task {task!r}: expected generative, exercise or activity")
     out_dir = Path(out) if out else Path(run) / "eval"
     if task != "generative":
-        from .finetune import FinetuneConfig, evaluate_discriminative
+        from .verbs.finetune import FinetuneConfig, evaluate_discriminative
 
         cfg = FinetuneConfig(seed=seed, epochs=epochs, full_epochs=full_epochs, pool=pool, flip_p=flip_p, hide_p=hide_p)
         return evaluate_discriminative(run, data_dir, task, cfg, out_dir, shots_list=_ints(few_shot, "--few-shot", "counts"),
@@ -192,8 +191,9 @@ def evaluate(run, data_dir, task: str = "generative", split: str = "test", windo
     import numpy as np
 
     from .data.dataset import Dataset
-    from .evaluate import baseline_methods, default_tasks, evaluate_generative, model_method, write_report
-    from .train import load_run
+    from .core.run import load_run
+    from .core.scoring import baseline_methods, default_tasks, evaluate_generative, model_method
+    from .verbs.evaluate import write_report
 
     hs = _ints(horizons, "--horizons", "minutes")
     model, stats, cfg = load_run(run)
@@ -229,7 +229,7 @@ def finetune(teacher, data_dir, task: str, out, head: str = "conv", shots=None, 
              hide_p: float = 0.0) -> dict:
     """Train a classification head (exercise or 8-class activity) on a teacher or student run; returns the
     held-out metrics (accuracy, mAP, n) and writes the classifier run to ``out``."""
-    from .finetune import FinetuneConfig, finetune as _finetune
+    from .verbs.finetune import FinetuneConfig, finetune as _finetune
 
     if from_scratch and head != "full":
         raise OptionError(f"--from-scratch: a model trained from scratch has no pretrained encoder to probe; got "
@@ -255,7 +255,7 @@ def convert(run, out, quant="float32", horizon: int = 60, batch: int = 1, calibr
     off XNNPACK or a QUANTIZE / DEQUANTIZE inside its graph.
     Returns {variant: file written}; with several variants one that fails is skipped (``on_skip(variant,
     error)`` is told) unless all fail."""
-    from .convert import VARIANTS, convert as _convert
+    from .verbs.convert import VARIANTS, convert as _convert
 
     wanted = list(VARIANTS) if quant == "all" else list(_names(quant))
     unknown = [q for q in wanted if q not in VARIANTS]
@@ -282,7 +282,7 @@ def convert(run, out, quant="float32", horizon: int = 60, batch: int = 1, calibr
 
 def inspect(file) -> dict:
     """Metadata, signatures (inputs and outputs with shapes), op counts and size of a ``.tflite`` file."""
-    from .convert import inspect as _inspect
+    from .verbs.convert import inspect as _inspect
 
     return _inspect(file)
 
@@ -296,30 +296,30 @@ def evaluate_real(data_dir, teacher, out, others=(), artifacts=None, adapt_steps
     earlier part); ``adapt_per_set``: one adapted teacher per set (device families); ``adapt_norm``: "own" to
     normalise the adapted model by its adaptation data's statistics; returns real.json's content."""
     if peers_dir is not None:
-        from . import peers  # noqa: F401  (PyTorch first: it must load before TensorFlow)
-    from .evaluate_real import HORIZONS, evaluate_real as _evaluate_real
+        from .core import peers  # noqa: F401  (PyTorch first: it must load before TensorFlow)
+    from .verbs.evaluate_real import HORIZONS, evaluate_real as _evaluate_real
 
     spans = _ints(horizons, "--horizons", "minutes")
     if not spans or not set(spans) <= set(HORIZONS):
         raise OptionError(f"--horizons: spans must be among {HORIZONS}, got {spans}")
     return _evaluate_real(data_dir, teacher, out, artifacts, adapt_steps, seed, progress=not quiet,
                           command="lsm-edge " + " ".join(sys.argv[1:]), horizons=spans, peers_dir=peers_dir,
-                          others=others, people=people, adapt_per_set=adapt_per_set, adapt_norm=adapt_norm)
+                          others=others, people=people, adapt_per_set=adapt_per_set, adapt_norm=adapt_norm, fit=fit)
 
 
 def bench(files, threads="1", runs: int = 100, warmup: int = 10, json_out=None, adb_serial=None,
           benchmark_binary=None, arm=None, arm_calls: int = 20, signature=None) -> dict:
     """Latency (p50/p90/p99/min), init time, peak memory, size, FLOPs and XNNPACK coverage of ``.tflite`` files,
     each in a fresh process; returns the result (also written to ``json_out`` when given).  ``arm``: emulated
-    ARM cores instead (e.g. "cortex-a53,cortex-a76"; ``lsm_edge/arm.py``): parity with this machine, guest
+    ARM cores instead (e.g. "cortex-a53,cortex-a76"; ``lsm_edge/core/arm.py``): parity with this machine, guest
     instructions per call over ``arm_calls`` calls, instructions per FLOP, XNNPACK's nodes on each core; with
     ``signature``, only that signature is emulated (on this machine every signature is measured)."""
-    from .bench import bench as _bench
+    from .core.measure import bench as _bench
     from .io import atomic_write_text
 
     files = [files] if isinstance(files, (str, Path)) else list(files)
     if arm:
-        from .arm import arm_bench
+        from .core.arm import arm_bench
 
         result = arm_bench(files, _cores(arm), arm_calls, signatures=(signature,) if signature else None)
         if json_out:
@@ -339,7 +339,7 @@ def bench(files, threads="1", runs: int = 100, warmup: int = 10, json_out=None, 
 
 
 def _cores(arm) -> list[str]:
-    from .arm import CORES
+    from .core.arm import CORES
 
     cores = _names(arm)
     unknown = [c for c in cores if c not in CORES]
@@ -352,12 +352,12 @@ def report(teacher, artifacts, data_dir, out, windows: int = 512, horizons="10,2
            threads="1", runs: int = 50, seed: int = 0, arm=None, arm_windows: int = 64, arm_bench_json=None) -> dict:
     """Every artifact's generative MAE and task accuracy kept of the teacher, beside size, latency and memory;
     writes report.md / report.json / pareto.png to ``out`` and returns the report
-    (:func:`lsm_edge.report.gate` checks it against a retention bar).  ``arm``: emulated cores (e.g.
+    (:func:`lsm_edge.verbs.report.gate` checks it against a retention bar).  ``arm``: emulated cores (e.g.
     "cortex-a53,cortex-a76") whose columns the report gains: instructions per impute call (counted here, or read
     from ``arm_bench_json``, an ``lsm-edge bench --arm --json`` result), parity with this machine, and the
     headline tasks' MAE on ``arm_windows`` held-out windows filled on each core."""
-    from .evaluate import default_tasks
-    from .report import build_report, write_report
+    from .core.scoring import default_tasks
+    from .verbs.report import build_report, write_report
 
     hz, counts = _ints(horizons, "--horizons", "minutes"), _ints(threads, "--threads", "thread counts")
     res = json.loads(Path(bench_json).read_text()) if bench_json else None

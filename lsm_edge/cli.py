@@ -10,7 +10,7 @@ import click
 
 from .errors import LsmEdgeError, OptionError
 from .recipe import DistillConfig, TrainConfig  # light: no TensorFlow
-from .report import DEFAULT_GATE  # light: numpy and the LiteRT runtime only
+from .verbs.report import DEFAULT_GATE  # light: numpy and the LiteRT runtime only
 
 
 class _Group(click.Group):
@@ -265,11 +265,11 @@ def evaluate_cmd(task, run, data_dir, split, windows, horizons, seed, others, co
     res = api.evaluate(run, data_dir, task, split, windows, horizons, seed, others, compare_hidden, out, epochs,
                        full_epochs, few_shot, methods, few_shot_methods, pool, flip_p, hide_p)
     if task != "generative":
-        from .finetune import discriminative_markdown
+        from .verbs.finetune import discriminative_markdown
 
         click.echo(discriminative_markdown(res))
         return
-    from .evaluate import to_markdown
+    from .verbs.evaluate import to_markdown
 
     click.echo(to_markdown(res["results"], res["model_name"]))
     click.echo(f"\nreport: {res['report']}")
@@ -346,8 +346,8 @@ def finetune_cmd(teacher, data_dir, task, head, out, shots, epochs, full_epochs,
 def convert_cmd(run, quant, out, horizon, batch, calibration_windows, calibration, data_dir, classifiers, io, strict):
     """Convert a run to .tflite: named signatures (impute, forecast, embed, classify_*), metadata, builtin ops only."""
     from . import api
-    from .bench import edge_nodes
-    from .convert import describe_coverage
+    from .core.tflite import edge_nodes
+    from .verbs.convert import describe_coverage
     from .runtime import read_metadata
 
     written = api.convert(run, out, quant, horizon, batch, calibration_windows, calibration, data_dir, classifiers,
@@ -450,11 +450,11 @@ def evaluate_real_cmd(data_dir, teacher, others, artifacts, adapt_steps, seed, h
 def bench_cmd(files, threads, runs, warmup, signature, json_out, adb_serial, benchmark_binary, arm, arm_calls):
     """Latency (p50/p90/p99/min), init time, peak memory, size, FLOPs and XNNPACK coverage of .tflite files."""
     from . import api
-    from .bench import reference_ops, to_table
+    from .core.measure import reference_ops, to_table
 
     result = api.bench(files, threads, runs, warmup, json_out, adb_serial, benchmark_binary, arm, arm_calls, signature)
     if arm:
-        from .arm import to_table as arm_table
+        from .core.arm import to_table as arm_table
 
         click.echo(arm_table(result))
         return
@@ -493,7 +493,7 @@ def report_cmd(teacher, artifacts, data_dir, out, windows, horizons, bench_json,
                gate_metrics, arm, arm_windows, arm_bench_json):
     """Every artifact: generative MAE and task accuracy kept of the teacher, beside size, latency and memory."""
     from . import api
-    from .report import gate, to_markdown
+    from .verbs.report import gate, to_markdown
 
     rep = api.report(teacher, artifacts, data_dir, out, windows, horizons, bench_json, threads, runs, seed, arm,
                      arm_windows, arm_bench_json)

@@ -43,7 +43,7 @@ class TrainConfig:
     checkpoint_every: int = 100
     val_windows: int = 256
     seed: int = 0
-    # scale-out (lsm_edge/distributed.py); the first three may change when a run is resumed
+    # scale-out (lsm_edge/core/distributed.py); the first three may change when a run is resumed
     backend: str = "tensorflow"  # "tensorflow" (tf.distribute) or "jax" (keras.distribution)
     devices: int = 1  # devices of each process: data parallel over all of them
     model_parallel: int = 1  # jax: also shard Dense kernels over this many of them (ModelParallel)

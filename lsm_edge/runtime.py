@@ -8,7 +8,7 @@ the file's metadata (``model.feature_names``).
     imp = Imputer("teacher_float32.tflite", num_threads=2)
     filled = imp.impute(window)          # observed cells come back unchanged
 
-The file does all the work (``lsm_edge/edges.py``): every signature takes the raw window and returns raw
+The file does all the work (``lsm_edge/core/edges.py``): every signature takes the raw window and returns raw
 units, so this module only loads, checks and calls -- what an app in C, JavaScript, Kotlin or Swift does
 too.  A cell that is inf or outside its feature's valid range is treated as missing by the graph, and
 ``impute`` counts such cells per window (``Imputer.last_invalid``).  Windows of the wrong shape, or with

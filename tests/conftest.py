@@ -28,9 +28,9 @@ def sim_timelines():
 @pytest.fixture(scope="session")
 def small_run(tmp_path_factory):
     """A nano teacher trained for 6 steps on 10 simulated subjects, and its float32 .tflite."""
-    from lsm_edge import convert as conv
+    from lsm_edge.verbs import convert as conv
     from lsm_edge.data.simulate import write_simulated
-    from lsm_edge.train import TrainConfig, train
+    from lsm_edge.verbs.train import TrainConfig, train
 
     root = tmp_path_factory.mktemp("conv")
     write_simulated(root / "data", 10, 3, seed=0, progress=False)

@@ -12,14 +12,15 @@ import json
 import sys
 from pathlib import Path
 
-from lsm_edge.distributed import select_backend
+from lsm_edge.core.distributed import select_backend
 
 backend, data, out = sys.argv[1], sys.argv[2], Path(sys.argv[3])
 select_backend(backend, devices=2)  # two virtual CPU devices, before Keras starts
 
 import numpy as np  # noqa: E402
 
-from lsm_edge.train import TrainConfig, load_run, train  # noqa: E402
+from lsm_edge.verbs.train import TrainConfig, train  # noqa: E402
+from lsm_edge.core.run import load_run  # noqa: E402
 
 # task_mask_p = 0: one training path, so each run compiles one step function (compiling dominates here)
 CFG = dict(size="nano", steps=4, batch_size=16, checkpoint_every=2, warmup_steps=1, val_windows=16, task_mask_p=0.0,
@@ -51,7 +52,7 @@ else:  # Keras clips each replica's gradient before tf.distribute sums them: com
 if backend == "jax":  # which variables the layout map actually shards over the "model" axis
     import keras
 
-    from lsm_edge.distributed import layout_map
+    from lsm_edge.core.distributed import layout_map
     from lsm_edge.models.mae import build_mae
 
     lm = layout_map(keras.distribution.DeviceMesh((1, 2), ["batch", "model"]))

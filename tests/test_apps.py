@@ -11,8 +11,8 @@ import re
 import numpy as np
 import pytest
 
-from lsm_edge import apps
-from lsm_edge import convert as conv
+from lsm_edge.core import apps
+from lsm_edge.verbs import convert as conv
 from lsm_edge.data.dataset import Dataset
 from lsm_edge.runtime import Imputer
 
@@ -79,7 +79,7 @@ def test_c_example_fills_as_python_does(files, tmp_path):
 @pytest.mark.parametrize("core, kind", [("cortex-a53", "int8"), ("cortex-a76", "float32")])
 def test_c_example_on_emulated_arm_cores(files, tmp_path, core, kind):
     """One file on each core (both files on both cores: benchmarks/apps.py)."""
-    from lsm_edge import arm
+    from lsm_edge.core import arm
 
     lacking = arm.missing()
     if lacking:

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from lsm_edge import arm
+from lsm_edge.core import arm
 from lsm_edge.cli import main
 
 LACKING = arm.missing()
@@ -45,7 +45,7 @@ def test_float_file_matches_the_host_and_counts_are_deterministic(small_run):
         assert r["instructions_per_call"] > 1e5 and r["xnnpack_nodes"] > 0 and r["instructions_per_flop"] > 0
     from ai_edge_litert.interpreter import Interpreter
 
-    from lsm_edge.bench import example_inputs
+    from lsm_edge.core.tflite import example_inputs
 
     feeds = example_inputs(Interpreter(model_path=str(f)).get_signature_runner("embed").get_input_details(),
                            np.random.default_rng(0))
@@ -55,10 +55,10 @@ def test_float_file_matches_the_host_and_counts_are_deterministic(small_run):
 
 @needs_arm
 def test_report_on_arm_fills_held_out_windows_like_the_host(small_run, tmp_path):
-    from lsm_edge import report as rp
-    from lsm_edge.convert import convert
+    from lsm_edge.verbs import report as rp
+    from lsm_edge.verbs.convert import convert
     from lsm_edge.data.dataset import Dataset
-    from lsm_edge.evaluate import Task
+    from lsm_edge.core.scoring import Task
     from lsm_edge.runtime import Imputer
 
     arts = tmp_path / "arts"
@@ -87,7 +87,7 @@ def test_report_on_arm_fills_held_out_windows_like_the_host(small_run, tmp_path)
 def test_trace_compares_every_intermediate_tensor(small_run):
     from ai_edge_litert.interpreter import Interpreter
 
-    from lsm_edge.bench import example_inputs
+    from lsm_edge.core.tflite import example_inputs
 
     f = small_run / "f32.tflite"
     feeds = example_inputs(Interpreter(model_path=str(f)).get_signature_runner("impute").get_input_details(),

@@ -84,7 +84,7 @@ def test_evaluate_real_peers_without_the_extra_names_it(tmp_path, monkeypatch):
     import sys
 
     monkeypatch.setitem(sys.modules, "pypots", None)  # as if `lsm-edge[peers]` were not installed
-    monkeypatch.delitem(sys.modules, "lsm_edge.peers", raising=False)
+    monkeypatch.delitem(sys.modules, "lsm_edge.core.peers", raising=False)
     r = run("evaluate-real", "--data", str(tmp_path), "--teacher", str(tmp_path), "--peers", str(tmp_path),
             "--out", str(tmp_path / "o"))
     assert r.exit_code == 1 and "Traceback" not in r.output

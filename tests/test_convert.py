@@ -5,11 +5,12 @@ import sys
 import numpy as np
 import pytest
 
-from lsm_edge import convert as conv
+from lsm_edge.verbs import convert as conv
 from lsm_edge.data.dataset import Dataset
 from lsm_edge.errors import LsmEdgeError
 from lsm_edge.runtime import read_metadata
-from lsm_edge.train import load_run, model_inputs
+from lsm_edge.core.run import load_run
+from lsm_edge.core.inputs import model_inputs
 
 
 def _windows(root, n=3):

@@ -3,7 +3,6 @@ import pytest
 
 from lsm_edge.data import dataset as dsmod
 from lsm_edge.data.dataset import Dataset
-from lsm_edge.data.pipeline import iterate_batches, tf_dataset
 from lsm_edge.data.simulate import write_simulated
 from lsm_edge.data.stats import NormStats
 from lsm_edge.errors import LsmEdgeError
@@ -53,28 +52,6 @@ def test_interrupted_write_leaves_no_half_shard_and_resumes(tmp_path, monkeypatc
     fresh = tmp_path / "e"
     write_simulated(fresh, 8, 2, seed=1, chunk_subjects=4, progress=False)
     np.testing.assert_array_equal(Dataset(out).load().values, Dataset(fresh).load().values)
-
-
-def test_batches_see_every_window_once(sim_dir):
-    ds = Dataset(sim_dir)
-    train = ds.load("train")
-    seen = [b["values"] for b in iterate_batches(ds, 32, split="train", seed=0, buffer=2)]
-    assert sum(len(b) for b in seen) == len(train)
-    key = lambda a: np.sort(np.nan_to_num(a, nan=-1e9).reshape(len(a), -1).sum(1))
-    np.testing.assert_allclose(key(np.concatenate(seen)), key(train.values), rtol=1e-6)
-    a = [b["values"] for b in iterate_batches(ds, 32, seed=5)]
-    b = [b["values"] for b in iterate_batches(ds, 32, seed=5)]
-    np.testing.assert_array_equal(np.concatenate(a), np.concatenate(b))
-
-
-def test_repeat_and_tf_dataset(sim_dir):
-    ds = Dataset(sim_dir)
-    it = iterate_batches(ds, 16, epochs=None, drop_remainder=True)
-    n = len(ds.load("train"))
-    assert sum(len(next(it)["values"]) for _ in range(n // 16 + 3)) > n  # goes past one epoch
-    tfd = tf_dataset(ds, 8, epochs=1)
-    batch = next(iter(tfd))
-    assert tuple(batch["values"].shape) == (8, 300, 26) and batch["missing"].dtype.name == "bool"
 
 
 def test_stats_from_train_only(sim_dir, tmp_path):

@@ -4,15 +4,17 @@ import keras
 import numpy as np
 import pytest
 
+from lsm_edge import api
 from lsm_edge.data.dataset import Dataset
 from lsm_edge.data.simulate import write_simulated
-from lsm_edge.distill import Distiller, build_student, distill, distill_batch, time_pool
+from lsm_edge.verbs.distill import Distiller, build_student, distill, distill_batch, time_pool
 from lsm_edge.errors import LsmEdgeError
-from lsm_edge.evaluate import model_method
-from lsm_edge.finetune import FinetuneConfig, finetune
+from lsm_edge.core.scoring import model_method
+from lsm_edge.verbs.finetune import FinetuneConfig, finetune
 from lsm_edge.models.conv import ConvStudent
 from lsm_edge.recipe import DistillConfig
-from lsm_edge.train import TrainConfig, load_run, train
+from lsm_edge.verbs.train import TrainConfig, train
+from lsm_edge.core.run import load_run
 
 FAST = dict(steps=4, batch_size=8, checkpoint_every=2, warmup_steps=1, xla=False)
 
@@ -28,7 +30,7 @@ def teacher(tmp_path_factory):
 
 
 def test_recipes_meet_the_size_bar_and_bad_recipes_are_named(tmp_path):
-    from lsm_edge.distill import flops
+    from lsm_edge.verbs.distill import flops
     from lsm_edge.models.mae import build_mae, count_params
 
     t = build_mae("micro", fill_gate=True)
@@ -49,7 +51,7 @@ def test_recipes_meet_the_size_bar_and_bad_recipes_are_named(tmp_path):
 
 
 def test_distill_batches_drop_features_as_the_recipe_says():
-    from lsm_edge.distill import _batches
+    from lsm_edge.verbs.distill import _batches
 
     z = np.random.default_rng(0).normal(size=(32, 300, 26)).astype("float32")
     for p, lacking in ((0.0, False), (1.0, True)):
@@ -129,7 +131,7 @@ def test_distillation_pulls_the_student_toward_the_teacher(teacher):
     d = Distiller(build_student(DistillConfig(family="conv", dim=16, depth=2)), t.embed_dim,
                   {"use_teacher": True, "w_truth": 0.0, "w_teacher": 1.0, "w_embed": 0.0})
     d.compile(optimizer=keras.optimizers.Adam(3e-3))
-    from lsm_edge.distill import TeacherTargets
+    from lsm_edge.verbs.distill import TeacherTargets
 
     y.update({k: np.asarray(v) for k, v in TeacherTargets(t).predict_on_batch(x).items()})
     gap = lambda: float(np.abs(np.asarray(d.student.infer(x["values"], x["missing"])) - y["teacher_rec"])[y["hidden"] > 0].mean())  # noqa: E731
@@ -169,7 +171,7 @@ def test_train_init_continues_a_conv_masked_autoencoder(teacher, tmp_path):
     base = distill(teacher / "t", teacher / "data", tmp_path / "base",
                    DistillConfig(family="conv", dim=16, depth=2, use_teacher=False, **FAST), progress=False)
     cfg = TrainConfig(size="nano", steps=2, batch_size=8, lr=1e-12, warmup_steps=1, checkpoint_every=2, xla=False)
-    run = train(teacher / "data", tmp_path / "cont", cfg, progress=False, init=base)
+    run = api.fit(teacher / "data", tmp_path / "cont", cfg, progress=False, init=base)
     c = json.loads((run / "config.json").read_text())
     assert c["init"]["run"] == str(base) and c["distill"]["use_teacher"] is False
     assert c["distill"]["steps"] == 2 and c["distill"]["lr"] == 1e-12 and c["distill"]["dim"] == 16
@@ -180,7 +182,7 @@ def test_train_init_continues_a_conv_masked_autoencoder(teacher, tmp_path):
     taught = distill(teacher / "t", teacher / "data", tmp_path / "taught",
                      DistillConfig(family="conv", dim=16, depth=2, **FAST), progress=False)
     with pytest.raises(LsmEdgeError, match="not a finished teacher run.*found kind 'student'"):
-        train(teacher / "data", tmp_path / "bad", cfg, progress=False, init=taught)
+        api.fit(teacher / "data", tmp_path / "bad", cfg, progress=False, init=taught)
     # another device's units (heart rate x 1.5, a feature the init never saw filled in): by default only the unseen
     # feature gets this data's scale; with refit_stats every feature this data observes does
     from lsm_edge.data.dataset import DatasetWriter
@@ -197,9 +199,9 @@ def test_train_init_continues_a_conv_masked_autoencoder(teacher, tmp_path):
     fit, init_st = NormStats.fit([w.of_split("train").values]), NormStats.load(base / "stats.json")
     init_st.count[temp], init_st.mean[temp], init_st.std[temp] = 0, 0.0, 1.0  # as if the init never saw skin temp.
     init_st.save(base / "stats.json")
-    kept = NormStats.load(train(tmp_path / "other", tmp_path / "kept", cfg, progress=False, init=base) / "stats.json")
-    own = NormStats.load(train(tmp_path / "other", tmp_path / "own", cfg, progress=False, init=base,
-                               refit_stats=True) / "stats.json")
+    kept = NormStats.load(api.fit(tmp_path / "other", tmp_path / "kept", cfg, progress=False, init=base) / "stats.json")
+    own = NormStats.load(api.fit(tmp_path / "other", tmp_path / "own", cfg, progress=False, init=base,
+                                 refit_stats=True) / "stats.json")
     assert kept.mean[hr] == init_st.mean[hr] and kept.mean[temp] == pytest.approx(fit.mean[temp])
     assert own.mean[hr] == pytest.approx(fit.mean[hr]) and own.std[hr] == pytest.approx(fit.std[hr])
     assert own.mean[hr] == pytest.approx(1.5 * init_st.mean[hr], rel=0.05)

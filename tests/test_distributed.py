@@ -9,10 +9,11 @@ import pytest
 
 from lsm_edge.data.dataset import Dataset
 from lsm_edge.data.sharding import batch_indices, process_share
-from lsm_edge.distributed import select_backend
+from lsm_edge.core.distributed import select_backend
 from lsm_edge.errors import LsmEdgeError
 from lsm_edge.recipe import TrainConfig
-from lsm_edge.train import load_run, train
+from lsm_edge.core.run import load_run
+from lsm_edge.verbs.train import train
 
 WORKER = Path(__file__).with_name("scale_worker.py")
 
@@ -131,8 +132,8 @@ def test_tf_mirrored_strategy_matches_one_device(sharded_data, tmp_path):
 def test_a_data_parallel_run_converts_with_parity(jax_runs, tmp_path):
     from ai_edge_litert.interpreter import Interpreter
 
-    from lsm_edge import convert as conv
-    from lsm_edge.train import model_inputs
+    from lsm_edge.verbs import convert as conv
+    from lsm_edge.core.inputs import model_inputs
 
     out, _ = jax_runs
     run = out / "one_then_two"  # its last segment trained on 2 devices

@@ -1,4 +1,4 @@
-"""Self-contained files: the graph's own edges (lsm_edge/edges.py, stitch.py) do what the runtime's numpy did, so
+"""Self-contained files: the graph's own edges (lsm_edge/core/edges.py, stitch.py) do what the runtime's numpy did, so
 every signature takes raw units with NaN and returns raw units."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from ai_edge_litert.interpreter import Interpreter
 from lsm_edge import schema
 from lsm_edge.data.stats import NormStats
 from lsm_edge.data.windows import fill_linear
-from lsm_edge.edges import convert_edges
+from lsm_edge.core.edges import convert_edges
 from lsm_edge.errors import LsmEdgeError
 
 T, F = schema.WINDOW_MINUTES, schema.N_FEATURES
@@ -56,7 +56,7 @@ def test_graph_fill_is_the_numpy_fill_and_bad_cells_are_missing():
 
 
 def test_a_missing_edge_graph_is_refused():
-    from lsm_edge.stitch import stitch
+    from lsm_edge.core.stitch import stitch
 
     stats = NormStats(schema.FEATURE_NAMES, np.zeros(F), np.ones(F), np.ones(F))
     edges = convert_edges(stats, 60, 1, ["impute"])

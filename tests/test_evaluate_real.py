@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 
 from conftest import shortened_real
+from lsm_edge import api
 from lsm_edge import schema
-from lsm_edge.evaluate_real import (bootstrap_counts, bootstrap_gains, draw_spans, evaluate_real, linear_fill,
-                                     phase_average, roles, score_imputation, segments)
+from lsm_edge.verbs.evaluate_real import bootstrap_counts, bootstrap_gains, draw_spans, evaluate_real, linear_fill, phase_average, roles, score_imputation, segments
 
 
 def _tl(subject, hr=True):
@@ -74,7 +74,7 @@ def test_evaluate_real_end_to_end(small_run, real_dir, tmp_path):
     arts.mkdir()
     shutil.copy(small_run / "f32.tflite", arts / "teacher_f32.tflite")
 
-    r = evaluate_real(data, small_run / "run", tmp_path / "out", arts, adapt_steps=2, progress=False, horizons=(60,),
+    r = evaluate_real(data, small_run / "run", tmp_path / "out", arts, adapt_steps=2, fit=api.fit, progress=False, horizons=(60,),
                       others=[small_run / "run"])
     adapted_on = set(r["adaptation_subjects"])
     act = r["imputation"]["actigraphy counts"]
@@ -196,7 +196,7 @@ def _device_folder(root):
 
 def test_evaluate_real_on_device_families(small_run, tmp_path):
     data = _device_folder(tmp_path / "acti")
-    r = evaluate_real(data, small_run / "run", tmp_path / "out", adapt_steps=2, progress=False, horizons=(60,),
+    r = evaluate_real(data, small_run / "run", tmp_path / "out", adapt_steps=2, fit=api.fit, progress=False, horizons=(60,),
                       adapt_per_set=True)
     assert r["time_split_sets"] == ["mw", "trust", "watch"] and r["too_short"] == {"mtn-x": 400}
     assert r["adaptation"] == "per set" and set(r["adaptation_subjects"]) == {"awd-S1", "acttrust-T1"}
@@ -215,7 +215,7 @@ def test_evaluate_real_on_device_families(small_run, tmp_path):
     assert (adapt.start + np.timedelta64(300, "m") <= np.datetime64("2021-03-01T20:00")).all()
     assert (tmp_path / "out" / "adapted_teacher_trust" / "model.keras").exists()
     # validation: the later third of the adaptation part; the test part is never read
-    v = evaluate_real(data, small_run / "run", tmp_path / "val", adapt_steps=2, progress=False, horizons=(60,),
+    v = evaluate_real(data, small_run / "run", tmp_path / "val", adapt_steps=2, fit=api.fit, progress=False, horizons=(60,),
                       adapt_per_set=True, people="val")
     assert v["imputation"]["watch counts"]["windows"] == 1 and set(v["too_short"]) == {"mtn-x", "acttrust-T1"}
     vadapt = Dataset(tmp_path / "val" / "adapt_data_watch").load()

@@ -8,10 +8,12 @@ import pytest
 
 from lsm_edge.data.simulate import write_simulated
 from lsm_edge.errors import LsmEdgeError
-from lsm_edge.finetune import FinetuneConfig, TaskModel, augment_batch, classical_baselines, finetune, labelled, metrics, subsample
+from lsm_edge.verbs.finetune import FinetuneConfig, augment_batch, finetune
+from lsm_edge.core.tasks import TaskModel, classical_baselines, labelled, metrics, subsample
 from lsm_edge.models.heads import balanced_softmax_loss
 from lsm_edge.models.mae import build_mae
-from lsm_edge.train import TrainConfig, model_inputs, train
+from lsm_edge.verbs.train import TrainConfig, train
+from lsm_edge.core.inputs import model_inputs
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +55,7 @@ def test_heads_and_frozen_encoder():
     rng = np.random.default_rng(0)
     z = rng.normal(size=(32, 300, 26)).astype("float32")
     y = rng.integers(0, 3, 32)
-    from lsm_edge.finetune import fit_head
+    from lsm_edge.verbs.finetune import fit_head
 
     for head in ("linear", "conv"):
         m = TaskModel(mae, head, 3)
@@ -76,7 +78,7 @@ def test_heads_and_frozen_encoder():
 def test_epoch_windows_gives_few_shot_heads_the_full_data_step_count(monkeypatch):
     """30 epochs of 40 windows are 30 steps: a head left near its random start. With epoch_windows an
     epoch counts that many windows, so the few-shot head takes the full-data number of steps."""
-    from lsm_edge.finetune import fit_head
+    from lsm_edge.verbs.finetune import fit_head
 
     rng = np.random.default_rng(0)
     z = rng.normal(size=(10, 300, 26)).astype("float32")
@@ -97,7 +99,7 @@ def test_epoch_windows_gives_few_shot_heads_the_full_data_step_count(monkeypatch
 def test_stats_pooling_values_and_reload(tmp_path):
     """pool="stats": [pooled, max over tokens, std over tokens about the pooled mean], checked in numpy;
     the choice survives save / load."""
-    from lsm_edge.finetune import pool_tokens
+    from lsm_edge.core.tasks import pool_tokens
 
     rng = np.random.default_rng(0)
     tok = rng.normal(size=(2, 7, 4)).astype("float32")
@@ -175,10 +177,11 @@ def test_convert_with_classify_signatures(teacher, tmp_path):
     Both signatures match Keras and the runtime names the classes."""
     from ai_edge_litert.interpreter import Interpreter
 
-    from lsm_edge import convert as conv
+    from lsm_edge.verbs import convert as conv
     from lsm_edge.data.dataset import Dataset
     from lsm_edge.runtime import ActivityClassifier, ExerciseDetector
-    from lsm_edge.train import load_run, model_inputs
+    from lsm_edge.core.run import load_run
+    from lsm_edge.core.inputs import model_inputs
 
     finetune(teacher / "t", teacher / "data", "activity", "conv", tmp_path / "act", FinetuneConfig(epochs=1))
     finetune(teacher / "t", teacher / "data", "exercise", "full", tmp_path / "ex",
@@ -216,7 +219,7 @@ def test_convert_with_classify_signatures(teacher, tmp_path):
 
 def test_kd_loss_values():
     """(d): alpha * labels + (1 - alpha) * T^2 * KL(teacher_T || student_T), checked against numpy."""
-    from lsm_edge.finetune import kd_loss
+    from lsm_edge.verbs.finetune import kd_loss
 
     rng = np.random.default_rng(0)
     s, t = rng.normal(size=(4, 3)).astype("float32"), rng.normal(size=(4, 3)).astype("float32")
@@ -243,7 +246,7 @@ def test_evaluate_discriminative_table(teacher, tmp_path):
     to the baselines fitted directly, the pooling recorded, JSON and Markdown agreeing."""
 
     from lsm_edge.data.dataset import Dataset
-    from lsm_edge.finetune import discriminative_markdown, evaluate_discriminative
+    from lsm_edge.verbs.finetune import discriminative_markdown, evaluate_discriminative
 
     cfg = FinetuneConfig(epochs=1, full_epochs=1, pool="stats", xla=False)
     with pytest.raises(LsmEdgeError, match="unknown method 'mlp'; expected some of linear, conv, full, supervised"):
@@ -283,7 +286,7 @@ def test_evaluate_discriminative_table(teacher, tmp_path):
 def test_layer_decay_scales_each_blocks_step():
     """layer_scales gives block i of L decay^(L - i), patch_embed decay^(L + 1), the head 1; a full
     fine-tune with a tiny decay moves the head but leaves patch_embed (decay^(L+1) ~ 0) where it was."""
-    from lsm_edge.finetune import fit_head, layer_scales
+    from lsm_edge.verbs.finetune import fit_head, layer_scales
 
     mae = build_mae("nano")
     m = TaskModel(mae, "full", 3)
@@ -321,7 +324,8 @@ def test_probe_epochs_start_full_fine_tuning_from_a_fitted_head():
     """LP-FT: with probe_epochs the head is fitted on the frozen encoder before the whole model trains.
     With a full-fine-tuning lr too small to move anything, only that first stage can teach the model:
     it then separates classes that differ in one feature's level; a random head does not."""
-    from lsm_edge.finetune import fit_head, predict_proba
+    from lsm_edge.verbs.finetune import fit_head
+    from lsm_edge.core.tasks import predict_proba
 
     rng = np.random.default_rng(0)
     y = np.repeat(np.arange(3), 32)
@@ -348,7 +352,7 @@ def test_app_snippets_match_a_converted_file(teacher, tmp_path):
 
     from ai_edge_litert.interpreter import Interpreter
 
-    from lsm_edge import convert as conv
+    from lsm_edge.verbs import convert as conv
 
     finetune(teacher / "t", teacher / "data", "activity", "linear", tmp_path / "act", FinetuneConfig(epochs=1))
     conv.convert(teacher / "t", tmp_path / "m.tflite", classifiers=[tmp_path / "act"])

@@ -5,7 +5,7 @@ import pytest
 
 from lsm_edge import schema
 from lsm_edge.data.dataset import Dataset
-from lsm_edge.data.fitbit import parse_time, read_fitabase
+from lsm_edge.data.fitabase import parse_time, read_fitabase
 from lsm_edge.data.importing import write_dataset
 from lsm_edge.data.longform import read_long
 from lsm_edge.errors import DataFormatError

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from lsm_edge import schema
 from lsm_edge.cli import main
-from lsm_edge.data import (actigraphy, actiware, acttrust, agd, autoimport, biobank, daqtometer, motionwatch,
+from lsm_edge.data import (actiware, awd, acttrust, agd, autoimport, biobank, daqtometer, motionwatch,
                            tempatilumi)
 from lsm_edge.data.epochs import fold
 from lsm_edge.data.importing import MAX_TIMELINE_DAYS
@@ -197,11 +197,11 @@ def test_fold_sums_counts_and_averages_levels():
 
 def test_awd_second_column_rule():
     temp, light = np.array([33.1, 34.0, 35.2]), np.array([0, 0, 120, 3000.0])
-    assert actigraphy.second_column("T123", light) == "skin_temperature"  # the device letter first
-    assert actigraphy.second_column("L123", temp) == "light"
-    assert actigraphy.second_column("V123", temp) == "skin_temperature"  # else the values' range
-    assert actigraphy.second_column("V123", light) == "light"
-    assert actigraphy.second_column("D123", np.zeros(5)) == "light"
+    assert awd.second_column("T123", light) == "skin_temperature"  # the device letter first
+    assert awd.second_column("L123", temp) == "light"
+    assert awd.second_column("V123", temp) == "skin_temperature"  # else the values' range
+    assert awd.second_column("V123", light) == "light"
+    assert awd.second_column("D123", np.zeros(5)) == "light"
 
 
 # -- malformed files: one named error with file and line ------------------------------------------------------
@@ -231,7 +231,7 @@ MTN = ('<?xml version="1.0" encoding="UTF-8"?><motionfile><log2 major="2" minor=
        + ",".join(str(i % 9) for i in range(40)) + '</data></channel></change></log2></motionfile>')
 
 TEXT = {  # layout: (good file text, file name, reader)
-    "actigraphy": (AWD, "x.AWD", actigraphy.read),
+    "actigraphy": (AWD, "x.AWD", awd.read),
     "actiware": (ACTIWARE, "x.csv", actiware.read),
     "acttrust": (ACTTRUST, "x.txt", acttrust.read),
     "tempatilumi": (TAL, "x.txt", tempatilumi.read),

@@ -10,9 +10,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from lsm_edge import schema
-from lsm_edge.data import actiwatch, covid19, mmash
+from lsm_edge.data import covid19, minutecounts, mmash
 from lsm_edge.data.autoimport import find, read_any
-from lsm_edge.data.fitbit import read as read_fitabase_files
+from lsm_edge.data.fitabase import read as read_fitabase_files
 from lsm_edge.data.importing import MAX_TIMELINE_DAYS
 from lsm_edge.data.textio import open_text
 from lsm_edge.errors import DataFormatError
@@ -38,7 +38,7 @@ def write(path, text: str):
 @pytest.mark.parametrize("name", ["t.csv", "t.csv.gz", "t.csv.zip"])
 def test_every_table_reads_plain_gz_and_zip_alike(tmp_path, name):
     p = write(tmp_path / name, "timestamp,date,activity\n2003-05-07 12:00:00,2003-05-07,5\n")
-    assert actiwatch.recognise(p)
+    assert minutecounts.recognise(p)
     with open_text(p) as f:
         assert f.read().splitlines()[1] == "2003-05-07 12:00:00,2003-05-07,5"
 
@@ -111,7 +111,7 @@ def test_actiwatch_daylight_saving_neither_loses_nor_duplicates_a_minute(tmp_pat
     for name, ts in (("f.csv", fwd), ("b.csv.gz", back)):
         write(tmp_path / name, "timestamp,date,activity\n" + "".join(
             f"{str(t).replace('T', ' ')}:00,{str(t)[:10]},{k * 10}\n" for k, t in enumerate(ts)))
-    tls = {t.subject: t for t in actiwatch.read(sorted(tmp_path.iterdir()))}
+    tls = {t.subject: t for t in minutecounts.read(sorted(tmp_path.iterdir()))}
     for name in ("actiwatch-f", "actiwatch-b"):
         tl = tls[name]
         assert tl.minutes == 4  # four epochs, four minutes
@@ -123,7 +123,7 @@ def test_actiwatch_errors_and_duplicates(tmp_path):
     write(tmp_path / "a" / "x.csv", "timestamp,date,activity\n2003-05-07 12:00:00,2003-05-07,1\n"
           "2003-05-07 11:00:00,2003-05-07,2\n2003-05-07 12:02:00,2003-05-07,-4\n")
     with pytest.raises(DataFormatError) as e:
-        actiwatch.read([tmp_path / "a" / "x.csv"])
+        minutecounts.read([tmp_path / "a" / "x.csv"])
     assert "x.csv:3: timestamp 2003-05-07T11:00 does not follow" in str(e.value)
     assert "x.csv:4: activity '-4' is not a non-negative count" in str(e.value)
     # the same person in two folders (Psykose ships Depresjon's controls): one timeline, minutes once
@@ -133,18 +133,18 @@ def test_actiwatch_errors_and_duplicates(tmp_path):
     write(tmp_path / "d" / "scores.csv", "number,days,gender\ncontrol_1,2,1\n")  # a side table: skipped
     tls, found = read_any(tmp_path / "d")
     assert len(tls) == 1 and list(found) == ["actiwatch_csv"]
-    tls = actiwatch.read([tmp_path / "d" / "control_1.csv", tmp_path / "p" / "control_1.csv.gz"])
+    tls = minutecounts.read([tmp_path / "d" / "control_1.csv", tmp_path / "p" / "control_1.csv.gz"])
     assert [t.subject for t in tls] == ["actiwatch-control_1"]
     np.testing.assert_array_equal(tls[0].extras["activity_counts"], [1, 2, 3])
 
 
 def test_real_depresjon_and_psykose(real_dir):
     files = sorted((real_dir / "psykose" / "patient").glob("*.csv.gz"))[:2]
-    tls = actiwatch.read(files)
+    tls = minutecounts.read(files)
     for t in tls:
         c = t.extras["activity_counts"]
         assert 12 * 1440 <= t.minutes <= 23 * 1440 and np.isfinite(c).all()  # 2-3 weeks, no minute lost
-    ctrl = actiwatch.read([real_dir / "depresjon" / "control" / "control_31.csv.gz"])[0]  # a spring-forward jump
+    ctrl = minutecounts.read([real_dir / "depresjon" / "control" / "control_31.csv.gz"])[0]  # a spring-forward jump
     assert np.isfinite(ctrl.extras["activity_counts"]).all() and ctrl.minutes == 51389  # one row a minute
 
 
@@ -233,7 +233,7 @@ GOOD = {  # layout: (a good file, its name, reader, channel checked)
     "covid19": (",user,datetime,heartrate\n" + "".join(f"{i},P,2020-03-10 00:{i:02d}:00,{60 + i}\n" for i in range(20)),
                 "x", covid19.read, "heart_rate"),
     "actiwatch": ("timestamp,date,activity\n" + "".join(f"2003-05-07 12:{i:02d}:00,2003-05-07,{i}\n" for i in range(20)),
-                  "x", actiwatch.read, "log_energy"),
+                  "x", minutecounts.read, "log_energy"),
     "mmash": (ACTI_HEAD + "\n" + "".join(f"{s},1,2,3,1,{70 + s % 7},0,1,0,0,{s % 9},1,10:{s // 60:02d}:{s % 60:02d}\n"
                                          for s in range(150)), "Actigraph", mmash.read, "heart_rate"),
 }

@@ -6,7 +6,7 @@ from click.testing import CliRunner
 
 from lsm_edge import schema
 from lsm_edge.cli import main
-from lsm_edge.data.actigraphy import read_awd
+from lsm_edge.data.awd import read_awd
 from lsm_edge.data.autoimport import read_any, split_key
 from lsm_edge.data.awfb import ACTIVITIES, read_awfb
 from lsm_edge.data.dataset import Dataset

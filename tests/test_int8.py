@@ -9,22 +9,24 @@ import pytest
 from ai_edge_litert.interpreter import Interpreter
 from click.testing import CliRunner
 
-from lsm_edge import convert as conv
+from lsm_edge.core import tflite
+from lsm_edge.verbs import convert as conv
 from lsm_edge import schema
 from lsm_edge.cli import main
 from lsm_edge.data.dataset import Dataset
 from lsm_edge.data.simulate import write_simulated
 from lsm_edge.data.windows import fill_linear
-from lsm_edge.distill import distill
+from lsm_edge.verbs.distill import distill
 from lsm_edge.errors import LsmEdgeError
 from lsm_edge.models.intconv import IntStudent, feature_range
 from lsm_edge.recipe import DistillConfig
 from lsm_edge.runtime import (Embedder, Forecaster, Imputer, InputError, ModelFileError, dequantize, quantize,
                               read_metadata)
-from lsm_edge.train import TrainConfig, load_run, train
+from lsm_edge.verbs.train import TrainConfig, train
+from lsm_edge.core.run import load_run
 
 FAST = dict(steps=6, batch_size=8, checkpoint_every=6, warmup_steps=1, xla=False)
-# what the edges (lsm_edge/edges.py) may run outside XNNPACK: masks, counts, gathers and selects
+# what the edges (lsm_edge/core/edges.py) may run outside XNNPACK: masks, counts, gathers and selects
 EDGE_OPS = {"CUMSUM", "UNSORTED_SEGMENT_SUM", "GATHER", "SELECT", "SELECT_V2", "LOGICAL_AND", "LOGICAL_NOT", "CAST",
             "GREATER", "GREATER_EQUAL", "LESS", "LESS_EQUAL", "EQUAL", "ADD", "SUM", "PACK", "RESHAPE", "STRIDED_SLICE",
             "REDUCE_MAX", "SUB", "MUL", "MAXIMUM", "MINIMUM", "DIV", "QUANTIZE", "DEQUANTIZE"}
@@ -168,7 +170,7 @@ def test_quantization_aware_fine_tuning_tracks_ranges_and_rounds_in_training(run
     conv.convert(out, tmp_path / "q.tflite", "int8", calibration_windows=16, strict=True)
 
 
-# -- self-contained files (lsm_edge/edges.py, stitch.py) on this module's runs: raw units in and out ----------
+# -- self-contained files (lsm_edge/core/edges.py, stitch.py) on this module's runs: raw units in and out ----------
 F = schema.N_FEATURES
 LO, HI = schema.valid_range()
 
@@ -213,8 +215,8 @@ def test_each_file_matches_its_core_with_the_numpy_edges(runs, tmp_path, run, qu
         assert np.mean(np.abs(got - want) > 1e-4 * np.abs(want) + 1e-6) < (0.02 if quant == "float32" else 0.1)
         assert np.abs(zg - zw).mean() < 1e-3 and np.abs(zg - zw).max() < 0.05, np.abs(zg - zw).max()
     else:  # within one step of the core's int8 output, in raw units
-        q = conv.io_quantization(core)["impute"]["outputs"]["values"]["scale"] if io != "float32" else \
-            conv.float_output_scale(core, "impute", "values")
+        q = tflite.io_quantization(core)["impute"]["outputs"]["values"]["scale"] if io != "float32" else \
+            tflite.float_output_scale(core, "impute", "values")
         step = q * np.float32(model.scale) * stats.std
         assert (np.abs(got - want) <= 1.01 * step + 1e-5).all(), np.abs(got - want).max(0)
     assert Forecaster(f).forecast(x).shape == (6, 60, F) and Embedder(f).embed(x).shape[0] == 6

@@ -6,7 +6,7 @@ from lsm_edge.data import masks
 from lsm_edge.errors import LsmEdgeError
 from lsm_edge.models.layers import patchify, unpatchify
 from lsm_edge.models.mae import SIZES, build_mae, config_for, count_params
-from lsm_edge.train import model_inputs
+from lsm_edge.core.inputs import model_inputs
 
 
 def test_patchify_roundtrip_and_layout():

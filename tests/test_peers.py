@@ -10,14 +10,14 @@ import pytest
 
 try:  # where the extra is installed, PyTorch must load before any fixture loads TensorFlow
     if importlib.util.find_spec("pypots") and not ("tensorflow" in sys.modules and "torch" not in sys.modules):
-        import lsm_edge.peers  # noqa: F401
+        import lsm_edge.core.peers  # noqa: F401
 except Exception:  # noqa: BLE001  (the tests below skip or report it)
     pass
 
 
 def test_package_and_runtime_never_import_torch_or_pypots():
     code = ("import sys, importlib, pkgutil, lsm_edge\n"
-            "skip = {'lsm_edge.peers'}\n"
+            "skip = {'lsm_edge.core.peers'}\n"
             "for m in pkgutil.walk_packages(lsm_edge.__path__, 'lsm_edge.'):\n"
             "    if m.name not in skip and not m.name.endswith('__main__'):\n"
             "        importlib.import_module(m.name)\n"
@@ -29,7 +29,7 @@ def test_package_and_runtime_never_import_torch_or_pypots():
 def test_importing_peers_without_the_extra_names_it():
     code = ("import sys\nsys.modules['pypots'] = None\n"  # as if not installed
             "from lsm_edge.errors import LsmEdgeError\n"
-            "try:\n    import lsm_edge.peers\nexcept LsmEdgeError as e:\n    print(e)\n")
+            "try:\n    import lsm_edge.core.peers\nexcept LsmEdgeError as e:\n    print(e)\n")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr[-2000:]
     assert 'pip install "lsm-edge[peers]"' in r.stdout
@@ -41,7 +41,7 @@ def _peers():
     if "tensorflow" in sys.modules and "torch" not in sys.modules:
         pytest.skip("TensorFlow is loaded by earlier tests and PyTorch must come first: "
                     "run `pytest tests/test_peers.py` on its own")
-    from lsm_edge import peers
+    from lsm_edge.core import peers
 
     return peers
 
@@ -102,7 +102,8 @@ def test_a_saved_peer_loads_with_the_same_fills_and_bad_files_are_named(tmp_path
 def test_evaluate_real_scores_saved_peers_zero_shot_and_adapted(small_run, real_dir, tmp_path):
     peers = _peers()
     from conftest import shortened_real
-    from lsm_edge.evaluate_real import evaluate_real
+    from lsm_edge import api
+    from lsm_edge.verbs.evaluate_real import evaluate_real
 
     rng = np.random.default_rng(2)
     z = rng.normal(size=(24, 300, 26)).astype(np.float32)
@@ -110,8 +111,8 @@ def test_evaluate_real_scores_saved_peers_zero_shot_and_adapted(small_run, real_
     model, info = peers.train_peer("saits_small", z[:16], z[16:], budget_cpu_s=1e-3, chunk=16, progress=False)
     peers.save_peer(model, "saits_small", info, tmp_path / "peers")  # no stats: the teacher's are used
     data = shortened_real(real_dir, tmp_path / "real")
-    r = evaluate_real(data, small_run / "run", tmp_path / "out", adapt_steps=2, progress=False, horizons=(60,),
-                      peers_dir=tmp_path / "peers")
+    r = evaluate_real(data, small_run / "run", tmp_path / "out", adapt_steps=2, fit=api.fit, progress=False,
+                      horizons=(60,), peers_dir=tmp_path / "peers")
     for s in ("actigraphy", "fitabase"):
         for row in r["imputation"][s]["tasks"].values():
             m = row["methods"]

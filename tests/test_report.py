@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from lsm_edge import report as rp
+from lsm_edge.verbs import report as rp
 from lsm_edge.cli import main
 from lsm_edge.errors import LsmEdgeError
 
@@ -70,8 +70,8 @@ def test_arm_columns_ratios_and_second_pareto_row(tmp_path):
 
 
 def test_report_end_to_end_on_small_run(small_run, tmp_path):
-    from lsm_edge.convert import convert
-    from lsm_edge.evaluate import Task
+    from lsm_edge.verbs.convert import convert
+    from lsm_edge.core.scoring import Task
 
     arts = tmp_path / "arts"
     arts.mkdir()

@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from lsm_edge import convert as conv
+from lsm_edge.verbs import convert as conv
 from lsm_edge import schema
 from lsm_edge.runtime import Embedder, Forecaster, ExerciseDetector, Imputer, InputError, ModelFileError
 

@@ -13,8 +13,11 @@ from lsm_edge.data import masks
 from lsm_edge.data.simulate import write_simulated
 from lsm_edge.data.windows import fill_linear
 from lsm_edge.errors import LsmEdgeError
-from lsm_edge.evaluate import baseline_methods, evaluate_generative, gain, model_method, Task
-from lsm_edge.train import TrainConfig, augment, drop_features, load_run, mae_batch, task_batch, train
+from lsm_edge.core.scoring import baseline_methods
+from lsm_edge.core.scoring import evaluate_generative, gain, model_method, Task
+from lsm_edge.verbs.train import TrainConfig, train
+from lsm_edge.core.inputs import augment, drop_features, mae_batch, task_batch
+from lsm_edge.core.run import load_run
 
 CFG = dict(size="nano", steps=12, batch_size=16, checkpoint_every=4, warmup_steps=2, val_windows=32,
            xla=False)  # three short runs: compiling would cost more than it saves (the CLI test keeps XLA on)
@@ -94,7 +97,7 @@ def test_drop_features_leaves_whole_features_missing_for_the_whole_window():
 
 
 def test_decay_steps_stops_the_run_part_way_down_a_longer_cosine():
-    from lsm_edge.train import lr_schedule
+    from lsm_edge.verbs.train import lr_schedule
 
     def lr_at(cfg, step):
         return float(lr_schedule(cfg, 1e-3)(step))

@@ -7,7 +7,7 @@
  * with every missing cell filled.  The file does all the work (normalisation, the linear fill, the model,
  * the way back to raw units): this program only moves buffers, through LiteRT's CompiledModel C API in
  * libLiteRt.so (the ai-edge-litert wheel ships it).  With CALLS, the signature is also run CALLS more times
- * between two marks (lseek(-1, MARK, 0), which the qemu counting plugin of lsm_edge/arm.py sees) and the
+ * between two marks (lseek(-1, MARK, 0), which the qemu counting plugin of lsm_edge/core/arm.py sees) and the
  * median wall time of one call is printed.
  *
  * Licence: Apache-2.0, as lsm-edge.  The few prototypes below are declared by hand, matching LiteRT 2.3's
@@ -67,7 +67,7 @@ LiteRtStatus LiteRtRunCompiledModel(LiteRtCompiledModel compiled, LiteRtParamInd
                                     LiteRtTensorBuffer *in, size_t n_out, LiteRtTensorBuffer *out);
 
 enum { MINUTES = 300, FEATURES = 26, MAX_IO = 8, LOCK_READ = 0, LOCK_WRITE = 1, HW_CPU = 1 };
-#define MARK_START 0x15ED6E00L /* lsm_edge/arm_guest.py: the qemu plugin counts between these two */
+#define MARK_START 0x15ED6E00L /* lsm_edge/core/arm_guest.py: the qemu plugin counts between these two */
 #define MARK_END 0x15ED6E01L
 
 static void die(const char *what, LiteRtStatus s) {

@@ -3,11 +3,11 @@
 Each layout module owns its recogniser and its reader; this module only walks and asks:
 
     layout          recognised by                                         module
-    fitabase        a folder holding heartrate_seconds_merged.csv ...     data/fitbit.py
+    fitabase        a folder holding heartrate_seconds_merged.csv ...     data/fitabase.py
     mmash           a folder holding Actigraph.csv (MMASH columns)        data/mmash.py
     agd             the SQLite header (ActiGraph ActiLife .agd)           data/agd.py
     motionwatch     XML with a <motionfile> root (CamNtech .mtn)          data/motionwatch.py
-    actigraphy      the 7-line .AWD header (Actiwatch)                    data/actigraphy.py
+    actigraphy      the 7-line .AWD header (Actiwatch)                    data/awd.py
     actiware        "Actiware" on line 1 and an epoch table (Philips)     data/actiware.py
     acttrust        a +---+ rule, KEY : value lines, a ; table (Condor)   data/acttrust.py
     tempatilumi     a header, then yyyy/m/d ; HH:MM:SS ; ... rows         data/tempatilumi.py
@@ -17,7 +17,7 @@ Each layout module owns its recogniser and its reader; this module only walks an
     cgmacros        a CSV with Timestamp, HR and Libre GL / Dexcom GL     data/cgmacros.py
     garmin5min      a CSV with sleep_ts and heart_rate (T1D-UOM)          data/garmin5min.py
     covid19         a CSV ,user,datetime,heartrate|steps                  data/covid19.py
-    actiwatch_csv   a CSV timestamp,date,activity                         data/actiwatch.py
+    actiwatch_csv   a CSV timestamp,date,activity                         data/minutecounts.py
     long            a CSV subject,timestamp,feature,value, or Parquet     data/longform.py
 
 Never from a file's name or folder: each layout looks at the file's bytes.  The device layouts
@@ -44,8 +44,8 @@ from pathlib import Path
 from typing import Protocol
 
 from ..errors import DataFormatError
-from . import (actigraphy, actiware, actiwatch, acttrust, agd, awfb, biobank, cgmacros, covid19, daqtometer, fitbit,
-               garmin5min, longform, mmash, motionwatch, tempatilumi)
+from . import (actiware, acttrust, agd, awd, awfb, biobank, cgmacros, covid19, daqtometer, fitabase,
+               garmin5min, longform, minutecounts, mmash, motionwatch, tempatilumi)
 
 
 class FileLayout(Protocol):
@@ -59,11 +59,11 @@ class FileLayout(Protocol):
     def read(self, files, skip_malformed: bool = False) -> list: ...  # -> Timelines; DataFormatError on bad input
 
 
-FOLDER_LAYOUTS = (fitbit, mmash)
-FILE_LAYOUTS: tuple[FileLayout, ...] = (agd, motionwatch, actigraphy, actiware, acttrust, tempatilumi, daqtometer,
-                                        biobank, awfb, cgmacros, garmin5min, covid19, actiwatch, longform)
+FOLDER_LAYOUTS = (fitabase, mmash)
+FILE_LAYOUTS: tuple[FileLayout, ...] = (agd, motionwatch, awd, actiware, acttrust, tempatilumi, daqtometer,
+                                        biobank, awfb, cgmacros, garmin5min, covid19, minutecounts, longform)
 DOCS = {".md", ".txt", ".pdf", ".rst", ".html", ".json", ".png", ".jpg"}
-EXPECTED = ("a Fitabase export (" + ", ".join(fitbit.FILES) + "), an MMASH person folder (Actigraph.csv, RR.csv, "
+EXPECTED = ("a Fitabase export (" + ", ".join(fitabase.FILES) + "), an MMASH person folder (Actigraph.csv, RR.csv, "
             "Activity.csv), an actigraph export (Actiwatch .AWD, Actiware CSV, ActTrust .txt, ActiGraph .agd, "
             "MotionWatch .mtn, Tempatilumi .txt, Daqtometer .csv, biobankAccelerometerAnalysis time series), an "
             "aw_fb CSV (columns " + ", ".join(awfb.REQUIRED) + "), a CGMacros table (Timestamp, HR, Libre GL / "

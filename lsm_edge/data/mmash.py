@@ -20,7 +20,7 @@ fewer than 60 rows.  A minute with fewer than ``MIN_SECONDS`` (30) rows is missi
 * ``step_count``: the mean of ``Steps`` per second × 60, a rate, so removed seconds do not lower it.
 * ``Vector Magnitude`` counts go to ``log_energy = ln(1 + counts / min)`` (the per-second mean ×
   60), with the counts as the extra channel ``activity_counts``, as wrist actigraphy counts do
-  (``data/actigraphy.py``): they measure motion energy, not steps.  ActiGraph counts are not on the
+  (``data/awd.py``): they measure motion energy, not steps.  ActiGraph counts are not on the
   Actiwatch's scale; a model sees them through the same slot, and scores stay per set.
 * label ``posture``: the inclinometer state held most of the minute (0 off, 1 standing, 2 sitting,
   3 lying).

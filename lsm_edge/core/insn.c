@@ -1,6 +1,6 @@
 /* Guest instructions executed, for qemu-user's TCG plugin API version 1 (QEMU 7.2).  The few declarations
    below are the API's documented C interface, written out here because no Debian package ships its header.
-   The guest marks the span to count with two lseek(-1, MARK, 0) calls (lsm_edge/arm_guest.py): the plugin
+   The guest marks the span to count with two lseek(-1, MARK, 0) calls (lsm_edge/core/arm_guest.py): the plugin
    writes the instructions executed before the first mark and between the two marks ("start span"). */
 #include <stdint.h>
 #include <stdio.h>

@@ -26,7 +26,7 @@ import os
 import sys
 from dataclasses import dataclass, field
 
-from .errors import LsmEdgeError
+from ..errors import LsmEdgeError
 
 
 def select_backend(backend: str, devices: int = 1) -> None:

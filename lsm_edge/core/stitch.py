@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .errors import LsmEdgeError
+from ..errors import LsmEdgeError
 
 
 def _fb():
@@ -78,7 +78,7 @@ def stitch(core: bytes, edges: bytes) -> bytes:
     """-> ``core`` with every signature ``S`` wrapped by the ``edges`` signatures ``pre_S`` (required) and ``post_S``
     (where present): its inputs become ``pre_S``'s, its outputs ``post_S``'s (with the core outputs ``post_S`` does
     not read kept as they are); operators no output depends on are dropped."""
-    from .bench import pack_model, unpack_model
+    from .tflite import pack_model, unpack_model
 
     fb = _fb()
     m, e = unpack_model(core), unpack_model(edges)

@@ -36,15 +36,16 @@ import numpy as np
 from keras import ops
 from tqdm import tqdm
 
-from .data import masks
-from .data.dataset import Dataset
-from .errors import LsmEdgeError
-from .io import atomic_path, atomic_write_text, sha256_file
-from .models.conv import ConvStudent
-from .models.intconv import IntStudent, feature_range, with_qat
-from .models.mae import build_mae, count_params
-from .recipe import DistillConfig
-from .train import TRAIN_TASKS, _append_log, _prefetch, augment, load_run, model_inputs
+from ..core.inputs import TRAIN_TASKS, augment, model_inputs
+from ..core.run import append_log, load_run, prefetch
+from ..data import masks
+from ..data.dataset import Dataset
+from ..errors import LsmEdgeError
+from ..io import atomic_path, atomic_write_text, sha256_file
+from ..models.conv import ConvStudent
+from ..models.intconv import IntStudent, feature_range, with_qat
+from ..models.mae import build_mae, count_params
+from ..recipe import DistillConfig, TrainConfig
 
 POOLED_STEPS = 30  # tokens of teacher and student are compared per 10-minute step
 
@@ -154,7 +155,9 @@ def _optimizer(cfg: DistillConfig):
 def flops(model, batch: int = 1) -> int:
     """FLOPs of one inference-path forward pass (impute), counted by TensorFlow's profiler on the graph."""
     import tensorflow as tf
-    from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
+    from tensorflow.python.framework.convert_to_constants import (
+        convert_variables_to_constants_v2,
+    )
 
     spec = tf.TensorSpec([batch, 300, 26], tf.float32)
     fn = tf.function(lambda v, m: model.infer(v, m)).get_concrete_function(spec, spec)
@@ -211,7 +214,9 @@ def distill(teacher_run, data_dir, out_dir, cfg: DistillConfig, resume: bool = F
     if len(train_w) == 0:
         raise LsmEdgeError(f"{data_dir} has no training windows")
     if init is not None or refit_stats:  # continuing: a feature the init run never observed gets this data's
-        from .data.stats import NormStats  # scale (``refit_stats``: every feature this data observes: its own)
+        from ..data.stats import (
+            NormStats,  # scale (``refit_stats``: every feature this data observes: its own)
+        )
 
         here = NormStats.fit([train_w.values])
         new = (here.count > 1) if refit_stats else (stats.count == 0) & (here.count > 0)
@@ -249,7 +254,7 @@ def distill(teacher_run, data_dir, out_dir, cfg: DistillConfig, resume: bool = F
     for seg in range(done, n_segments):
         steps = min(cfg.checkpoint_every, cfg.steps - seg * cfg.checkpoint_every)
         t0, losses = time.perf_counter(), []
-        for x, y in _prefetch(_batches(z_train, cfg, seg, steps)):
+        for x, y in prefetch(_batches(z_train, cfg, seg, steps)):
             if cfg.use_teacher:
                 y.update({k: np.asarray(v) for k, v in targets.predict_on_batch(x).items()})
             else:  # the ablation never runs the teacher; the loss ignores these
@@ -259,7 +264,7 @@ def distill(teacher_run, data_dir, out_dir, cfg: DistillConfig, resume: bool = F
             bar.update(1)
             bar.set_postfix(loss=f"{losses[-1]:.4f}")
         dt = time.perf_counter() - t0
-        _append_log(out / "log.csv", {"step": seg * cfg.checkpoint_every + steps, "loss": float(np.mean(losses)),
+        append_log(out / "log.csv", {"step": seg * cfg.checkpoint_every + steps, "loss": float(np.mean(losses)),
                                       "windows_per_s": steps * cfg.batch_size / dt, "seconds": dt})
         with atomic_path(ckpt) as tmp:
             model.save(tmp)
@@ -277,8 +282,21 @@ def distill(teacher_run, data_dir, out_dir, cfg: DistillConfig, resume: bool = F
     return out
 
 
+def continue_masked(data_dir, out, cfg: TrainConfig, init, resume: bool, progress: bool,
+                    stop_after_segments: int | None, refit_stats: bool = False) -> Path:
+    """``train --init`` for a masked autoencoder of the conv family (trained on the masks alone, such as
+    pretrained/real_conv96x5): the same objective through ``distill --use-teacher false --init``, in the
+    init run's normalisation (``refit_stats``: this data's own, for the features it observes); the recipe's
+    steps, batch, learning rate, warm-up, checkpoint interval and seed apply."""
+    d = DistillConfig(**json.loads((Path(init) / "config.json").read_text())["distill"])
+    d = replace(d, steps=cfg.steps, batch_size=cfg.batch_size, lr=cfg.lr, warmup_steps=cfg.warmup_steps,
+                checkpoint_every=cfg.checkpoint_every, seed=cfg.seed, xla=cfg.xla, use_teacher=False)
+    return distill(init, data_dir, out, d, resume=resume, progress=progress,
+                   stop_after_segments=stop_after_segments, init=init, refit_stats=refit_stats)
+
+
 def _batches(z, cfg: DistillConfig, seg: int, steps: int):
-    from .recipe import TrainConfig
+    from ..recipe import TrainConfig
 
     aug = TrainConfig(feature_drop_p=cfg.feature_drop_p)  # the teacher's: flip, stretch, noise (+ dropped features)
     for i in range(steps):
@@ -289,8 +307,3 @@ def _batches(z, cfg: DistillConfig, seg: int, steps: int):
 
 def _name(cfg: DistillConfig) -> str:
     return f"vit-{cfg.size}" if cfg.family == "vit" else f"{cfg.family}-{cfg.dim}x{cfg.depth}"
-
-
-from .api import callable_module  # noqa: E402  (lsm_edge.distill(...) is the API verb too)
-
-callable_module(__name__)

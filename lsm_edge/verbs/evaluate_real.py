@@ -61,14 +61,14 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from . import schema
-from .data.autoimport import read_any, split_key
-from .data.awfb import ACTIVITIES
-from .data.mmash import DIARY_CODES as _DIARY
-from .data.importing import person_splits
-from .data.windows import SPLITS, Timeline, fill_linear, fill_locf, fill_nearest
-from .errors import LsmEdgeError
-from .io import atomic_write_text
+from .. import schema
+from ..data.autoimport import read_any, split_key
+from ..data.awfb import ACTIVITIES
+from ..data.importing import person_splits
+from ..data.mmash import DIARY_CODES as _DIARY
+from ..data.windows import SPLITS, Timeline, fill_linear, fill_locf, fill_nearest
+from ..errors import LsmEdgeError
+from ..io import atomic_write_text
 
 HORIZONS = (10, 30, 60, 120)
 TASKS = ("interpolation", "extrapolation", "steps visible")
@@ -253,7 +253,7 @@ def mean_fill(x):
 
 
 def keras_imputer(model, stats):
-    from .evaluate import model_method
+    from ..core.scoring import model_method
 
     run = model_method(model)
 
@@ -265,7 +265,7 @@ def keras_imputer(model, stats):
 
 
 def artifact_imputer(path):
-    from .runtime import Imputer
+    from ..runtime import Imputer
 
     imp = Imputer(path)
     return lambda x: imp.impute(np.clip(x, *_ranges(imp)))
@@ -362,7 +362,7 @@ def phase_average(embed, x: np.ndarray) -> np.ndarray:
 
 
 def keras_embed(model, stats):
-    from .train import model_inputs
+    from ..core.inputs import model_inputs
 
     def embed(x):
         out = []
@@ -375,7 +375,7 @@ def keras_embed(model, stats):
 
 
 def artifact_embed(path):
-    from .runtime import Embedder
+    from ..runtime import Embedder
 
     e = Embedder(path)
     return lambda x: e.embed(np.clip(x, *_ranges(e)))
@@ -384,23 +384,26 @@ def artifact_embed(path):
 # -- the command ---------------------------------------------------------------------------------
 def evaluate_real(data_dir, teacher_run, out_dir, artifacts_dir=None, adapt_steps: int = 200, seed: int = 0,
                   progress: bool = True, command: str = "", horizons=HORIZONS, peers_dir=None, others=(),
-                  people: str = "test", adapt_per_set: bool = False, adapt_norm: str = "init") -> dict:
-    """``others``: further run folders (e.g. a teacher pretrained on real people), each scored as it is under
+                  people: str = "test", adapt_per_set: bool = False, adapt_norm: str = "init", fit=None) -> dict:
+    """``fit``: how the teacher is adapted (``lsm_edge.api.fit``: a TrainConfig and an ``init`` run -> the
+    adapted run; required when ``adapt_steps`` > 0).  ``others``: further run folders (e.g. a teacher pretrained on real people), each scored as it is under
     its folder's name, imputation and embedding probes, beside the teacher.  ``people``: score the "test"
     people (the report's figures) or the "val" people (to choose a model or recipe on; never tune on test).
     ``adapt_per_set``: one adapted teacher per set, on that set's adaptation recordings only (device families
     whose activity counts are on different scales), instead of one on all sets' together.  ``adapt_norm``: the
     adapted model normalises by the teacher's statistics ("init") or by its adaptation data's own ("own")."""
+    if adapt_steps and fit is None:
+        raise LsmEdgeError("adapt_steps > 0 needs fit= (lsm_edge.api.fit, or adapt_steps=0 for zero-shot only)")
     if adapt_norm not in ("init", "own"):
         raise LsmEdgeError(f"adapt_norm {adapt_norm!r}: expected init or own")
     if people not in ("test", "val"):
         raise LsmEdgeError(f"people {people!r}: expected test or val")
-    if peers_dir is not None:  # PyPOTS' torch must load before TensorFlow does (lsm_edge.peers says why)
-        from . import peers as peer_lib
+    if peers_dir is not None:  # PyPOTS' torch must load before TensorFlow does (lsm_edge.core.peers says why)
+        from ..core import peers as peer_lib
 
         saved = peer_lib.find_peers(peers_dir)
-    from .data.dataset import Dataset
-    from .train import load_run
+    from ..core.run import load_run
+    from ..data.dataset import Dataset
 
     data_dir, out = Path(data_dir), Path(out_dir)
     sets = read_sets(data_dir, progress)
@@ -432,8 +435,8 @@ def evaluate_real(data_dir, teacher_run, out_dir, artifacts_dir=None, adapt_step
         groups = {s: adapt_of[s] for s in imputation_sets if adapt_of[s]} if adapt_per_set else {"": adapt_tls}
         for s, tls in tqdm(groups.items(), desc="adapting", unit="set", disable=not progress or len(groups) < 2):
             suffix = f"_{s}" if adapt_per_set else ""
-            adapted_by_set[s] = _adapt(tls, out / f"adapt_data{suffix}", out / f"adapted_teacher{suffix}", teacher_run,
-                                       adapt_steps, seed, progress, refit_stats=adapt_norm == "own")
+            adapted_by_set[s] = _adapt(fit, tls, out / f"adapt_data{suffix}", out / f"adapted_teacher{suffix}",
+                                       teacher_run, adapt_steps, seed, progress, refit_stats=adapt_norm == "own")
     adapted = adapted_by_set.get("")  # the pooled adaptation (per set: each set's own, below)
     peer_methods, peer_info = {}, {}
     if peers_dir is not None:
@@ -562,12 +565,13 @@ def time_split(tl, share: float = 1 / 3):
     return part(0, cut), part(cut, tl.minutes)
 
 
-def _adapt(tls, data_dir: Path, run: Path, teacher_run, adapt_steps: int, seed: int, progress: bool,
+def _adapt(fit, tls, data_dir: Path, run: Path, teacher_run, adapt_steps: int, seed: int, progress: bool,
            refit_stats: bool = False):
     """Continue training the teacher on ``tls`` (never scored) -> load_run of the adapted teacher."""
-    from .data.dataset import DatasetWriter
-    from .data.windows import Windows, cut_windows
-    from .train import TrainConfig, load_run, train
+    from ..core.run import load_run
+    from ..data.dataset import DatasetWriter
+    from ..data.windows import Windows, cut_windows
+    from ..recipe import TrainConfig
 
     if not (data_dir / "dataset.json").exists():
         w = DatasetWriter(data_dir, {"kind": "evaluate-real adaptation", "subjects": [t.subject for t in tls]},
@@ -580,7 +584,7 @@ def _adapt(tls, data_dir: Path, run: Path, teacher_run, adapt_steps: int, seed: 
         w.finish()
     cfg = TrainConfig(steps=adapt_steps, batch_size=16, lr=2e-4, warmup_steps=max(1, adapt_steps // 10),
                       checkpoint_every=max(1, adapt_steps // 2), val_windows=64, loss="l1", fill_gate=True)
-    train(data_dir, run, cfg, resume=(run / "checkpoint").exists() or (run / "model.keras").exists(),
+    fit(data_dir, run, cfg, resume=(run / "checkpoint").exists() or (run / "model.keras").exists(),
           progress=progress, init=teacher_run, refit_stats=refit_stats)
     return load_run(run)
 
@@ -745,8 +749,3 @@ def _confusion_png(cm_a, cm_b, titles, path, classes=ACTIVITIES):
     fig.savefig(tmp, dpi=110)
     plt.close(fig)
     tmp.replace(path)
-
-
-from .api import callable_module  # noqa: E402  (lsm_edge.evaluate_real(...) is the API verb too)
-
-callable_module(__name__)

@@ -37,7 +37,6 @@ prints it with the op counts.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import subprocess
@@ -46,19 +45,26 @@ from pathlib import Path
 
 import numpy as np
 
-from . import __version__, schema
-from .edges import convert_edges
-from .errors import LsmEdgeError
-from .io import atomic_path, sha256_file
-from .stitch import stitch
+from .. import schema
+from ..core.edges import convert_edges
+from ..core.run import run_hash, run_name
+from ..core.stitch import stitch
+from ..core.tflite import (
+    METADATA_VERSION,
+    _output_shape,
+    add_metadata,
+    io_quantization,
+    op_counts,
+)
+from ..errors import LsmEdgeError
+from ..io import atomic_path, sha256_file
+from ..version import __version__
 
 VARIANTS = ("float32", "float16", "dynamic", "int8", "int16x8", "wo-int8", "int4")
 # Variants made by litert-quantizer (the maintained AI Edge Quantizer) from the float32 file; kept because
 # they measured better than the converter's own (benchmarks/results/convert/README.md): weight-only int8
 # matched `dynamic` in size with less error; dynamic int4 weights gave the smallest file.
 QUANTIZER_RECIPES = {"wo-int8": "weight_only_wi8_afp32", "int4": "dynamic_wi4_afp32"}
-METADATA_NAME = "lsm_edge"
-METADATA_VERSION = 2  # bump on an incompatible change; the runtime refuses other versions (2: raw units in the graph)
 DEFAULT_HORIZON = 60
 
 
@@ -142,8 +148,8 @@ def load_classifiers(paths, model, stats) -> tuple[dict, dict]:
     """
     import keras
 
-    from .data.stats import NormStats
-    from .finetune import TASKS, TaskModel
+    from ..core.tasks import TASKS, TaskModel
+    from ..data.stats import NormStats
 
     out, info = {}, {}
     for p in map(Path, paths):
@@ -179,7 +185,7 @@ def _same_weights(a, b) -> bool:
 
 def _rebind(clf, model):
     """The classifier's head on ``model``'s encoder (same weights, one copy)."""
-    from .finetune import TaskModel
+    from ..core.tasks import TaskModel
 
     t = TaskModel(model, clf.head_kind, clf.n_classes, clf.dropout, clf.pool)
     t.head.set_weights(clf.head.get_weights())
@@ -207,8 +213,8 @@ def representative(z: np.ndarray, n: int, signatures, seed: int = 0, calibration
     windows and +-0.2 at 400, hence the default of 400.  ``to_input``: the map from filled z-units to
     what the graph takes (u-units for the integer family).
     """
-    from .data import masks
-    from .data.windows import fill_linear
+    from ..data import masks
+    from ..data.windows import fill_linear
 
     _check_calibration(calibration)
     rng = np.random.default_rng(seed)
@@ -290,7 +296,7 @@ def convert(run_dir, out_file, quant: str = "float32", horizon: int = DEFAULT_HO
     every node of every signature's core runs on XNNPACK and no QUANTIZE / DEQUANTIZE sits inside the core
     (the metadata's ``xnnpack_core`` and, for the whole file with its edges, ``xnnpack`` entries say which
     nodes do, either way)."""
-    from .train import load_run
+    from ..core.run import load_run
 
     if quant not in VARIANTS:
         raise LsmEdgeError(f"unknown quantization {quant!r}; expected one of {', '.join(VARIANTS)}")
@@ -319,12 +325,12 @@ def convert(run_dir, out_file, quant: str = "float32", horizon: int = DEFAULT_HO
         raise LsmEdgeError("conversion left the weights as resource variables (they would be uninitialised)")
     coverage = _coverage(flat, sigs, quant)
     norm = {"mean": stats.mean.tolist(), "std": stats.std.tolist(),
-            "applied": "in the graph (lsm_edge/edges.py): cells outside [valid_min, valid_max] (NaN, inf) are "
+            "applied": "in the graph (lsm_edge/core/edges.py): cells outside [valid_min, valid_max] (NaN, inf) are "
                        "missing; z = (x - mean) / std, missing cells linearly filled along time, in; "
                        "x = z * std + mean out"}
     if integer_family(model):
         norm.update(offset=list(model.offset), scale=list(model.scale),
-                    applied="in the graph (lsm_edge/edges.py): cells outside [valid_min, valid_max] (NaN, inf) are "
+                    applied="in the graph (lsm_edge/core/edges.py): cells outside [valid_min, valid_max] (NaN, inf) are "
                             "missing; z = (x - mean) / std, missing cells linearly filled along time, then "
                             "u = clip((z - offset) / scale, -1, 1) in; x = (u * scale + offset) * std + mean out "
                             "(impute and forecast)")
@@ -371,51 +377,16 @@ def _integer_edges(model):
             "step": int(model.step)}
 
 
-def _output_shape(flat: bytes, signature: str, name: str) -> list:
-    from ai_edge_litert.interpreter import Interpreter
-
-    r = Interpreter(model_content=flat).get_signature_runner(signature)
-    return [int(d) for d in r.get_output_details()[name]["shape"]]
-
-
-def float_output_scale(flat: bytes, signature: str, name: str) -> float:
-    """One step of an integer graph's float output ``name``: the scale of the int8 tensor it is dequantized from."""
-    from .bench import unpack_model
-
-    m = unpack_model(flat)
-    sig = next(s for s in m.signatureDefs if s.signatureKey in (signature.encode(), signature))
-    g = m.subgraphs[sig.subgraphIndex]
-    out = next(t.tensorIndex for t in sig.outputs if t.name in (name.encode(), name))
-    producer = next(op for op in g.operators if out in list(op.outputs))
-    return float(g.tensors[producer.inputs[0]].quantization.scale[0])
-
-
 def input_map(model):
     """Filled z-units -> what the exported graph takes: u-units for the integer family (its own ``to_u``),
     else z itself."""
     return (lambda z: np.asarray(model.to_u(z), np.float32)) if integer_family(model) else None
 
 
-def io_quantization(flat: bytes) -> dict:
-    """{signature: {"inputs"|"outputs": {name: {"dtype", "scale", "zero_point"}}}} of a file's integer tensors:
-    real value = scale * (q - zero_point)."""
-    from ai_edge_litert.interpreter import Interpreter
-
-    from .runtime import tensor_quantization
-
-    it = Interpreter(model_content=flat)
-    out = {}
-    for sig in it.get_signature_list():
-        r = it.get_signature_runner(sig)
-        out[sig] = {side: {k: tensor_quantization(d) for k, d in details.items()}
-                    for side, details in (("inputs", r.get_input_details()), ("outputs", r.get_output_details()))}
-    return out
-
-
 def xnnpack_report(flat: bytes, signatures) -> dict:
     """{signature: XNNPACK coverage of its subgraph (bench.signature_coverage) + "inner_quantize": QUANTIZE /
     DEQUANTIZE nodes that neither read a signature input nor write a signature output}."""
-    from .bench import signature_coverage
+    from ..core.tflite import signature_coverage
 
     out = {}
     for sig in signatures:
@@ -465,7 +436,7 @@ def smoke_test(path, what: str = "model") -> None:
 
 
 def _calibration_windows(run: Path, data_dir) -> np.ndarray:
-    from .data.dataset import Dataset
+    from ..data.dataset import Dataset
 
     path = data_dir or json.loads((run / "manifest.json").read_text())["data"]["path"]
     try:
@@ -475,62 +446,12 @@ def _calibration_windows(run: Path, data_dir) -> np.ndarray:
                            f"(pass --data DIR)") from None
 
 
-def run_name(cfg: dict) -> str:
-    """A run's model name from its config.json (teachers: the size; students: family and size)."""
-    return cfg.get("name") or cfg["train"]["size"]
-
-
-def run_hash(run: Path) -> str:
-    h = hashlib.sha256()
-    for f in ("model.keras", "stats.json", "config.json"):
-        h.update(sha256_file(run / f).encode())
-    return h.hexdigest()
-
-
 # -- flatbuffer helpers (the same schema module the app runtime reads) ----------------------------
-def _fb():
-    from ai_edge_litert import schema_py_generated as fb
-
-    return fb
-
-
-def add_metadata(flat: bytes, meta: dict) -> bytes:
-    from .bench import pack_model, unpack_model
-
-    fb = _fb()
-    m = unpack_model(flat)
-    buf = fb.BufferT()
-    buf.data = np.frombuffer(json.dumps(meta).encode(), np.uint8)
-    m.buffers.append(buf)
-    md = fb.MetadataT()
-    md.name = METADATA_NAME
-    md.buffer = len(m.buffers) - 1
-    m.metadata = (m.metadata or []) + [md]
-    return pack_model(m, len(flat) + 1024)
-
-
-def op_counts(flat: bytes) -> dict:
-    """{op name: count} over all subgraphs (custom ops by their custom code)."""
-    fb = _fb()
-    m = fb.Model.GetRootAsModel(flat, 0)
-    names = {v: k for k, v in vars(fb.BuiltinOperator).items() if not k.startswith("_")}
-    codes = []
-    for i in range(m.OperatorCodesLength()):
-        c = m.OperatorCodes(i)
-        code = max(c.BuiltinCode(), c.DeprecatedBuiltinCode())
-        codes.append(c.CustomCode().decode() if code == fb.BuiltinOperator.CUSTOM else names.get(code, str(code)))
-    counts: dict = {}
-    for s in range(m.SubgraphsLength()):
-        g = m.Subgraphs(s)
-        for o in range(g.OperatorsLength()):
-            name = codes[g.Operators(o).OpcodeIndex()]
-            counts[name] = counts.get(name, 0) + 1
-    return dict(sorted(counts.items(), key=lambda kv: -kv[1]))
 
 
 def inspect(path) -> dict:
     """Metadata, ops, tensors and size of a .tflite file."""
-    from .runtime import read_metadata
+    from ..runtime import read_metadata
 
     path = Path(path)
     flat = path.read_bytes()
@@ -547,8 +468,3 @@ def inspect(path) -> dict:
                                   for k, v in r.get_output_details().items()}}
     return {"file": str(path), "bytes": os.path.getsize(path), "metadata": meta, "ops": op_counts(flat),
             "signatures": sigs}
-
-
-from .api import callable_module  # noqa: E402  (lsm_edge.convert(...) is the API verb too)
-
-callable_module(__name__)

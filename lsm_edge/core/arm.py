@@ -1,7 +1,7 @@
 """Phone cores without a phone: run ``.tflite`` files on emulated ARM cores and count what they cost.
 
 qemu-user runs an aarch64 Python 3.11 (Debian's arm64 packages unpacked into a sysroot) with numpy and
-the ``manylinux_2_27_aarch64`` wheel of ai-edge-litert; ``lsm_edge/arm_guest.py`` runs one signature
+the ``manylinux_2_27_aarch64`` wheel of ai-edge-litert; ``lsm_edge/core/arm_guest.py`` runs one signature
 there.  Each run happens in a private mount namespace (``unshare -m``) whose ``/proc/cpuinfo`` is an
 ARM one naming the emulated core (its ``CPU part`` and ``Features``), because LiteRT's cpuinfo crashes
 on the host's x86 file and XNNPACK picks its kernels from it.  A TCG plugin (``insn.c``, built here)
@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import LsmEdgeError
+from ..errors import LsmEdgeError
 
 CORES = {  # name: (CPU part, Features of an ARM /proc/cpuinfo)
     "cortex-a53": ("0xd03", "fp asimd evtstrm aes pmull sha1 sha2 crc32 cpuid"),
@@ -36,7 +36,7 @@ DEBS = ["python3.11-minimal", "libpython3.11-minimal", "libpython3.11-stdlib", "
         "zlib1g", "libffi8", "libssl3", "libexpat1", "libbz2-1.0", "liblzma5", "libsqlite3-0", "libuuid1",
         "libncursesw6", "libtinfo6", "libcrypt1"]
 WHEELS = ["numpy", "ai-edge-litert==2.3.*"]
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]  # the folder holding lsm_edge/
 
 
 class ArmSetupError(LsmEdgeError):
@@ -123,10 +123,10 @@ def cpuinfo(part: str, features: str, cpus: int = 1) -> str:
 
 
 def _guest(core: str, args: list[str], d: Path, count: bool, timeout: float, what: str) -> None:
-    """``python -m lsm_edge.arm_guest ARGS`` on the emulated ``core`` (counting into ``d/count`` if asked)."""
+    """``python -m lsm_edge.core.arm_guest ARGS`` on the emulated ``core`` (counting into ``d/count`` if asked)."""
     c = cache()
     env = {"PYTHONHASHSEED": "0", "PYTHONPATH": f"{ROOT}{os.pathsep}{c / 'wheels'}", "PYTHONDONTWRITEBYTECODE": "1"}
-    run_emulated(core, [str(c / "sysroot/usr/bin/python3.11"), "-m", "lsm_edge.arm_guest", *args], d, count, timeout,
+    run_emulated(core, [str(c / "sysroot/usr/bin/python3.11"), "-m", "lsm_edge.core.arm_guest", *args], d, count, timeout,
                  what, env)
     if not (d / "out.npz").is_file():
         raise LsmEdgeError(f"{what} on emulated {core} wrote no result")
@@ -224,8 +224,8 @@ def arm_bench(files, cores=("cortex-a53", "cortex-a76"), calls: int = 20, signat
     from ai_edge_litert.interpreter import Interpreter
     from tqdm import tqdm
 
-    from .bench import dequantize, example_inputs, signature_flops
-    from .runtime import read_metadata
+    from ..runtime import read_metadata
+    from .tflite import dequantize, example_inputs, signature_flops
 
     rows = []
     jobs = [(Path(f), core) for f in files for core in cores]
@@ -272,8 +272,8 @@ def to_table(result: dict) -> str:
     return "\n".join(lines)
 
 
-if __name__ == "__main__":  # python -m lsm_edge.arm setup
+if __name__ == "__main__":  # python -m lsm_edge.core.arm setup
     if sys.argv[1:] == ["setup"]:
         print(f"ARM emulation ready in {setup()}")
     else:
-        sys.exit("usage: python -m lsm_edge.arm setup")
+        sys.exit("usage: python -m lsm_edge.core.arm setup")

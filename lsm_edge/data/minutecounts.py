@@ -9,7 +9,7 @@ One file is one person; the subject is ``actiwatch-<file stem>`` (``condition_1`
 the rows carry no id.  The same person found twice (Psykose ships Depresjon's controls as its own
 control group) joins into one timeline, a minute present in both read once.
 
-Counts map as the ``.AWD`` actigraphy does (``data/actigraphy.py``): ``log_energy = ln(1 + count)``
+Counts map as the ``.AWD`` actigraphy does (``data/awd.py``): ``log_energy = ln(1 + count)``
 and the raw counts as the extra channel ``activity_counts``; ``on_wrist`` is not set (a 0 can be
 stillness or a watch off the wrist).
 

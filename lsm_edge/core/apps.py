@@ -26,10 +26,10 @@ from pathlib import Path
 
 import numpy as np
 
-from . import schema
-from .errors import LsmEdgeError
+from .. import schema
+from ..errors import LsmEdgeError
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]  # the folder holding lsm_edge/
 C_SOURCE = ROOT / "examples" / "c" / "lsm_fill.c"
 WEB = ROOT / "web"
 

@@ -9,9 +9,9 @@ app runs) on the same held-out windows and the same seeded masks:
 - kept = artifact / teacher for every gain, accuracy and mAP.  The teacher is the float32
   artifact converted from ``--teacher`` (found in the folder by the run's hash), so the
   reference is measured the same way as the rest (float32 matches Keras to < 1e-4).
-Cost comes from :func:`lsm_edge.bench.bench` (or a saved ``lsm-edge bench --json`` file).
+Cost comes from :func:`lsm_edge.core.measure.bench` (or a saved ``lsm-edge bench --json`` file).
 
-With emulated ARM cores (``arm_cores``; :mod:`lsm_edge.arm`), each file also gets, per core, guest
+With emulated ARM cores (``arm_cores``; :mod:`lsm_edge.core.arm`), each file also gets, per core, guest
 instructions per ``impute`` call, the largest difference from this machine on the bench's inputs, and the
 headline tasks' MAE on the first ``arm_windows`` held-out windows filled on that core beside the same
 windows and masks filled here.
@@ -27,13 +27,14 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from . import evaluate as ev
-from .bench import bench
-from .data.dataset import Dataset
-from .data.stats import NormStats
-from .errors import LsmEdgeError
-from .io import atomic_path, atomic_write_text
-from .runtime import Imputer, read_metadata
+from ..core import scoring as ev
+from ..core.measure import bench
+from ..core.scoring import artifact_method, score_generative
+from ..data.dataset import Dataset
+from ..data.stats import NormStats
+from ..errors import LsmEdgeError
+from ..io import atomic_path, atomic_write_text
+from ..runtime import read_metadata
 
 CLASSIFY = ("exercise", "activity")
 HEADLINE = ("interpolation 60 min", "extrapolation 60 min")
@@ -49,7 +50,7 @@ def find_artifacts(folder) -> list[Path]:
 
 def find_teacher(files, teacher_run) -> Path:
     """The float32 file converted from ``teacher_run`` (matched on the run's hash)."""
-    from .convert import run_hash
+    from ..core.run import run_hash
 
     want = run_hash(Path(teacher_run))
     for f in files:
@@ -58,34 +59,6 @@ def find_teacher(files, teacher_run) -> Path:
             return f
     raise LsmEdgeError(f"none of the {len(files)} files is the float32 conversion of {teacher_run}; run "
                        f"`lsm-edge convert {teacher_run} --quant float32 --classifier ...` into the artifacts folder")
-
-
-def artifact_method(path, stats: NormStats, num_threads: int = 1, core: str | None = None):
-    """A .tflite file's ``impute`` signature, through the app API, as a method on normalised windows; on the
-    emulated ARM ``core`` when given (:func:`lsm_edge.arm.impute_on`), else here."""
-    meta = read_metadata(Path(path).read_bytes(), str(path))
-    lo = np.array([f["valid_min"] for f in meta["features"]], np.float32)
-    hi = np.array([f["valid_max"] for f in meta["features"]], np.float32)
-    if core is None:
-        impute = Imputer(path, num_threads=num_threads).impute
-    else:
-        from .arm import impute_on
-
-        def impute(values):
-            return impute_on(core, path, values)
-
-    def method(z_in):  # back to raw units (clipped: the z round trip leaves -2e-7 steps), through the app API
-        return stats.normalize(impute(np.clip(stats.denormalize(z_in), lo, hi)))
-
-    return method
-
-
-def score_generative(path, z: np.ndarray, stats: NormStats, tasks, seed: int) -> dict:
-    """{task: {"mae", "linear_mae", "gain"}} of one file on normalised windows ``z`` (NaN = missing)."""
-    res = ev.evaluate_generative(z, {"artifact": artifact_method(path, stats), "linear": lambda x: ev.fill_linear(x)},
-                                 tasks, seed, progress=False)
-    return {t: {"mae": r["artifact"]["mae"], "linear_mae": r["linear"]["mae"],
-                "gain": 1.0 - r["artifact"]["mae"] / r["linear"]["mae"]} for t, r in res.items()}
 
 
 def score_arm(path, z: np.ndarray, stats: NormStats, tasks, seed: int, cores) -> dict:
@@ -100,8 +73,8 @@ def score_arm(path, z: np.ndarray, stats: NormStats, tasks, seed: int, cores) ->
 
 def score_classifiers(path, labelled: dict) -> dict:
     """{task: {"accuracy", "mAP", "n"}} for each classify_<task> signature the file has."""
-    from .finetune import metrics
-    from .runtime import ActivityClassifier, ExerciseDetector
+    from ..core.tasks import metrics
+    from ..runtime import ActivityClassifier, ExerciseDetector
 
     sigs = read_metadata(Path(path).read_bytes())["signatures"]
     out = {}
@@ -119,7 +92,7 @@ def score_classifiers(path, labelled: dict) -> dict:
 def baselines(ds: Dataset, seed: int = 0) -> dict:
     """Random forest on window summary statistics for each task (the strongest classical baseline); tasks
     without labelled windows in both splits (real recordings carry none) are left out."""
-    from .finetune import classical_baselines, labelled, metrics
+    from ..core.tasks import classical_baselines, labelled, metrics
 
     out = {}
     for task in CLASSIFY:
@@ -137,7 +110,7 @@ def baselines(ds: Dataset, seed: int = 0) -> dict:
 def build_report(teacher_run, artifacts_dir, data_dir, windows: int = 256, seed: int = 0, tasks=None,
                  bench_result: dict | None = None, threads=(1,), runs: int = 50, with_baselines: bool = True,
                  progress: bool = True, arm_cores=(), arm_windows: int = 64, arm_result: dict | None = None) -> dict:
-    from .finetune import labelled as labelled_windows
+    from ..core.tasks import labelled as labelled_windows
 
     files = find_artifacts(artifacts_dir)
     teacher_file = find_teacher(files, teacher_run)
@@ -153,7 +126,7 @@ def build_report(teacher_run, artifacts_dir, data_dir, windows: int = 256, seed:
         cost.setdefault(Path(r["file"]).name, {})[r["threads"]] = r
     arm_cost = {}
     if arm_cores:
-        from .arm import arm_bench
+        from ..core.arm import arm_bench
 
         if arm_result is None:
             arm_result = arm_bench(files, arm_cores, signatures=("impute",), progress=progress)
@@ -296,7 +269,7 @@ def arm_markdown(report: dict) -> str:
             cells += [f"{a['heldout'][t]['arm_mae']:.4f} ({100 * a['heldout'][t]['rel_diff']:+.2f}%)"
                       if t in a["heldout"] else "-" for t in HEADLINE]
         lines.append("| " + " | ".join(cells) + " |")
-    note = (f"Emulated with qemu-user ({', '.join(cores)}; `lsm_edge/arm.py`). Instructions: guest instructions "
+    note = (f"Emulated with qemu-user ({', '.join(cores)}; `lsm_edge/core/arm.py`). Instructions: guest instructions "
             f"executed per `impute` call at batch 1 on one thread, counted over {arm['calls']} calls after two "
             "warm-up calls; ratio = the teacher's / the artifact's (instructions on each core, median latency on "
             "x86). Max abs diff: the bench's seeded inputs, in the features' own units, against LiteRT on x86. "
@@ -370,7 +343,7 @@ def _pareto_panel(ax, report: dict, cost, metric: str, label: str, xlabel: str) 
 def write_report(report: dict, out_dir, command: str = "", machine: dict | None = None) -> Path:
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    from .bench import machine as this_machine
+    from ..core.measure import machine as this_machine
 
     report = dict(report, command=command, machine=machine or this_machine())
     atomic_write_text(out / "report.json", json.dumps(report, indent=1))
@@ -386,8 +359,3 @@ def write_report(report: dict, out_dir, command: str = "", machine: dict | None 
     md = "\n".join(head) + "\n\n" + to_markdown(report) + "\n![Pareto chart](pareto.png)\n"
     atomic_write_text(out / "report.md", md)
     return out / "report.md"
-
-
-from .api import callable_module  # noqa: E402  (lsm_edge.report(...) is the API verb too)
-
-callable_module(__name__)

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import schema
+from .. import schema
 
 T, F = schema.WINDOW_MINUTES, schema.N_FEATURES
 

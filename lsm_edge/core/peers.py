@@ -8,7 +8,7 @@ enough).  Nothing in the core package or in ``lsm_edge.runtime`` imports this mo
 Data contract: the same normalised windows as the teacher (z: [N, 300, 26], NaN = missing).  A peer
 is trained on the training split and early-stopped on the validation split, whose cells are hidden
 by lsm-edge's own evaluation masks (the same generator as ``evaluate``, a different seed); it is
-scored through :func:`lsm_edge.evaluate.evaluate_generative`, i.e. on the same masks as the teacher.
+scored through :func:`lsm_edge.core.scoring.evaluate_generative`, i.e. on the same masks as the teacher.
 
 Budget: a peer trains in passes over chunks of the training windows (``chunk`` windows each, the
 order reshuffled every pass from the seed) until ``budget_cpu_s`` seconds of process CPU time (all
@@ -31,9 +31,9 @@ from pathlib import Path
 
 import numpy as np
 
-from . import schema
-from .data import masks
-from .errors import LsmEdgeError
+from .. import schema
+from ..data import masks
+from ..errors import LsmEdgeError
 
 
 def _have_extra() -> bool:
@@ -49,13 +49,13 @@ _EXTRA = 'the peers need the optional extra: pip install "lsm-edge[peers]"'
 if not _have_extra():
     raise LsmEdgeError(f"{_EXTRA} (pypots is not installed)")
 if "tensorflow" in sys.modules and "torch" not in sys.modules:
-    raise LsmEdgeError("import lsm_edge.peers before anything that loads TensorFlow: PyTorch's triton "
+    raise LsmEdgeError("import lsm_edge.core.peers before anything that loads TensorFlow: PyTorch's triton "
                        "crashes the process when TensorFlow was loaded first")
 os.environ.setdefault("USE_TF", "0")  # transformers (a PyPOTS dependency) must not load TensorFlow itself
 try:
+    import pypots.imputation as imputation
     import torch
     import torch._dynamo  # noqa: F401  (first, on its own: through transformers' import chain it segfaults)
-    import pypots.imputation as imputation
 except ImportError as e:
     raise LsmEdgeError(f"{_EXTRA} ({e})") from None
 
@@ -186,7 +186,7 @@ def save_peer(model, name: str, info: dict, out_dir, stats=None) -> Path:
     and renamed."""
     from safetensors.torch import save_file
 
-    from .io import atomic_write_text
+    from ..io import atomic_write_text
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -230,7 +230,7 @@ def load_peer(path) -> tuple[object, dict]:
         raise LsmEdgeError(f"{weights_f}: cannot load {name} weights ({str(e).splitlines()[0]})") from None
     meta.setdefault("stats", None)  # a record saved without them: the caller's (the teacher's) apply
     if meta["stats"] is not None:
-        from .data.stats import NormStats
+        from ..data.stats import NormStats
 
         meta["stats"] = NormStats.from_dict(meta["stats"])
     return model, meta

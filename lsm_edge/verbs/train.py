@@ -23,8 +23,6 @@ Run folder:  model.keras  config.json  stats.json  log.csv  tensorboard/  manife
 from __future__ import annotations
 
 import json
-import queue
-import threading
 import time
 from dataclasses import asdict, replace
 from pathlib import Path
@@ -33,147 +31,31 @@ import keras
 import numpy as np
 from tqdm import tqdm
 
-from .data import masks
-from . import distributed, schema
-from .data.dataset import Dataset
-from .data.sharding import batch_indices
-from .data.stats import NormStats
-from .data.windows import fill_linear
-from .errors import LsmEdgeError
-from .io import atomic_path, atomic_write_text, sha256_file
-from .models.conv import ConvStudent  # noqa: F401  (registers the student classes for loading)
-from .models.intconv import IntStudent  # noqa: F401
-from .models.mae import build_mae, count_params  # also registers the model class for loading
-from .recipe import TrainConfig  # noqa: F401  (re-exported: lsm_edge.train.TrainConfig)
+from ..core import distributed
+from ..core.inputs import augment, mae_batch, task_batch
+from ..core.run import append_log, load_run, prefetch, write_manifest
+from ..data.dataset import Dataset
+from ..data.sharding import batch_indices
+from ..data.stats import NormStats
+from ..errors import LsmEdgeError
+from ..io import atomic_path, atomic_write_text, sha256_file
+from ..models.conv import ConvStudent  # noqa: F401  (registers the student classes for loading)
+from ..models.intconv import IntStudent  # noqa: F401
+from ..models.mae import (  # also registers the model class for loading
+    build_mae,
+    count_params,
+)
+from ..recipe import TrainConfig  # noqa: F401  (re-exported: lsm_edge.train.TrainConfig)
 
 # -- batches ---------------------------------------------------------------------------------------
-def augment(z: np.ndarray, rng, cfg: TrainConfig) -> np.ndarray:
-    """Flip (time axis), stretch (time axis, then crop back to 300), Gaussian noise, and (with
-    ``feature_drop_p``) features dropped for the whole window.  z: [B, 300, 26]."""
-    if cfg.feature_drop_p > 0:
-        z = drop_features(z, rng, cfg.feature_drop_p)
-    B, T, _ = z.shape
-    z = flip_time(z, rng, cfg.flip_p)
-    if cfg.stretch_max > 1:
-        f = rng.uniform(1.0, cfg.stretch_max, B)
-        off = rng.uniform(0, 1, B) * (T * f - T)
-        src = np.floor((np.arange(T)[None, :] + off[:, None]) / f[:, None]).astype(int).clip(0, T - 1)
-        z = np.take_along_axis(z, src[:, :, None], axis=1)
-    return (z + rng.normal(0, cfg.noise_std, z.shape)).astype(np.float32)
-
-
-def flip_time(z: np.ndarray, rng, p: float) -> np.ndarray:
-    """Each window of z [B, 300, 26] reversed in time with probability ``p`` (one draw per window)."""
-    flip = rng.random(len(z)) < p
-    return np.where(flip[:, None, None], z[:, ::-1], z)
-
-
-def drop_features(z: np.ndarray, rng, p: float) -> np.ndarray:
-    """A device that lacks sensors (ARCHITECTURE.md: it supplies those features as all-missing).  Each
-    window, with probability ``p``, keeps k of the features it observes (k uniform in 1 .. their number
-    - 1, which k at random) and loses the others for all 300 minutes.  z: [B, 300, 26], NaN = missing.
-
-    Without it the simulator never shows a window whose heart rate comes without the PPG-derived and
-    motion features, and a teacher trained on it fills a heart-rate-only gap (a Fitbit export) from its
-    resting prior: 2.4x linear interpolation's error at 60 minutes on simulated windows
-    (benchmarks/results/teacher/feature_drop/)."""
-    drop = rng.random(len(z)) < p
-    if not drop.any():
-        return z
-    z = z.copy()
-    for i in np.flatnonzero(drop):
-        have = np.flatnonzero(~np.isnan(z[i]).all(0))
-        if len(have) < 2:
-            continue
-        lose = rng.permutation(have)[rng.integers(1, len(have)):]
-        z[i, :, lose] = np.nan
-    return z
-
-
-def mae_batch(z: np.ndarray, rng, mask_ratio: float) -> tuple[dict, dict]:
-    """z: [B, 300, 26] normalised, NaN = missing -> (model inputs, loss targets) for the training path.
-
-    Tokens with no observed cell are masked first (nothing to show the encoder); the visible
-    tokens are the ``n_keep`` with the lowest noise.
-    """
-    B = len(z)
-    missing0 = np.isnan(z)
-    grid_missing = masks.grid_missing(missing0)  # [B, 30, 6] token has no observed cell
-    noise = rng.random((B, masks.GRID[0] * masks.GRID[1])) + grid_missing.reshape(B, -1)
-    n_keep = noise.shape[1] - int(round(mask_ratio * noise.shape[1]))
-    rank = np.argsort(np.argsort(noise, axis=1), axis=1)
-    hidden = rank >= n_keep
-    hide = masks.grid_to_cells(hidden.reshape(B, *masks.GRID))
-    missing_in = missing0 | hide
-    x = {"values": fill_linear(np.where(missing_in, np.nan, z)), "missing": missing_in.astype(np.float32),
-         "noise": (noise + 2.0 * hidden).astype(np.float32)}
-    y = {"target": np.nan_to_num(z).astype(np.float32), "weight": (hide & ~missing0).astype(np.float32)}
-    return x, y
-
-
-TRAIN_TASKS = ("interpolation", "extrapolation", "sensor")
-
-
-def task_batch(z: np.ndarray, rng, max_minutes: int = 150, min_minutes: int = 5) -> tuple[dict, dict]:
-    """z: [B, 300, 26] -> inference-path inputs and targets under evaluation-style masks.
-
-    Each window gets one task (temporal interpolation, extrapolation, or sensor imputation over a
-    random span of ``min_minutes``..``max_minutes`` minutes, not aligned to patches).  Unlike patch masking, these
-    hide cells inside tokens that stay visible, and leave most tokens visible: exactly what the
-    model faces when it imputes; with patch masking alone it never learns either (measured:
-    worse than linear interpolation on every task, see benchmarks/results/teacher/README.md).
-    """
-    return hidden_batch(z, task_masks(len(z), rng, min_minutes, max_minutes))
-
-
-def task_masks(n: int, rng, min_minutes: int, max_minutes: int) -> np.ndarray:
-    """-> hide [n, 300, 26] bool: per window one of TRAIN_TASKS over a span of min..max minutes."""
-    hide = np.zeros((n, schema.WINDOW_MINUTES, schema.N_FEATURES), bool)
-    tasks = rng.integers(0, len(TRAIN_TASKS), n)
-    minutes = rng.integers(min_minutes, max_minutes + 1, n)
-    for i in range(n):
-        hide[i] = masks.make_mask(TRAIN_TASKS[tasks[i]], rng, 1, int(minutes[i]))[0]
-    return hide
-
-
-def hidden_batch(z: np.ndarray, hide: np.ndarray) -> tuple[dict, dict]:
-    """z: [B, 300, 26], hide: [B, 300, 26] bool -> inference-path inputs with ``hide`` masked, and the
-    targets: every cell of z, weighted 1 where it was hidden and observed."""
-    y = {"target": np.nan_to_num(z).astype(np.float32), "weight": (hide & ~np.isnan(z)).astype(np.float32)}
-    return model_inputs(z, hide), y
-
-
-def model_inputs(z: np.ndarray, hide: np.ndarray | None = None) -> dict:
-    """Inference-path inputs from normalised windows (NaN = missing) and an optional hide mask:
-    missing cells linearly filled along time (from visible cells only) and flagged.  The encoder
-    never sees the fill (the model zeroes missing cells); the fill gate blends it into the output
-    (models/mae.py), and it is the exported graph's input contract (the runtime computes it)."""
-    missing = np.isnan(z) if hide is None else np.isnan(z) | hide
-    return {"values": fill_linear(np.where(missing, np.nan, z)), "missing": missing.astype(np.float32)}
 
 
 # -- the run ---------------------------------------------------------------------------------------
-def continue_masked_student(data_dir, out, cfg: TrainConfig, init, init_cfg: dict, resume: bool, progress: bool,
-                            stop_after_segments: int | None, refit_stats: bool = False) -> Path:
-    """``train --init`` for a masked autoencoder of the conv family (trained on the masks alone, such as
-    pretrained/real_conv96x5): the same objective through ``distill --use-teacher false --init``, in the
-    init run's normalisation (``refit_stats``: this data's own, for the features it observes); the recipe's
-    steps, batch, learning rate, warm-up, checkpoint interval and seed apply."""
-    from .distill import distill
-    from .recipe import DistillConfig
-
-    d = DistillConfig(**init_cfg["distill"])
-    d = replace(d, steps=cfg.steps, batch_size=cfg.batch_size, lr=cfg.lr, warmup_steps=cfg.warmup_steps,
-                checkpoint_every=cfg.checkpoint_every, seed=cfg.seed, xla=cfg.xla, use_teacher=False)
-    return distill(init, data_dir, out, d, resume=resume, progress=progress,
-                   stop_after_segments=stop_after_segments, init=init, refit_stats=refit_stats)
-
-
 def train(data_dir, out_dir, cfg: TrainConfig, resume: bool = False, progress: bool = True,
           stop_after_segments: int | None = None, stats_path=None, init=None, refit_stats: bool = False) -> Path:
     """Pretrain a teacher; returns the run folder.  ``stop_after_segments`` is for tests (simulated kill).
 
-    ``cfg.devices`` / ``cfg.backend`` place the run (lsm_edge/distributed.py: the backend must already
+    ``cfg.devices`` / ``cfg.backend`` place the run (lsm_edge/core/distributed.py: the backend must already
     be the one Keras runs on); ``stats_path``: normalisation statistics computed beforehand
     (`lsm-edge data stats`), required when several processes each read only their share of the data.
     ``init``: a finished teacher run to continue from (adaptation to a user's data: same objective,
@@ -198,9 +80,6 @@ def train(data_dir, out_dir, cfg: TrainConfig, resume: bool = False, progress: b
 
     if init is not None:
         init_cfg = json.loads((Path(init) / "config.json").read_text()) if (Path(init) / "config.json").is_file() else {}
-        if init_cfg.get("kind") == "student" and not init_cfg.get("distill", {}).get("use_teacher", True):
-            return continue_masked_student(data_dir, out, cfg, init, init_cfg, resume, progress, stop_after_segments,
-                                           refit_stats)
         if init_cfg.get("kind", "teacher") != "teacher" or "train" not in init_cfg:  # older runs lack "kind"
             raise LsmEdgeError(f"--init {init} is not a finished teacher run (a teacher config.json, or a conv "
                                f"model trained on the masks alone); found kind {init_cfg.get('kind')!r}")
@@ -266,7 +145,7 @@ def train(data_dir, out_dir, cfg: TrainConfig, resume: bool = False, progress: b
         for seg in range(done_segments, n_segments):
             steps = min(cfg.checkpoint_every, cfg.steps - seg * cfg.checkpoint_every)
             t0, losses = time.perf_counter(), []
-            for x, y in _prefetch(segment_batches(z_train, cfg, seg, steps, local_batch, topo.process_index)):
+            for x, y in prefetch(segment_batches(z_train, cfg, seg, steps, local_batch, topo.process_index)):
                 losses.append(distributed.train_on_batch(model, topo, x, y))
                 bar.update(1)
                 bar.set_postfix(loss=f"{losses[-1]:.4f}", win_s=f"{len(losses) * batch / (time.perf_counter() - t0):.0f}")
@@ -277,7 +156,7 @@ def train(data_dir, out_dir, cfg: TrainConfig, resume: bool = False, progress: b
                    "lr": float(model.optimizer.learning_rate), "windows_per_s": steps * batch / dt, "seconds": dt,
                    "devices": topo.devices}
             if topo.is_chief:
-                _append_log(out / "log.csv", row)
+                append_log(out / "log.csv", row)
                 tb.write(step, row)
                 with atomic_path(ckpt) as tmp:
                     model.save(tmp)
@@ -325,24 +204,6 @@ class _policy:
         keras.config.set_dtype_policy(self.old)
 
 
-def write_manifest(out: Path, ds: Dataset) -> dict:
-    m = {"kind": "teacher", "lsm_edge_version": _version(),
-         "data": {"path": str(ds.dir), "dataset_json_sha256": sha256_file(ds.dir / "dataset.json")},
-         "files": {f: sha256_file(out / f) for f in ("model.keras", "stats.json", "config.json")}}
-    atomic_write_text(out / "manifest.json", json.dumps(m, indent=1))
-    return m
-
-
-def load_run(run_dir):
-    """-> (model, stats, config dict) of a finished run."""
-    run = Path(run_dir)
-    if not (run / "model.keras").is_file():
-        hint = " (interrupted: rerun `lsm-edge train ... --resume`)" if (run / "checkpoint").exists() else ""
-        raise LsmEdgeError(f"{run} is not a finished lsm-edge run: no model.keras{hint}")
-    model = keras.models.load_model(run / "model.keras", safe_mode=True, compile=False)
-    return model, NormStats.load(run / "stats.json"), json.loads((run / "config.json").read_text())
-
-
 def new_model(cfg: TrainConfig, lr: float | None = None, jit_compile: bool = True, init=None):
     """A fresh teacher of ``cfg.size`` (or the weights of the finished run ``init``), compiled for
     training with the recipe's optimizer (peak ``lr``).
@@ -384,26 +245,6 @@ def segment_batches(z, cfg: TrainConfig, seg: int, steps: int, batch: int | None
         yield task_batch(zb, rng) if rng.random() < cfg.task_mask_p else mae_batch(zb, rng, cfg.mask_ratio)
 
 
-def _prefetch(it, depth: int = 2):
-    """Prepare the next batches on a thread while the model trains on this one (numpy releases the GIL)."""
-    q: queue.Queue = queue.Queue(depth)
-    done = object()
-
-    def work():
-        try:
-            for item in it:
-                q.put(item)
-        except BaseException as e:  # hand the error to the consumer
-            q.put(e)
-        q.put(done)
-
-    threading.Thread(target=work, daemon=True).start()
-    while (item := q.get()) is not done:
-        if isinstance(item, BaseException):
-            raise item
-        yield item
-
-
 class _TensorBoard:
     """Scalars per checkpoint segment, for `tensorboard --logdir RUN/tensorboard`."""
 
@@ -420,24 +261,5 @@ class _TensorBoard:
         self.writer.flush()
 
 
-def _append_log(path: Path, row: dict) -> None:
-    new = not path.exists()
-    with open(path, "a") as f:
-        if new:
-            f.write(",".join(row) + "\n")
-        f.write(",".join(f"{v:.6g}" if isinstance(v, float) else str(v) for v in row.values()) + "\n")
-
-
 def _diff(a: dict, b: dict) -> str:
     return ", ".join(f"{k}: {a.get(k)} -> {b.get(k)}" for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k))
-
-
-def _version() -> str:
-    from . import __version__
-
-    return __version__
-
-
-from .api import callable_module  # noqa: E402  (lsm_edge.train(...) is the API verb too)
-
-callable_module(__name__)

@@ -1,18 +1,15 @@
-"""Generative evaluation (``lsm-edge evaluate``), shaped like the LSM paper's Table 3(a).
+"""One scoring core for imputation: methods x tasks, on windows in z-units.
 
-On held-out windows, for each task and horizon, one mask per window is drawn from a seeded
-generator and shared by every method.  A method receives the normalised windows with hidden
-cells set to NaN and returns them filled.  Scores: MAE and MSE in z-units over the cells that
-were hidden AND originally observed (nothing is ever scored on a cell that was not observed).
-
-Baselines (the paper's appendix F.2): mean fill (the training mean, 0 in z-units), nearest
-neighbour and linear interpolation along time (both back/forward-fill at the edges), and MICE
-(scikit-learn's IterativeImputer across the 26 features, fitted on training minutes).
+A *method* fills the NaN of normalised windows (``Method``): the classical fills (``baseline_methods``:
+mean, nearest, linear, MICE), a Keras run (``model_method``), a ``.tflite`` file through the app
+runtime (``artifact_method``) or a peer (core/peers.py).  A *task* (``Task``) is a span kind and a
+length in minutes (data/masks.py draws it).  ``evaluate_generative`` draws one seeded mask per window
+and task, shares it across methods, and scores MAE / MSE over hidden cells that were observed.
+``evaluate``, ``report`` and ``evaluate-real`` all score through here.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -20,12 +17,15 @@ from typing import Callable
 import numpy as np
 from tqdm import tqdm
 
-from . import schema
-from .data import masks
-from .data.windows import fill_linear, fill_nearest
-from .io import atomic_write_text
+from .. import schema
+from ..data import masks
+from ..data.stats import NormStats
+from ..data.windows import fill_linear, fill_nearest
+from ..runtime import Imputer, read_metadata
 
 Method = Callable[[np.ndarray], np.ndarray]  # z with NaN at missing|hidden -> filled z
+
+
 BASELINES = ("mean", "nearest", "linear", "mice")
 
 
@@ -74,7 +74,7 @@ def fit_mice(z_train: np.ndarray, max_rows: int = 20000, seed: int = 0, max_iter
 
 def model_method(model, batch_size: int = 64, hidden: str = "attention") -> Method:
     """The teacher (or any model with ``infer``) as an imputation method on normalised windows."""
-    from .train import model_inputs
+    from .inputs import model_inputs
 
     def run(z):
         out = np.empty_like(z)
@@ -131,29 +131,29 @@ def gain(results: dict, method: str, over: str = "linear", metric: str = "mae") 
     return {t: 1.0 - r[method][metric] / r[over][metric] for t, r in results.items() if method in r}
 
 
-def to_markdown(results: dict, model_name: str = "teacher") -> str:
-    """One row per task: MAE / MSE of every method, then each model's gain over linear interpolation."""
-    methods = list(next(iter(results.values())))
-    models = [m for m in methods if m not in BASELINES] or [model_name]
-    gains = {m: gain(results, m) for m in models if m in methods}
-    head = "| task | " + " | ".join(methods) + "".join(f" | {m} gain vs linear (MAE)" for m in gains) + " |"
-    lines = [head, "|" + "---|" * (len(methods) + len(gains) + 1)]
-    for t, r in results.items():
-        cells = [f"{r[m]['mae']:.3f} / {r[m]['mse']:.3f}" for m in methods]
-        cells += [f"{100 * g[t]:+.1f}%" for g in gains.values()]
-        lines.append(f"| {t} | " + " | ".join(cells) + " |")
-    return "MAE / MSE in z-units on hidden, originally observed cells.\n\n" + "\n".join(lines)
+def artifact_method(path, stats: NormStats, num_threads: int = 1, core: str | None = None):
+    """A .tflite file's ``impute`` signature, through the app API, as a method on normalised windows; on the
+    emulated ARM ``core`` when given (:func:`lsm_edge.arm.impute_on`), else here."""
+    meta = read_metadata(Path(path).read_bytes(), str(path))
+    lo = np.array([f["valid_min"] for f in meta["features"]], np.float32)
+    hi = np.array([f["valid_max"] for f in meta["features"]], np.float32)
+    if core is None:
+        impute = Imputer(path, num_threads=num_threads).impute
+    else:
+        from .arm import impute_on
+
+        def impute(values):
+            return impute_on(core, path, values)
+
+    def method(z_in):  # back to raw units (clipped: the z round trip leaves -2e-7 steps), through the app API
+        return stats.normalize(impute(np.clip(stats.denormalize(z_in), lo, hi)))
+
+    return method
 
 
-def write_report(results: dict, out_dir, meta: dict, model_name: str = "teacher") -> Path:
-    out = Path(out_dir)
-    md = to_markdown(results, model_name)
-    atomic_write_text(out / "generative.json", json.dumps({"meta": meta, "results": results}, indent=1))
-    atomic_write_text(out / "generative.md", "# Generative evaluation\n\n" + "\n".join(
-        f"- {k}: {v}" for k, v in meta.items()) + "\n\n" + md + "\n")
-    return out / "generative.md"
-
-
-from .api import callable_module  # noqa: E402  (lsm_edge.evaluate(...) is the API verb too)
-
-callable_module(__name__)
+def score_generative(path, z: np.ndarray, stats: NormStats, tasks, seed: int) -> dict:
+    """{task: {"mae", "linear_mae", "gain"}} of one file on normalised windows ``z`` (NaN = missing)."""
+    res = evaluate_generative(z, {"artifact": artifact_method(path, stats), "linear": fill_linear},
+                              tasks, seed, progress=False)
+    return {t: {"mae": r["artifact"]["mae"], "linear_mae": r["linear"]["mae"],
+                "gain": 1.0 - r["artifact"]["mae"] / r["linear"]["mae"]} for t, r in res.items()}

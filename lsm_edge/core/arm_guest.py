@@ -1,8 +1,8 @@
-"""Inside the emulated ARM core (``lsm_edge/arm.py`` starts it under qemu-user): numpy and LiteRT only.
+"""Inside the emulated ARM core (``lsm_edge/core/arm.py`` starts it under qemu-user): numpy and LiteRT only.
 
-    python -m lsm_edge.arm_guest FILE SIGNATURE CALLS FEEDS.npz OUT.npz
-    python -m lsm_edge.arm_guest --impute FILE WINDOWS.npz OUT.npz
-    python -m lsm_edge.arm_guest --tensors FILE SIGNATURE FEEDS.npz OUT.npz
+    python -m lsm_edge.core.arm_guest FILE SIGNATURE CALLS FEEDS.npz OUT.npz
+    python -m lsm_edge.core.arm_guest --impute FILE WINDOWS.npz OUT.npz
+    python -m lsm_edge.core.arm_guest --tensors FILE SIGNATURE FEEDS.npz OUT.npz
 
 The first form runs SIGNATURE of FILE on the feeds twice (the first call packs XNNPACK's weights), then
 invokes it CALLS times more between two marks that the counting plugin (``insn.c``) sees, on one thread, and saves the
@@ -10,7 +10,7 @@ first call's outputs and which ops XNNPACK took (``coverage`` as JSON) to OUT.np
 raw windows (NaN = missing) through the app API, ``lsm_edge.runtime.Imputer(FILE).impute``, as an app on
 that core would, and saves them as ``values``.  The third runs SIGNATURE once on LiteRT's built-in kernels
 (no XNNPACK, which keeps its intermediate tensors to itself) with every tensor kept, and saves each float
-tensor of the signature's subgraph as ``t<index>`` and its name in ``names`` (JSON): what ``lsm_edge.arm.trace``
+tensor of the signature's subgraph as ``t<index>`` and its name in ``names`` (JSON): what ``lsm_edge.core.arm.trace``
 compares.
 """
 
@@ -35,11 +35,11 @@ def main(argv=None) -> None:
     import numpy as np
     from ai_edge_litert.interpreter import Interpreter
 
-    from .bench import signature_coverage
+    from .tflite import signature_coverage
 
     argv = argv or sys.argv[1:]
     if argv[0] == "--impute":
-        from .runtime import Imputer
+        from ..runtime import Imputer
 
         path, windows_path, out_path = argv[1:4]
         np.savez(out_path, values=Imputer(path, num_threads=1).impute(np.load(windows_path)["values"]))
@@ -69,7 +69,7 @@ def main(argv=None) -> None:
 
 def kept_tensors(path, sig: str, feeds: dict) -> tuple[dict, dict]:
     """Run ``sig`` once on LiteRT's built-in kernels (no XNNPACK) with every tensor kept -> :func:`tensors` of
-    its subgraph (the same call on the host and in the guest: ``lsm_edge.arm.trace`` compares the two)."""
+    its subgraph (the same call on the host and in the guest: ``lsm_edge.core.arm.trace`` compares the two)."""
     from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
     interp = Interpreter(model_path=str(path), num_threads=1, experimental_preserve_all_tensors=True,
