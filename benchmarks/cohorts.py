@@ -49,7 +49,7 @@ def conv_run(data, out, steps: int, dim: int = 96, depth: int = 5, warmup: int =
 
     if (Path(out) / "model.keras").exists():
         return Path(out)
-    cfg = replace(DistillConfig.from_toml(ROOT / "distill" / "conv64.toml"), dim=dim, depth=depth, steps=steps,
+    cfg = replace(DistillConfig.from_toml("distill/conv64.toml"), dim=dim, depth=depth, steps=steps,
                   warmup_steps=warmup, checkpoint_every=every, use_teacher=False)
     resume = (Path(out) / "checkpoint" / "state.json").exists()
     return distill(STATS_FROM, data, out, cfg, resume=resume, progress=True, refit_stats=True)
@@ -61,7 +61,7 @@ def student(teacher, data, out, recipe: str, **overrides):
 
     if (Path(out) / "model.keras").exists():
         return Path(out)
-    cfg = replace(DistillConfig.from_toml(ROOT / "distill" / recipe), **overrides)
+    cfg = replace(DistillConfig.from_toml(f"distill/{recipe}"), **overrides)
     resume = (Path(out) / "checkpoint" / "state.json").exists()
     return distill(teacher, data, out, cfg, resume=resume, progress=True)
 
@@ -225,15 +225,15 @@ def loco():
 
     from lsm_edge import schema
     from lsm_edge.data.autoimport import split_key
-    from lsm_edge.verbs.evaluate_real import MODEL_FREE, _adapt, channels_of, keras_imputer, last_value_fill, linear_fill, mean_fill, median_fill, nearest_fill, read_sets, roles, score_imputation, windows_of
+    from lsm_edge.api import fit
+    from lsm_edge.core.scoring import classical_fills, keras_imputer, score_imputation
+    from lsm_edge.verbs.evaluate_real import _adapt, channels_of, read_sets, roles, windows_of
     from lsm_edge.core.run import load_run
 
     RES.mkdir(parents=True, exist_ok=True)
     sets = read_sets(REAL, progress=True)
     role = roles([t for tls in sets.values() for t in tls])
-    classical = {"mean (window)": mean_fill, "median (window)": median_fill, "last value": last_value_fill,
-                 "nearest": nearest_fill, "linear": linear_fill}
-    assert set(classical) == set(MODEL_FREE)
+    classical = classical_fills()
     report = {"command": "python benchmarks/cohorts.py loco", "pretraining_steps": LOCO_STEPS,
               "adapt_steps": ADAPT_STEPS, "cohorts": {}}
     for c in HR_COHORTS + COUNT_COHORTS:
@@ -255,7 +255,7 @@ def loco():
         for k in (1, 3, len(train_people)):
             if k > len(train_people) or f"adapted on {k}" in methods or k == 0:
                 continue
-            run = _adapt(train_people[:k], base / f"adapt{k}_data", base / f"adapt{k}", teacher, ADAPT_STEPS, 0, True)
+            run = _adapt(fit, train_people[:k], base / f"adapt{k}_data", base / f"adapt{k}", teacher, ADAPT_STEPS, 0, True)
             methods[f"adapted on {k}"] = keras_imputer(run[0], run[1])
         entry = {"train_people": [t.subject for t in train_people], "test_people": [t.subject for t in test],
                  "channels": {}}
@@ -283,7 +283,8 @@ def plots():
     methods, the teacher pretrained without the cohort and its adaptations (results/fills_loco_<cohort>_<channel>.png)."""
     import numpy as np  # noqa: F401  (the scoring functions' arrays)
 
-    from lsm_edge.verbs.evaluate_real import fill_plot, keras_imputer, last_value_fill, linear_fill, read_sets, roles, windows_of
+    from lsm_edge.verbs.evaluate_real import fill_plot, read_sets, roles, windows_of
+    from lsm_edge.core.scoring import keras_imputer, last_value_fill, linear_fill
     from lsm_edge.core.run import load_run
 
     sets = read_sets(REAL, progress=True)
@@ -342,6 +343,8 @@ def bar_rows(r: dict) -> list:
 
 
 def loco_markdown(r: dict) -> str:
+    from lsm_edge.core.scoring import reference
+
     lines = ["# Leave one cohort out: pretrained without the cohort, scored on its test people", "",
              f"Command: `{r['command']}`. Each teacher: the release's recipe (conv96x5 on the masks alone, its corpus's "
              f"own normalisation) for {r['pretraining_steps']:,} steps on the train people of every other cohort; "
@@ -359,7 +362,7 @@ def loco_markdown(r: dict) -> str:
                       f"people).", ""]
         for ch, d in e["channels"].items():
             for t, row in d["tasks"].items():
-                ref = "last value" if t.startswith("extrapolation") else "linear"
+                ref = reference(t)
                 ms = row["methods"]
                 cells = [f"{k} {v['mae_unit']:.2f}" + (f" ({100 * v['gain'][ref][0]:+.1f} % [{100 * v['gain'][ref][1]:+.1f}, "
                                                        f"{100 * v['gain'][ref][2]:+.1f}])" if "gain" in v else "")

@@ -13,8 +13,10 @@ from __future__ import annotations
 import argparse
 import json
 
-CLASSICAL = ("mean (window)", "median (window)", "last value", "nearest", "linear")
-BARS = {"interpolation": ("linear", 10.0), "extrapolation": ("last value", 15.0), "steps visible": ("linear", 20.0)}
+from lsm_edge.core.scoring import MODEL_FREE, reference
+
+BARS = {kind: (reference(kind), bar) for kind, bar in (("interpolation", 10.0), ("extrapolation", 15.0),
+                                                       ("steps visible", 20.0))}
 
 
 def baseline(channel: str, task: str, methods: dict) -> tuple[str, str, float]:
@@ -23,7 +25,7 @@ def baseline(channel: str, task: str, methods: dict) -> tuple[str, str, float]:
     kind = next(k for k in BARS if k in task)
     if channel == "heart_rate":
         return (kind, *BARS[kind])
-    return kind, min(CLASSICAL, key=lambda c: methods[c]["mae_unit"]), 0.0
+    return kind, min(MODEL_FREE, key=lambda c: methods[c]["mae_unit"]), 0.0
 
 
 def main(argv=None):

@@ -47,7 +47,8 @@ def main() -> None:
     from sklearn.metrics import accuracy_score, f1_score
 
     from lsm_edge.data.autoimport import read_any
-    from lsm_edge.verbs.evaluate_real import ACTIVITIES, activity_folds, keras_embed, score_activity, segment_stats, segments
+    from lsm_edge.verbs.evaluate_real import ACTIVITIES, segment_stats, segments
+    from lsm_edge.core.probes import activity_folds, keras_embed, score_activity
     from lsm_edge.verbs.finetune import FinetuneConfig, fit_head, fresh_copy
     from lsm_edge.core.tasks import TaskModel, predict_proba
     from lsm_edge.io import atomic_write_text

@@ -37,7 +37,8 @@ def main() -> None:
 
     from lsm_edge import schema
     from lsm_edge.data.autoimport import read_any
-    from lsm_edge.verbs.evaluate_real import activity_folds, keras_embed, phase_average, segment_stats, segments
+    from lsm_edge.core.probes import activity_folds, keras_embed, phase_average
+    from lsm_edge.verbs.evaluate_real import segment_stats, segments
     from lsm_edge.io import atomic_write_text
     from lsm_edge.core.run import load_run
     from lsm_edge.core.inputs import model_inputs

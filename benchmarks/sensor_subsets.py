@@ -5,7 +5,7 @@
         --out benchmarks/results/teacher/feature_drop/sensor_subsets.md
 
 A Fitbit heart-rate export carries one of the 26 features, wrist actigraphy one, the aw_fb rows two.
-ARCHITECTURE.md says such a device supplies the rest as all-missing; this measures what a teacher
+docs/architecture.md says such a device supplies the rest as all-missing; this measures what a teacher
 does with that, on the simulator's test subjects (never the real recordings): the same 512 test
 windows, reduced to each subset of features, go through ``evaluate_real.score_imputation`` (the
 real-data scorer: one hidden span per window, every feature hidden there, MAE in the channel's unit
@@ -42,7 +42,7 @@ def main():
 
     from lsm_edge import schema
     from lsm_edge.data.dataset import Dataset
-    from lsm_edge.verbs.evaluate_real import keras_imputer, linear_fill, score_imputation
+    from lsm_edge.core.scoring import keras_imputer, linear_fill, score_imputation
     from lsm_edge.io import atomic_write_text
     from lsm_edge.core.run import load_run
 

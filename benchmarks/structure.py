@@ -126,10 +126,11 @@ def between_verbs(g: dict[str, set[str]]) -> list[tuple[str, str]]:
 
 
 def _box(module: str) -> str:
+    """The box a module is drawn in: data/ and models/ as one box each, else the module's name in its layer."""
     for pkg in ("lsm_edge.data", "lsm_edge.models"):
-        if module.startswith(pkg + "."):
+        if module == pkg or module.startswith(pkg + "."):
             return pkg.split(".")[1] + "/"
-    return "lsm_edge" if module == "lsm_edge" else module.removeprefix("lsm_edge.")
+    return "lsm_edge" if module == "lsm_edge" else module.removeprefix("lsm_edge.").split(".")[-1]
 
 
 def plot(g: dict[str, set[str]], path: Path) -> None:
@@ -138,32 +139,34 @@ def plot(g: dict[str, set[str]], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    linked = {m for m, deps in g.items() if deps} | {d for deps in g.values() for d in deps}
     boxes = {}
-    for m in g:
+    for m in sorted(linked):  # a package's empty __init__ (core/, verbs/) is left out
         boxes.setdefault(_box(m), layer_of(m))
     rows = {}
     for b, rank in sorted(boxes.items()):
         rows.setdefault(rank, []).append(b)
     pos = {}
     for rank, names in rows.items():
-        for i, b in enumerate(names):
-            pos[b] = ((i + 0.5) / len(names), rank)
+        for i, b in enumerate(names):  # a crowded row alternates up and down so its names do not overlap
+            pos[b] = ((i + 0.5) / len(names), rank + (0.14 * (-1) ** i if len(names) > 8 else 0))
     edges = {(_box(a), _box(b)) for a, deps in g.items() for b in deps if _box(a) != _box(b)}
     fig, ax = plt.subplots(figsize=(15, 8))
     for a, b in sorted(edges):
         (x0, y0), (x1, y1) = pos[a], pos[b]
         ax.annotate("", xy=(x1, y1 + 0.12), xytext=(x0, y0 - 0.12),
-                    arrowprops=dict(arrowstyle="->", color="#888888" if y1 < y0 else "#1f77b4", lw=0.6, alpha=0.5))
+                    arrowprops=dict(arrowstyle="->", color="#888888" if round(y1) < round(y0) else "#1f77b4", lw=0.6,
+                                    alpha=0.5))
     for b, (x, y) in pos.items():
         ax.text(x, y, b, ha="center", va="center", fontsize=7.5,
-                bbox=dict(boxstyle="round,pad=0.25", fc="#fff7e0" if y == 3 else "white", ec="#555555", lw=0.7))
+                bbox=dict(boxstyle="round,pad=0.25", fc="#fff7e0" if round(y) == 3 else "white", ec="#555555", lw=0.7))
     for rank, (label, _, _) in enumerate(LAYERS):
         ax.text(-0.02, rank, label, ha="right", va="center", fontsize=10, weight="bold")
     ax.set_xlim(-0.16, 1.01)
     ax.set_ylim(-0.6, len(LAYERS) - 0.4)
     ax.axis("off")
-    ax.set_title("lsm_edge/: who imports whom (arrows point at the imported module; every one points down or "
-                 "sideways within a layer)", fontsize=10)
+    ax.set_title("lsm_edge/: who imports whom (arrows point at the imported module: grey down a layer, blue within "
+                 "one; none points up)", fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=130)
     plt.close(fig)

@@ -21,6 +21,7 @@ Light to import: TensorFlow loads when a function that needs it runs.
 from __future__ import annotations
 
 import json
+import re
 import sys
 from dataclasses import asdict
 from pathlib import Path
@@ -29,6 +30,9 @@ from .errors import LsmEdgeError, OptionError
 
 __all__ = ["data_simulate", "data_import", "data_import_fitbit", "data_import_long", "data_describe", "data_stats",
            "train", "distill", "evaluate", "finetune", "convert", "inspect", "evaluate_real", "bench", "report"]
+
+
+API_ONLY = ("on_skip",)  # parameters of the Python API alone (a callback): the CLI has no option for them
 
 
 def _ints(value, option: str, unit: str) -> tuple[int, ...]:
@@ -52,14 +56,30 @@ def _recipe(config_class, path, overrides: dict):
     if unknown:
         raise OptionError(f"unknown option {', '.join(unknown)} for {config_class.__name__}; expected one of "
                            f"{', '.join(sorted(known))}")
-    cfg = config_class.from_toml(path) if path else config_class()
-    return config_class.from_dict({**asdict(cfg), **{k: v for k, v in overrides.items() if v is not None}})
+    cfg = config_class.from_toml(path) if path else config_class()  # a bad recipe file: LsmEdgeError
+    try:
+        return config_class.from_dict({**asdict(cfg), **{k: v for k, v in overrides.items() if v is not None}})
+    except LsmEdgeError as e:  # then an option's value is the bad one: named as the CLI spells it
+        given = sorted((k for k, v in overrides.items() if v is not None), key=len, reverse=True)
+        msg = str(e).replace("config: ", "", 1)
+        if given:
+            msg = re.sub(rf"(?<![-\w])({'|'.join(given)})\b", lambda m: "--" + m.group(1).replace("_", "-"), msg)
+        raise OptionError(msg) from None
 
 
 # -- data ------------------------------------------------------------------------------------------
 def data_simulate(out, subjects: int = 100, days: int = 14, seed: int = 0, chunk_subjects: int = 16,
                   min_observed: float = 0.2, resume: bool = False) -> Path:
-    """Simulate a dataset of 300-minute windows (the embedded default data source); returns its folder."""
+    """Simulate a dataset of 300-minute windows (the embedded default data source); returns its folder.
+
+    :param out: Output dataset folder.
+    :param subjects: Number of simulated subjects.
+    :param days: Days simulated per subject.
+    :param seed: Random seed; the same seed gives the same data.
+    :param chunk_subjects: Subjects per shard (memory bound).
+    :param min_observed: Keep a window when at least this share of its minutes has an observed feature.
+    :param resume: Continue an interrupted write, keeping the shards already written.
+    """
     from .data.simulate import write_simulated
 
     write_simulated(out, subjects, days, seed, chunk_subjects, min_observed, resume)
@@ -67,12 +87,26 @@ def data_simulate(out, subjects: int = 100, days: int = 14, seed: int = 0, chunk
 
 
 def data_import(folder, out, min_observed: float = 0.2, skip_malformed: bool = False, strict: bool = False) -> Path:
-    """Import every recording under ``folder`` (any depth; each layout recognised by its files and columns),
-    split by person (train / val / test, stratified by source); returns the dataset folder.  Files no layout
-    recognises are listed in the manifest (``source.not_read``: file and reason) and the rest is imported;
-    with ``strict`` such a file is refused (DataFormatError).  Person-level labels a layout keeps beside its
-    files (CGMacros' HbA1c) go to the manifest's ``person_labels`` ({subject: {label: value}}), with the
-    class names in ``person_label_names``."""
+    """Import every recording in FOLDER (at any depth), recognising each layout by its files and columns:
+    Fitabase exports, MMASH, actigraph exports (Actiwatch .AWD, Actiware CSV, ActTrust, ActiGraph .agd,
+    MotionWatch .mtn, Tempatilumi, Daqtometer, biobankAccelerometerAnalysis), aw_fb labelled minutes,
+    covid19 Fitbit minutes, Actiwatch minute counts (Depresjon / Psykose), CGMacros tables, Garmin 5-minute
+    exports (T1D-UOM), long-format tables; .csv, .csv.gz or one-file .zip.  Each device recording is listed
+    with its device, epoch, channels and minutes; a file of no known layout is listed with its reason and
+    the rest imported (with --strict, refused).
+
+    Split by person (train / val / test, stratified by source); returns the dataset folder.  Files no layout
+    recognises are listed in the manifest (``source.not_read``: file and reason).  Person-level labels a layout
+    keeps beside its files (CGMacros' HbA1c) go to the manifest's ``person_labels`` ({subject: {label: value}}),
+    with the class names in ``person_label_names``.
+
+    :param folder: The folder of recordings.
+    :param out: Output dataset folder.
+    :param min_observed: Keep a window when at least this share of its minutes has an observed feature.
+    :param skip_malformed: Drop malformed rows (each is still reported) instead of failing.
+    :param strict: Refuse the folder when a file in it is of no layout lsm-edge reads (default: import the rest
+        and list such files).
+    """
     from .data.autoimport import LABEL_NAMES, PERSON_LABEL_NAMES, person_labels, read_any, split_key
     from .data.importing import write_dataset
 
@@ -94,7 +128,15 @@ def data_import(folder, out, min_observed: float = 0.2, skip_malformed: bool = F
 
 
 def data_import_fitbit(folder, out, min_observed: float = 0.2, skip_malformed: bool = False) -> Path:
-    """Import a Fitbit export in the Fitabase layout; returns the dataset folder."""
+    """Import a Fitbit export in the Fitabase layout (heartrate_seconds_merged.csv, minute*_merged.csv); returns
+    the dataset folder.  An alias of ``data import`` for one Fitabase folder, kept for the scripts that use it
+    (``data import`` recognises the layout too).
+
+    :param folder: The Fitabase folder.
+    :param out: Output dataset folder.
+    :param min_observed: Keep a window when at least this share of its minutes has an observed feature.
+    :param skip_malformed: Drop malformed rows (each is still reported) instead of failing.
+    """
     from .data.fitabase import read_fitabase
     from .data.importing import write_dataset
 
@@ -103,7 +145,14 @@ def data_import_fitbit(folder, out, min_observed: float = 0.2, skip_malformed: b
 
 
 def data_import_long(file, out, min_observed: float = 0.2, skip_malformed: bool = False) -> Path:
-    """Import a long-format CSV or Parquet file (subject,timestamp,feature,value); returns the dataset folder."""
+    """Import a long-format CSV or Parquet file with columns subject,timestamp,feature,value; returns the dataset
+    folder.  An alias of ``data import`` for one file (``data import`` recognises the layout in a folder too).
+
+    :param file: The long-format file.
+    :param out: Output dataset folder.
+    :param min_observed: Keep a window when at least this share of its minutes has an observed feature.
+    :param skip_malformed: Drop malformed rows (each is still reported) instead of failing.
+    """
     from .data.importing import write_dataset
     from .data.longform import read_long
 
@@ -112,7 +161,10 @@ def data_import_long(file, out, min_observed: float = 0.2, skip_malformed: bool 
 
 
 def data_describe(folder) -> dict:
-    """Subjects, windows, hours, per-feature missingness and label counts of a dataset folder."""
+    """Subjects, windows, hours, per-feature missingness and label counts of a dataset folder.
+
+    :param folder: The dataset folder.
+    """
     from .data.dataset import Dataset
     from .data.describe import describe
 
@@ -120,7 +172,11 @@ def data_describe(folder) -> dict:
 
 
 def data_stats(folder, out):
-    """Per-feature z-score statistics over the training subjects only, saved as JSON at ``out``; returns them."""
+    """Per-feature z-score statistics over the training subjects only, saved as JSON at ``out``; returns them.
+
+    :param folder: The dataset folder.
+    :param out: Where to write the JSON statistics.
+    """
     from .data.dataset import Dataset
     from .data.stats import NormStats
 
@@ -132,8 +188,20 @@ def data_stats(folder, out):
 # -- models ----------------------------------------------------------------------------------------
 def train(data_dir, out, recipe=None, resume: bool = False, stats_path=None, init=None, quiet: bool = False,
           **overrides) -> Path:
-    """Pretrain a teacher masked autoencoder, or continue a finished run on new data (``init``); returns the run
-    folder.  ``recipe``: a TOML under train/; ``overrides``: any recipe field (``steps=300``, ``lr=1e-3``, ...)."""
+    """Pretrain a teacher masked autoencoder (80% patch masking, AdamW, warm-up + cosine), or continue a finished
+    run on new data (``init``); returns the run folder.  ``overrides``: any recipe field (``steps=300``,
+    ``lr=1e-3``, ...); ``backend`` jax|tensorflow and ``devices`` N pick the engine and the data-parallel
+    devices of this process (N virtual devices on a CPU); several hosts: see docs/scale-out.md.
+
+    :param data_dir: Dataset folder (from `lsm-edge data simulate` / `data import`).
+    :param out: Run folder to write.
+    :param recipe: A recipe: a TOML file, or one lsm-edge ships (e.g. train/micro.toml); options below override it.
+    :param resume: Continue an interrupted run from its last checkpoint (on any number of devices).
+    :param stats_path: Normalisation statistics from `lsm-edge data stats` (required with several processes).
+    :param init: Continue pretraining this run on --data (adapt it to your own recordings): a teacher, or a conv
+        model trained on the masks alone such as pretrained/real_conv96x5.
+    :param quiet: No progress bar.
+    """
     from .core.distributed import select_backend
     from .recipe import TrainConfig
 
@@ -162,7 +230,19 @@ def fit(data_dir, out, cfg, resume: bool = False, progress: bool = True, stats_p
 
 def distill(teacher, data_dir, out, recipe=None, resume: bool = False, init=None, quiet: bool = False,
             **overrides) -> Path:
-    """Distil a teacher run into a small student (recipe: a TOML under distill/); returns the student's run folder."""
+    """Distil a teacher into a small student (ViT or conv family) on all imputation tasks; returns the student's
+    run folder.  ``overrides``: any field of the student recipe.
+
+    :param teacher: Teacher run folder.
+    :param data_dir: Dataset folder.
+    :param out: Student run folder to write.
+    :param recipe: A student recipe: a TOML file, or one lsm-edge ships (e.g. distill/conv64.toml); options below
+        override it.
+    :param resume: Continue an interrupted distillation from its last checkpoint.
+    :param init: A finished student run to start from (e.g. to adapt it beside a teacher adapted with
+        `train --init`); its architecture replaces the recipe's.
+    :param quiet: No progress bar.
+    """
     from .verbs.distill import distill as _distill
     from .recipe import DistillConfig
 
@@ -175,12 +255,38 @@ def evaluate(run, data_dir, task: str = "generative", split: str = "test", windo
              epochs: int = 30, full_epochs: int = 30, few_shot="5,10,15,20", methods="linear,conv,full,supervised",
              few_shot_methods="linear,conv", pool: str = "mean", flip_p: float = 0.0, hide_p: float = 0.0) -> dict:
     """Generative (imputation against mean / nearest / linear / MICE) or discriminative (probes, fine-tune,
-    baselines) evaluation of a run; returns the results and writes them under ``out`` (default RUN/eval)."""
+    baselines) evaluation of a run; returns the results and writes them under ``out`` (default RUN/eval).
+
+    :param run: Run folder of a teacher (or a student).
+    :param data_dir: Dataset folder.
+    :param task: generative: Table 3(a) imputation; exercise / activity: Table 3(b)/(c) classification.
+    :param split: Subjects to score on.
+    :param windows: At most this many windows (the first ones).
+    :param horizons: Comma-separated spans in minutes.
+    :param seed: Seed of the evaluation masks.
+    :param others: Another run (e.g. a student) scored on the same windows and masks (repeatable).
+    :param compare_hidden: Also score the inference path that feeds missing tokens to the encoder instead of
+        masking them.
+    :param out: Folder for generative.md / generative.json (default: RUN/eval).
+    :param epochs: Discriminative: epochs of a probe head.
+    :param full_epochs: Discriminative: epochs of full fine-tuning and of the supervised-from-scratch ViT.
+    :param few_shot: Discriminative: labelled windows per class of the few-shot rows, comma-separated ('' for none).
+    :param methods: Discriminative: neural rows of the full-data table, comma-separated ('' for none).
+    :param few_shot_methods: Discriminative: neural rows of the few-shot table (full and supervised train the whole
+        ViT on the few windows).
+    :param pool: Discriminative: what the linear probe, the fine-tuned teacher and the supervised ViT read: the
+        pooled embedding (the paper's), or its mean, max and std over tokens.
+    :param flip_p: Discriminative: fraction of training windows reversed in time, for the rows that train the whole
+        ViT (fine-tune, supervised); the probes train on embeddings and are not augmented.
+    :param hide_p: Discriminative: fraction of training windows with one 5-60 minute span hidden, for the rows that
+        train the whole ViT.
+    """
     if task not in ("generative", "exercise", "activity"):
         raise OptionError(f"--task {task!r}: expected generative, exercise or activity")
     out_dir = Path(out) if out else Path(run) / "eval"
     if task != "generative":
-        from .verbs.finetune import FinetuneConfig, evaluate_discriminative
+        from .recipe import FinetuneConfig
+        from .verbs.finetune import evaluate_discriminative
 
         cfg = FinetuneConfig(seed=seed, epochs=epochs, full_epochs=full_epochs, pool=pool, flip_p=flip_p, hide_p=hide_p)
         return evaluate_discriminative(run, data_dir, task, cfg, out_dir, shots_list=_ints(few_shot, "--few-shot", "counts"),
@@ -188,73 +294,68 @@ def evaluate(run, data_dir, task: str = "generative", split: str = "test", windo
     if flip_p or hide_p:
         raise OptionError(f"--flip-p / --hide-p augment classifier training; --task generative trains nothing (got "
                           f"--flip-p {flip_p} --hide-p {hide_p}, expected 0)")
-    import numpy as np
+    from .verbs.evaluate import evaluate_run
 
-    from .data.dataset import Dataset
-    from .core.run import load_run
-    from .core.scoring import baseline_methods, default_tasks, evaluate_generative, model_method
-    from .verbs.evaluate import write_report
-
-    hs = _ints(horizons, "--horizons", "minutes")
-    model, stats, cfg = load_run(run)
-    ds = Dataset(data_dir)
-    test = ds.load(split)
-    if len(test) == 0:
-        raise LsmEdgeError(f"{data_dir} has no {split} windows")
-    z = stats.normalize(test.values[:windows])
-    z_train = stats.normalize(ds.load("train").values[:2000])
-    found = baseline_methods(z_train, seed)
-    name = cfg.get("kind", "teacher")  # a student run is scored under its own name
-    found[name] = model_method(model)
-    for other in others:
-        m2, st2, c2 = load_run(other)
-        if not (np.allclose(st2.mean, stats.mean) and np.allclose(st2.std, stats.std)):
-            raise LsmEdgeError(f"--with {other}: its normalisation statistics differ from {run}'s; "
-                               f"compare runs trained on the same data")
-        found[f"{c2.get('kind', 'teacher')} {Path(other).name}"] = model_method(m2)
-    if compare_hidden:
-        found["teacher (mask-token encoder)"] = model_method(model, hidden="token")
-    res = evaluate_generative(z, found, default_tasks(hs), seed)
-    meta = {"teacher": str(run), "data": str(data_dir), "split": split, "windows": len(z),
-            "subjects": int(len(set(test.subject[:windows]))), "seed": seed,
-            "model": f"{cfg.get('name') or cfg['train']['size']} ({cfg['params']:,} params)"}
-    write_report(res, out_dir, meta, name)
-    return {"results": res, "model_name": name, "report": out_dir / "generative.md"}
+    return evaluate_run(run, data_dir, split, windows, _ints(horizons, "--horizons", "minutes"), seed, others,
+                        compare_hidden, out_dir)
 
 
-def finetune(teacher, data_dir, task: str, out, head: str = "conv", shots=None, epochs: int = 30,
-             full_epochs: int = 30, full_lr: float = 3e-4, layer_decay: float = 1.0, probe_epochs: int = 0,
-             probe_lr: float = 1e-3, from_scratch: bool = False, seed: int = 0, kd_from=None,
-             kd_temperature: float = 2.0, kd_alpha: float = 0.5, pool: str = "mean", flip_p: float = 0.0,
-             hide_p: float = 0.0) -> dict:
+def finetune(teacher, data_dir, task: str, out, head: str = "conv", recipe=None, from_scratch: bool = False,
+             kd_from=None, **overrides) -> dict:
     """Train a classification head (exercise or 8-class activity) on a teacher or student run; returns the
-    held-out metrics (accuracy, mAP, n) and writes the classifier run to ``out``."""
-    from .verbs.finetune import FinetuneConfig, finetune as _finetune
+    held-out metrics (accuracy, mAP, n) and writes the classifier run to ``out``.  ``overrides``: any field of
+    the fine-tuning recipe (``epochs=30``, ``lr=1e-3`` for a probe head, ``full_lr=3e-4``, ...).
 
+    :param teacher: Teacher (or student) run folder.
+    :param data_dir: Labelled dataset.
+    :param task: Which labels.
+    :param out: Classifier run folder to write.
+    :param head: linear / conv probe on the frozen encoder, or full fine-tuning.
+    :param recipe: A fine-tuning recipe: a TOML file, or one lsm-edge ships (e.g. finetune/full_augmented.toml);
+        options below override it.
+    :param from_scratch: The supervised baseline: the same architecture with fresh weights (needs --head full).
+    :param kd_from: A fine-tuned teacher's classifier run of the same task: distil its softened logits too.
+    """
+    from .recipe import FinetuneConfig
+    from .verbs.finetune import finetune as _finetune
+
+    cfg = _recipe(FinetuneConfig, recipe, overrides)
     if from_scratch and head != "full":
         raise OptionError(f"--from-scratch: a model trained from scratch has no pretrained encoder to probe; got "
                           f"--head {head}, expected --head full")
-    if probe_epochs and (head != "full" or from_scratch):
+    if cfg.probe_epochs and (head != "full" or from_scratch):
         raise OptionError("--probe-epochs fits the head on a pretrained encoder before full fine-tuning: it needs --head "
                           f"full without --from-scratch (got --head {head}{' --from-scratch' if from_scratch else ''})")
-    if (flip_p or hide_p) and head != "full":
+    if (cfg.flip_p or cfg.hide_p) and head != "full":
         raise OptionError(f"--flip-p / --hide-p augment full fine-tuning; a {head} probe trains on embeddings computed "
                           f"once (got --head {head}, expected --head full)")
-    return _finetune(teacher, data_dir, task, head, out, FinetuneConfig(
-        shots=shots, epochs=epochs, full_epochs=full_epochs, full_lr=full_lr, layer_decay=layer_decay, seed=seed,
-        probe_epochs=probe_epochs, lr=probe_lr, kd_temperature=kd_temperature, kd_alpha=kd_alpha, pool=pool,
-        flip_p=flip_p, hide_p=hide_p), from_scratch=from_scratch, kd_from=kd_from)
+    return _finetune(teacher, data_dir, task, head, out, cfg, from_scratch=from_scratch, kd_from=kd_from)
 
 
 def convert(run, out, quant="float32", horizon: int = 60, batch: int = 1, calibration_windows: int = 400,
             calibration: str = "observed", data_dir=None, classifiers=(), on_skip=None, io: str = "float32",
             strict: bool = False) -> dict:
-    """Convert a run to ``.tflite`` (signatures impute, forecast, embed, classify_*; metadata; builtin ops only).
-    ``quant``: one variant, several comma-separated or a sequence, or "all" (then ``out`` is a folder).
-    ``io``: int8 / uint8 input and output tensors (``int8`` only); ``strict``: refuse a file with a node
-    off XNNPACK or a QUANTIZE / DEQUANTIZE inside its graph.
+    """Convert a run to .tflite: named signatures (impute, forecast, embed, classify_*), metadata, builtin ops only.
     Returns {variant: file written}; with several variants one that fails is skipped (``on_skip(variant,
-    error)`` is told) unless all fail."""
+    error)`` is told) unless all fail.
+
+    :param run: Run folder (teacher, student).
+    :param out: The .tflite file to write (a folder with several variants or --quant all).
+    :param quant: One of float32, float16, dynamic, int8, int16x8, wo-int8, int4; several comma-separated, or 'all'
+        (then --out is a folder).
+    :param horizon: Minutes the forecast signature predicts.
+    :param batch: Static batch size of every signature.
+    :param calibration_windows: Training windows used to calibrate int8 / int16x8 (400: the same accuracy as 100 on
+        average, a quarter of the spread between draws; benchmarks/results/convert/int8_calibration.md).
+    :param calibration: Calibrate int8 / int16x8 on the windows as recorded, or with the gaps imputation fills
+        (random 80%, interpolation, extrapolation, sensor) hidden in turn.
+    :param data_dir: Dataset with the run's training windows (default: the one in the run's manifest).
+    :param classifiers: A classifier run from `lsm-edge finetune` (repeatable, one per task): adds classify_<task>.
+    :param on_skip: Told ``(variant, error)`` of a variant skipped among several.
+    :param io: Dtype of every signature's inputs and outputs: int8 / uint8 (with --quant int8) for accelerators that
+        take integer tensors only; scale and zero point go in the metadata.
+    :param strict: Refuse a file with any node off XNNPACK or a QUANTIZE / DEQUANTIZE inside its graph.
+    """
     from .verbs.convert import VARIANTS, convert as _convert
 
     wanted = list(VARIANTS) if quant == "all" else list(_names(quant))
@@ -281,7 +382,10 @@ def convert(run, out, quant="float32", horizon: int = 60, batch: int = 1, calibr
 
 
 def inspect(file) -> dict:
-    """Metadata, signatures (inputs and outputs with shapes), op counts and size of a ``.tflite`` file."""
+    """Metadata, signatures (inputs and outputs with shapes), op counts and size of a .tflite file.
+
+    :param file: The .tflite file.
+    """
     from .verbs.convert import inspect as _inspect
 
     return _inspect(file)
@@ -290,18 +394,40 @@ def inspect(file) -> dict:
 def evaluate_real(data_dir, teacher, out, others=(), artifacts=None, adapt_steps: int = 200, seed: int = 0,
                   horizons="10,30,60,120", people: str = "test", peers_dir=None, quiet: bool = False,
                   adapt_per_set: bool = False, adapt_norm: str = "init") -> dict:
-    """Score a teacher (zero-shot and adapted on the train people), other runs and ``.tflite`` files on real
-    people never seen (a folder laid out like ../shared/data/real/ or ../shared/data/actigraphs/: a set with
-    too few people to hold one out is scored on the later part of each recording after adapting on the
-    earlier part); ``adapt_per_set``: one adapted teacher per set (device families); ``adapt_norm``: "own" to
-    normalise the adapted model by its adaptation data's statistics; returns real.json's content."""
+    """Score the teacher, its adaptation, other runs and .tflite artifacts on real people never seen: imputation of
+    real heart rate, steps, activity counts (in each device's unit), skin temperature and light, and activity
+    recognition on aw_fb with participant-grouped folds.  The folder may be laid out like ../shared/data/real/
+    or like ../shared/data/actigraphs/ (one sub-folder per device family; a family with too few people to hold
+    one out is scored on the later third of each recording, after adapting on the earlier part).  Returns
+    real.json's content.
+
+    :param data_dir: A folder laid out like ../shared/data/real/: one sub-folder per set, layouts recognised from
+        the files.
+    :param teacher: Teacher run folder: scored zero-shot and adapted on the sets' train people.
+    :param out: Report folder.
+    :param others: Another model run scored as it is (e.g. a teacher pretrained on real people), named by its
+        folder; repeatable.
+    :param artifacts: Folder of .tflite files scored through lsm_edge.runtime beside the teacher.
+    :param adapt_steps: Steps of continued pretraining on the adaptation subjects (0: zero-shot only).
+    :param seed: Seed of the hidden spans.
+    :param horizons: Comma-separated spans in minutes (of 10, 30, 60, 120).
+    :param people: Score the test people (the figures to report) or the validation people (to choose on).
+    :param peers_dir: Folder of PyPOTS peers saved by benchmarks/peers.py --save (needs lsm-edge[peers]): scored
+        zero-shot and adapted beside the teacher.
+    :param quiet: No progress bars.
+    :param adapt_per_set: One adapted teacher per set, on that set alone (device families whose counts have their
+        own scales, e.g. ../shared/data/actigraphs) instead of one on every set's adaptation people.
+    :param adapt_norm: The adapted model's normalisation: the teacher's statistics, or its adaptation data's own
+        (a device whose units differ).
+    """
     if peers_dir is not None:
         from .core import peers  # noqa: F401  (PyTorch first: it must load before TensorFlow)
-    from .verbs.evaluate_real import HORIZONS, evaluate_real as _evaluate_real
+    from .core.scoring import SPAN_HORIZONS
+    from .verbs.evaluate_real import evaluate_real as _evaluate_real
 
     spans = _ints(horizons, "--horizons", "minutes")
-    if not spans or not set(spans) <= set(HORIZONS):
-        raise OptionError(f"--horizons: spans must be among {HORIZONS}, got {spans}")
+    if not spans or not set(spans) <= set(SPAN_HORIZONS):
+        raise OptionError(f"--horizons: spans must be among {SPAN_HORIZONS}, got {spans}")
     return _evaluate_real(data_dir, teacher, out, artifacts, adapt_steps, seed, progress=not quiet,
                           command="lsm-edge " + " ".join(sys.argv[1:]), horizons=spans, peers_dir=peers_dir,
                           others=others, people=people, adapt_per_set=adapt_per_set, adapt_norm=adapt_norm, fit=fit)
@@ -309,11 +435,24 @@ def evaluate_real(data_dir, teacher, out, others=(), artifacts=None, adapt_steps
 
 def bench(files, threads="1", runs: int = 100, warmup: int = 10, json_out=None, adb_serial=None,
           benchmark_binary=None, arm=None, arm_calls: int = 20, signature=None) -> dict:
-    """Latency (p50/p90/p99/min), init time, peak memory, size, FLOPs and XNNPACK coverage of ``.tflite`` files,
-    each in a fresh process; returns the result (also written to ``json_out`` when given).  ``arm``: emulated
-    ARM cores instead (e.g. "cortex-a53,cortex-a76"; ``lsm_edge/core/arm.py``): parity with this machine, guest
-    instructions per call over ``arm_calls`` calls, instructions per FLOP, XNNPACK's nodes on each core; with
-    ``signature``, only that signature is emulated (on this machine every signature is measured)."""
+    """Latency (p50/p90/p99/min), init time, peak memory, size, FLOPs and XNNPACK coverage of .tflite files, each in
+    a fresh process; returns the result (also written to ``json_out`` when given).  On this machine every
+    signature is measured.
+
+    :param files: The .tflite files.
+    :param threads: Comma-separated thread counts, e.g. 1,2,4.
+    :param runs: Timed calls per signature.
+    :param warmup: Untimed calls before them.
+    :param json_out: Write the full result here.
+    :param adb_serial: Serial of an Android device: run LiteRT's benchmark_model there.
+    :param benchmark_binary: Path of the benchmark_model binary built for the phone (with --adb).
+    :param arm: Emulated ARM cores instead of this machine, comma-separated (cortex-a53, cortex-a76): parity with
+        this machine, instructions per call, instructions per FLOP, XNNPACK's nodes on each core (make arm sets
+        it up; lsm_edge/core/arm.py).
+    :param arm_calls: Calls counted per signature with --arm.
+    :param signature: Print only this signature in the table (all are measured; with --arm, only this one is
+        emulated).
+    """
     from .core.measure import bench as _bench
     from .io import atomic_write_text
 
@@ -350,12 +489,25 @@ def _cores(arm) -> list[str]:
 
 def report(teacher, artifacts, data_dir, out, windows: int = 512, horizons="10,20,30,60,120", bench_json=None,
            threads="1", runs: int = 50, seed: int = 0, arm=None, arm_windows: int = 64, arm_bench_json=None) -> dict:
-    """Every artifact's generative MAE and task accuracy kept of the teacher, beside size, latency and memory;
-    writes report.md / report.json / pareto.png to ``out`` and returns the report
-    (:func:`lsm_edge.verbs.report.gate` checks it against a retention bar).  ``arm``: emulated cores (e.g.
-    "cortex-a53,cortex-a76") whose columns the report gains: instructions per impute call (counted here, or read
-    from ``arm_bench_json``, an ``lsm-edge bench --arm --json`` result), parity with this machine, and the
-    headline tasks' MAE on ``arm_windows`` held-out windows filled on each core."""
+    """Every artifact: generative MAE and task accuracy kept of the teacher, beside size, latency and memory; writes
+    report.md / report.json / pareto.png to ``out`` and returns the report (:func:`lsm_edge.verbs.report.gate`
+    checks it against a retention bar).
+
+    :param teacher: The teacher run; its float32 conversion must be in --artifacts.
+    :param artifacts: Folder of .tflite files (from `lsm-edge convert`).
+    :param data_dir: Dataset folder (its held-out test split is scored).
+    :param out: Folder for report.md/.json, pareto.png.
+    :param windows: Held-out windows for the generative tasks.
+    :param horizons: Minutes of the interpolation/extrapolation/sensor tasks.
+    :param bench_json: Reuse an `lsm-edge bench --json` result instead of measuring.
+    :param threads: Thread counts to measure (without --bench).
+    :param runs: Timed calls per signature (without --bench).
+    :param seed: Seed of the masks.
+    :param arm: Emulated ARM cores, comma-separated (cortex-a53, cortex-a76): add their instructions per impute call
+        (counted here, or read from --arm-bench) and parity with this machine (make arm sets it up).
+    :param arm_windows: Held-out windows filled on each emulated core for the MAE parity (with --arm).
+    :param arm_bench_json: Reuse an `lsm-edge bench --arm --json` result for the instruction counts (with --arm).
+    """
     from .core.scoring import default_tasks
     from .verbs.report import build_report, write_report
 

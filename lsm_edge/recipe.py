@@ -1,7 +1,9 @@
-"""Recipes: ``TrainConfig`` (train/*.toml, pretraining) and ``DistillConfig`` (distill/*.toml, students).
+"""Recipes: ``TrainConfig`` (train/*.toml, pretraining), ``DistillConfig`` (distill/*.toml, students) and
+``FinetuneConfig`` (finetune/*.toml, task heads): one dataclass per verb that trains, one option per field.
 
-Kept apart from ``train.py`` (which imports Keras) so that the CLI can build one option per field
-without starting TensorFlow.
+The recipes lsm-edge ships live in ``lsm_edge/recipes/<verb>/`` (in the wheel too): ``--recipe train/micro.toml``
+names one from any folder; a path to a file of your own is read as it is.  Kept apart from the verbs (which
+import Keras) so that the CLI can build one option per field without starting TensorFlow.
 """
 
 from __future__ import annotations
@@ -16,6 +18,31 @@ if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
     import tomli as tomllib
+
+RECIPES = Path(__file__).parent / "recipes"
+
+
+def recipe_path(path, verb: str) -> Path:
+    """A recipe file: ``path`` itself when it is a file, else the one lsm-edge ships under that name
+    (``train/micro.toml``, ``micro.toml`` or ``micro`` for ``verb`` "train": lsm_edge/recipes/train/micro.toml)."""
+    p = Path(path)
+    if p.is_file():
+        return p
+    shipped = RECIPES / verb / (p.name if p.suffix == ".toml" else f"{p.name}.toml")
+    if shipped.is_file() and p.parent in (Path("."), Path(verb)):
+        return shipped
+    names = ", ".join(f"{verb}/{q.name}" for q in sorted((RECIPES / verb).glob("*.toml")))
+    raise LsmEdgeError(f"recipe {path} not found: not a file, nor one of the {verb} recipes lsm-edge ships ({names})")
+
+
+def read_recipe(path, verb: str) -> tuple[dict, str]:
+    """(the recipe's fields, where they came from) of a TOML recipe; its fields may sit under a ``[verb]`` table."""
+    p = recipe_path(path, verb)
+    try:
+        d = tomllib.loads(p.read_text())
+    except tomllib.TOMLDecodeError as e:
+        raise LsmEdgeError(f"recipe {p} is not valid TOML: {e}") from None
+    return d.get(verb, d), str(p)
 
 
 @dataclass
@@ -71,22 +98,11 @@ class TrainConfig:
 
     @classmethod
     def from_toml(cls, path) -> "TrainConfig":
-        path = Path(path)
-        if not path.is_file():
-            raise LsmEdgeError(f"recipe {path} not found; recipes live in train/*.toml")
-        try:
-            d = tomllib.loads(path.read_text())
-        except tomllib.TOMLDecodeError as e:
-            raise LsmEdgeError(f"recipe {path} is not valid TOML: {e}") from None
-        return cls.from_dict(d.get("train", d), where=str(path))
+        return cls.from_dict(*read_recipe(path, "train"))
 
     @classmethod
     def from_dict(cls, d: dict, where: str = "config") -> "TrainConfig":
-        known = {f.name: f.type for f in fields(cls)}
-        unknown = sorted(set(d) - set(known))
-        if unknown:
-            raise LsmEdgeError(f"{where}: unknown option(s) {', '.join(unknown)}; expected some of {', '.join(known)}")
-        cfg = cls(**d)
+        cfg = _build(cls, d, where)
         for name, allowed in (("backend", BACKENDS), ("precision", PRECISIONS), ("lr_scaling", LR_SCALINGS),
                               ("sampling", SAMPLINGS)):
             if getattr(cfg, name) not in allowed:
@@ -102,6 +118,15 @@ class TrainConfig:
             raise LsmEdgeError(f"{where}: batch_size {cfg.batch_size} does not split over "
                                f"{cfg.devices // cfg.model_parallel} data-parallel devices")
         return cfg
+
+
+def _build(cls, d: dict, where: str):
+    """``cls(**d)``, refusing a field the recipe class does not have (naming the ones it has)."""
+    known = [f.name for f in fields(cls)]
+    unknown = sorted(set(d) - set(known))
+    if unknown:
+        raise LsmEdgeError(f"{where}: unknown option(s) {', '.join(unknown)}; expected some of {', '.join(known)}")
+    return cls(**d)
 
 
 def _check_shares(cfg, names, where: str) -> None:
@@ -148,23 +173,64 @@ class DistillConfig:
 
     @classmethod
     def from_toml(cls, path) -> "DistillConfig":
-        path = Path(path)
-        if not path.is_file():
-            raise LsmEdgeError(f"student recipe {path} not found; recipes live in distill/*.toml")
-        try:
-            d = tomllib.loads(path.read_text())
-        except tomllib.TOMLDecodeError as e:
-            raise LsmEdgeError(f"student recipe {path} is not valid TOML: {e}") from None
-        return cls.from_dict(d.get("distill", d), where=str(path))
+        return cls.from_dict(*read_recipe(path, "distill"))
 
     @classmethod
     def from_dict(cls, d: dict, where: str = "config") -> "DistillConfig":
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(d) - known)
-        if unknown:
-            raise LsmEdgeError(f"{where}: unknown option(s) {', '.join(unknown)}; expected some of {', '.join(known)}")
-        cfg = cls(**d)
+        cfg = _build(cls, d, where)
         _check_shares(cfg, ("feature_drop_p",), where)
         if cfg.family not in FAMILIES:
             raise LsmEdgeError(f"{where}: family must be one of {', '.join(FAMILIES)}, got {cfg.family!r}")
+        return cfg
+
+
+POOLS = ("mean", "stats")
+
+
+@dataclass
+class FinetuneConfig:
+    epochs: int = 30
+    batch_size: int = 64
+    lr: float = 1e-3  # peak learning rate of a probe head (and of probe_epochs)
+    weight_decay: float = 1e-4
+    warmup_frac: float = 0.15
+    dropout: float = 0.3
+    noise_std: float = 0.05
+    full_epochs: int = 30  # 8 left both the teacher (76.2% -> 82.2% activity) and the students underfit
+    full_lr: float = 3e-4
+    max_train_windows: int = 4000
+    shots: int | None = None  # labelled windows per class (few-shot); None = all
+    # epochs count this many windows (few-shot: the full training set's), so a head fitted on 40 windows
+    # takes as many optimizer steps as one fitted on all of them (30 epochs of 40 = 30 steps: untrained)
+    epoch_windows: int | None = None
+    kd_temperature: float = 2.0  # distillation from a fine-tuned teacher's logits (``kd_from``)
+    kd_alpha: float = 0.5  # weight of the labels; 1 - kd_alpha on the teacher's softened logits
+    layer_decay: float = 1.0  # full: lr x decay^(depth below the top) per encoder block (1 = one lr for all)
+    probe_epochs: int = 0  # full: first train the linear head on the frozen encoder for this many epochs (LP-FT)
+    pool: str = "mean"  # linear / full heads: "mean" or "stats" (mean, max, std of the tokens)
+    flip_p: float = 0.0  # full: fraction of training windows shown reversed in time (``augment_batch``)
+    hide_p: float = 0.0  # full: fraction of training windows with one 5-60 minute span hidden
+    seed: int = 0
+    xla: bool = True  # XLA-compile full fine-tuning (~20 % faster steps; off for runs of a few steps: tests)
+
+    @classmethod
+    def from_toml(cls, path) -> "FinetuneConfig":
+        return cls.from_dict(*read_recipe(path, "finetune"))
+
+    @classmethod
+    def from_dict(cls, d: dict, where: str = "config") -> "FinetuneConfig":
+        cfg = _build(cls, d, where)
+        _check_shares(cfg, ("flip_p", "hide_p", "kd_alpha"), where)
+        if cfg.pool not in POOLS:
+            raise LsmEdgeError(f"{where}: pool must be one of {', '.join(POOLS)}, got {cfg.pool!r}")
+        for name, ok, want in (("epochs", cfg.epochs >= 1, "at least 1"),
+                               ("full_epochs", cfg.full_epochs >= 1, "at least 1"),
+                               ("batch_size", cfg.batch_size >= 1, "at least 1"),
+                               ("shots", cfg.shots is None or cfg.shots >= 1, "at least 1 (or unset: every window)"),
+                               ("probe_epochs", cfg.probe_epochs >= 0, "at least 0"), ("lr", cfg.lr > 0, "above 0"),
+                               ("full_lr", cfg.full_lr > 0, "above 0"),
+                               ("layer_decay", 0 < cfg.layer_decay <= 1, "in (0, 1]"),
+                               ("kd_temperature", cfg.kd_temperature >= 0.1, "at least 0.1")):
+            if not ok:
+                raise LsmEdgeError(f"{where}: {name} must be {want}, got {getattr(cfg, name)}")
         return cfg

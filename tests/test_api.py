@@ -11,7 +11,7 @@ import lsm_edge
 from lsm_edge import api
 from lsm_edge.cli import main
 from lsm_edge.errors import OptionError
-from lsm_edge.recipe import DistillConfig, TrainConfig
+from lsm_edge.recipe import DistillConfig, FinetuneConfig, TrainConfig
 
 VERBS = {  # CLI path -> API function
     ("data", "simulate"): "data_simulate", ("data", "import"): "data_import", ("data", "import-fitbit"): "data_import_fitbit",
@@ -20,8 +20,8 @@ VERBS = {  # CLI path -> API function
     ("convert",): "convert", ("inspect",): "inspect", ("evaluate-real",): "evaluate_real", ("bench",): "bench",
     ("report",): "report"}
 PRINTING_ONLY = {"as_json", "min_retention", "gate_metrics"}  # how the CLI prints, not what it does
-API_ONLY = {"on_skip"}
-RECIPES = {"train": TrainConfig, "distill": DistillConfig}
+API_ONLY = set(api.API_ONLY)
+RECIPES = {"train": TrainConfig, "distill": DistillConfig, "finetune": FinetuneConfig}
 
 
 def _command(path):
@@ -51,6 +51,21 @@ def test_every_verb_has_a_function_with_the_same_options_and_defaults():
             if getattr(p, "multiple", False) and not isinstance(want, (tuple, list)):
                 want = ()  # click passes an empty tuple
             assert fn[name].default == want, (path, name, fn[name].default, want)
+
+
+def test_every_option_says_what_its_api_parameter_docstring_says():
+    """The CLI is built from the API: each option's help is its parameter's ``:param:`` line, each command's help
+    the function's docstring above them, so the two cannot drift (lsm_edge/cli.py ``verb``)."""
+    from lsm_edge.cli import docstring_parts
+
+    for path, fn_name in VERBS.items():
+        head, helps = docstring_parts(getattr(api, fn_name))
+        cmd = _command(path)
+        assert cmd.help == head.replace("``", "`"), path
+        for p in cmd.params:
+            if p.name in helps and isinstance(p, click.Option):
+                assert p.help == helps[p.name], (path, p.name)
+    assert docstring_parts(api.convert)[1]["quant"].startswith("One of float32, float16, dynamic, int8")
 
 
 def test_package_verbs_are_plain_functions_even_after_every_module_loads():

@@ -7,7 +7,10 @@ import pytest
 from conftest import shortened_real
 from lsm_edge import api
 from lsm_edge import schema
-from lsm_edge.verbs.evaluate_real import bootstrap_counts, bootstrap_gains, draw_spans, evaluate_real, linear_fill, phase_average, roles, score_imputation, segments
+from lsm_edge.core.bootstrap import bootstrap_counts, bootstrap_gains
+from lsm_edge.core.scoring import draw_spans, linear_fill, score_imputation
+from lsm_edge.verbs.evaluate_real import evaluate_real, roles, segments
+from lsm_edge.core.probes import phase_average
 
 
 def _tl(subject, hr=True):

@@ -116,7 +116,7 @@ def test_decay_steps_stops_the_run_part_way_down_a_longer_cosine():
 def test_every_recipe_loads():
     from pathlib import Path
 
-    recipes = sorted(Path(__file__).parent.parent.glob("train/*.toml"))
+    recipes = sorted(Path(__file__).parent.parent.glob("lsm_edge/recipes/train/*.toml"))
     assert len(recipes) >= 5
     cfgs = {p.stem: TrainConfig.from_toml(p) for p in recipes}
     assert cfgs["micro"].feature_drop_p == cfgs["nano"].feature_drop_p == 0.25  # the CPU recipes handle missing sensors

@@ -37,7 +37,7 @@ def flip_time(z: np.ndarray, rng, p: float) -> np.ndarray:
 
 
 def drop_features(z: np.ndarray, rng, p: float) -> np.ndarray:
-    """A device that lacks sensors (ARCHITECTURE.md: it supplies those features as all-missing).  Each
+    """A device that lacks sensors (docs/architecture.md: it supplies those features as all-missing).  Each
     window, with probability ``p``, keeps k of the features it observes (k uniform in 1 .. their number
     - 1, which k at random) and loses the others for all 300 minutes.  z: [B, 300, 26], NaN = missing.
 

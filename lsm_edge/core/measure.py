@@ -71,9 +71,7 @@ def _rss_kb(field: str) -> int:
 
 def measure_here(path, threads: int, runs: int, warmup: int) -> dict:
     """Run inside a fresh process: init, every signature, peak memory."""
-    from ai_edge_litert.interpreter import (
-        Interpreter,  # loaded before the baseline: the delta is the model's
-    )
+    from ai_edge_litert.interpreter import Interpreter  # loaded before the baseline: the delta is the model's
 
     base_kb = _rss_kb("VmRSS")
     t0 = time.perf_counter()

@@ -16,6 +16,7 @@ import hashlib
 import json
 import queue
 import threading
+from dataclasses import asdict
 from pathlib import Path
 
 import keras
@@ -23,7 +24,7 @@ import keras
 from ..data.dataset import Dataset
 from ..data.stats import NormStats
 from ..errors import LsmEdgeError
-from ..io import atomic_write_text, sha256_file
+from ..io import atomic_path, atomic_write_text, sha256_file
 from ..models import conv, intconv, mae  # noqa: F401  (registers the model classes load_run reads)
 from ..version import __version__
 
@@ -46,12 +47,48 @@ def load_run(run_dir):
     return model, NormStats.load(run / "stats.json"), json.loads((run / "config.json").read_text())
 
 
+def checkpoint(run: Path, model, segments_done: int, cfg, row: dict) -> None:
+    """The end of a training segment: its log row, then the model with its optimizer state, then
+    ``checkpoint/state.json`` (what ``--resume`` continues from), each written atomically in that order."""
+    append_log(run / "log.csv", row)
+    with atomic_path(run / "checkpoint" / "ckpt.keras") as tmp:
+        model.save(tmp)
+    atomic_write_text(run / "checkpoint" / "state.json", json.dumps({"segments_done": segments_done,
+                                                                     "config": asdict(cfg)}))
+
+
+def read_config(run_dir) -> dict:
+    """A run's config.json ({} when it has none)."""
+    path = Path(run_dir) / "config.json"
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def run_kind(cfg: dict) -> str:
+    """teacher, student or classifier (a run written before runs said their kind is a teacher)."""
+    return cfg.get("kind", "teacher")
+
+
 def masked_student(run_dir) -> bool:
     """A conv-family run trained on the masks alone (``distill --use-teacher false``, e.g. pretrained/real_conv96x5):
     continuing it is distill's loop, not the teacher's."""
-    path = Path(run_dir) / "config.json"
-    cfg = json.loads(path.read_text()) if path.is_file() else {}
-    return cfg.get("kind") == "student" and not cfg.get("distill", {}).get("use_teacher", True)
+    cfg = read_config(run_dir)
+    return run_kind(cfg) == "student" and not cfg.get("distill", {}).get("use_teacher", True)
+
+
+def check_out(out: Path, resume: bool, holds: str, interrupted: str) -> bool:
+    """Before training into the run folder ``out`` -> True when ``resume`` finds it finished already.  Refuses a
+    folder that holds a finished model (``holds``: "a trained model") or an interrupted run (``interrupted``:
+    "run") without ``resume``, and ``resume`` with nothing to resume."""
+    state = out / "checkpoint" / "state.json"
+    if (out / "model.keras").exists():
+        if resume:
+            return True
+        raise LsmEdgeError(f"{out} already holds {holds}; choose another --out")
+    if resume and not state.exists():
+        raise LsmEdgeError(f"nothing to resume in {out}: no checkpoint/state.json")
+    if not resume and state.exists():
+        raise LsmEdgeError(f"{out} holds an interrupted {interrupted}; pass --resume to continue it")
+    return False
 
 
 def prefetch(it, depth: int = 2):

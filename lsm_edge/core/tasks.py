@@ -18,7 +18,9 @@ from ..data.summary import window_summary
 from ..errors import LsmEdgeError
 from ..io import atomic_path
 from ..models.heads import HEADS, ConvProbe, LinearProbe
+from ..models.layers import unwrap_config
 from ..models.mae import MaskedAutoencoder
+from ..recipe import POOLS
 from .inputs import model_inputs
 
 TASKS = {"exercise": schema.EXERCISE_LABELS, "activity": schema.ACTIVITIES}
@@ -44,7 +46,6 @@ def subsample(y: np.ndarray, shots: int | None, cap: int, seed: int) -> np.ndarr
     return np.sort(rng.choice(len(y), cap, replace=False))
 
 
-POOLS = ("mean", "stats")
 
 
 def pool_tokens(tokens, pooled, pool: str):
@@ -104,11 +105,8 @@ class TaskModel(keras.Model):
 
     @classmethod
     def from_config(cls, config):
-        config = dict(config)
-        mae = keras.saving.deserialize_keras_object(config.pop("mae"))
-        for k in ("trainable", "dtype"):
-            config.pop(k, None)
-        return cls(mae, **config)
+        mae, rest = unwrap_config(config, "mae")
+        return cls(mae, **rest)
 
 
 def _batched(fn, z, batch: int = 64) -> np.ndarray:

@@ -91,3 +91,13 @@ class InitConfig:
         for k in ("trainable", "dtype"):
             config.pop(k, None)
         return cls(**config)
+
+
+def unwrap_config(config: dict, key: str) -> tuple:
+    """(the Keras object serialised under ``key``, the rest of ``config`` as constructor keywords): the
+    ``from_config`` of a model that wraps another (TaskModel an encoder, the Distiller a student)."""
+    config = dict(config)
+    inner = keras.saving.deserialize_keras_object(config.pop(key))
+    for k in ("trainable", "dtype"):
+        config.pop(k, None)
+    return inner, config

@@ -49,13 +49,7 @@ from .. import schema
 from ..core.edges import convert_edges
 from ..core.run import run_hash, run_name
 from ..core.stitch import stitch
-from ..core.tflite import (
-    METADATA_VERSION,
-    _output_shape,
-    add_metadata,
-    io_quantization,
-    op_counts,
-)
+from ..core.tflite import METADATA_VERSION, _output_shape, add_metadata, io_quantization, op_counts
 from ..errors import LsmEdgeError
 from ..io import atomic_path, sha256_file
 from ..version import __version__

@@ -1,6 +1,6 @@
 """Distillation (``lsm-edge distill``): a small student taught by a pretrained teacher.
 
-Student families (recipes under distill/):
+Student families (recipes: lsm_edge/recipes/distill/):
 - ``vit``: the teacher's architecture, narrow and shallow (a named size such as ``pico``), same 180 tokens;
 - ``conv``: built for CPU latency: 60 tokens of 5 minutes x 26 features mixed by dilated convolutions
   (models/conv.py);
@@ -37,13 +37,14 @@ from keras import ops
 from tqdm import tqdm
 
 from ..core.inputs import TRAIN_TASKS, augment, model_inputs
-from ..core.run import append_log, load_run, prefetch
+from ..core.run import check_out, checkpoint, load_run, prefetch, read_config
 from ..data import masks
 from ..data.dataset import Dataset
 from ..errors import LsmEdgeError
 from ..io import atomic_path, atomic_write_text, sha256_file
 from ..models.conv import ConvStudent
 from ..models.intconv import IntStudent, feature_range, with_qat
+from ..models.layers import unwrap_config
 from ..models.mae import build_mae, count_params
 from ..recipe import DistillConfig, TrainConfig
 
@@ -105,11 +106,8 @@ class Distiller(keras.Model):
 
     @classmethod
     def from_config(cls, config):
-        config = dict(config)
-        student = keras.saving.deserialize_keras_object(config.pop("student"))
-        for k in ("trainable", "dtype"):
-            config.pop(k, None)
-        return cls(student, **config)
+        student, rest = unwrap_config(config, "student")
+        return cls(student, **rest)
 
 
 @keras.saving.register_keras_serializable("lsm_edge")
@@ -155,9 +153,7 @@ def _optimizer(cfg: DistillConfig):
 def flops(model, batch: int = 1) -> int:
     """FLOPs of one inference-path forward pass (impute), counted by TensorFlow's profiler on the graph."""
     import tensorflow as tf
-    from tensorflow.python.framework.convert_to_constants import (
-        convert_variables_to_constants_v2,
-    )
+    from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
 
     spec = tf.TensorSpec([batch, 300, 26], tf.float32)
     fn = tf.function(lambda v, m: model.infer(v, m)).get_concrete_function(spec, spec)
@@ -173,8 +169,7 @@ ARCHITECTURE = {"vit": ("family", "size"), "conv": ("family", "dim", "depth", "k
 
 def student_init(init) -> tuple:
     """A finished student run -> (its model, its recipe as a dict); a clear error for anything else."""
-    path = Path(init) / "config.json"
-    c = json.loads(path.read_text()) if path.is_file() else {}
+    c = read_config(init)
     if c.get("kind") != "student" or not (Path(init) / "model.keras").is_file():
         raise LsmEdgeError(f"--init {init} is not a finished student run (expected model.keras and a config.json "
                            f"of kind 'student' from lsm-edge distill; found kind {c.get('kind')!r})")
@@ -200,23 +195,15 @@ def distill(teacher_run, data_dir, out_dir, cfg: DistillConfig, resume: bool = F
         if cfg.family == "intconv":  # quantization-aware fine-tuning of a finished student: the recipe's choice
             start = with_qat(start, cfg.qat)
     ckpt, state_path = out / "checkpoint" / "ckpt.keras", out / "checkpoint" / "state.json"
-    if (out / "model.keras").exists():
-        if resume:
-            return out
-        raise LsmEdgeError(f"{out} already holds a student; choose another --out")
-    if resume and not state_path.exists():
-        raise LsmEdgeError(f"nothing to resume in {out}: no checkpoint/state.json")
-    if not resume and state_path.exists():
-        raise LsmEdgeError(f"{out} holds an interrupted distillation; pass --resume to continue it")
+    if check_out(out, resume, "a student", "distillation"):
+        return out
     teacher, stats, tcfg = load_run(teacher_run)
     ds = Dataset(data_dir)
     train_w = ds.load("train")
     if len(train_w) == 0:
         raise LsmEdgeError(f"{data_dir} has no training windows")
     if init is not None or refit_stats:  # continuing: a feature the init run never observed gets this data's
-        from ..data.stats import (
-            NormStats,  # scale (``refit_stats``: every feature this data observes: its own)
-        )
+        from ..data.stats import NormStats  # scale (``refit_stats``: every feature this data observes: its own)
 
         here = NormStats.fit([train_w.values])
         new = (here.count > 1) if refit_stats else (stats.count == 0) & (here.count > 0)
@@ -264,11 +251,9 @@ def distill(teacher_run, data_dir, out_dir, cfg: DistillConfig, resume: bool = F
             bar.update(1)
             bar.set_postfix(loss=f"{losses[-1]:.4f}")
         dt = time.perf_counter() - t0
-        append_log(out / "log.csv", {"step": seg * cfg.checkpoint_every + steps, "loss": float(np.mean(losses)),
-                                      "windows_per_s": steps * cfg.batch_size / dt, "seconds": dt})
-        with atomic_path(ckpt) as tmp:
-            model.save(tmp)
-        atomic_write_text(state_path, json.dumps({"segments_done": seg + 1, "config": asdict(cfg)}))
+        checkpoint(out, model, seg + 1, cfg, {"step": seg * cfg.checkpoint_every + steps,
+                                              "loss": float(np.mean(losses)),
+                                              "windows_per_s": steps * cfg.batch_size / dt, "seconds": dt})
         if stop_after_segments is not None and seg + 1 - done >= stop_after_segments:
             bar.close()
             return out
@@ -288,7 +273,7 @@ def continue_masked(data_dir, out, cfg: TrainConfig, init, resume: bool, progres
     pretrained/real_conv96x5): the same objective through ``distill --use-teacher false --init``, in the
     init run's normalisation (``refit_stats``: this data's own, for the features it observes); the recipe's
     steps, batch, learning rate, warm-up, checkpoint interval and seed apply."""
-    d = DistillConfig(**json.loads((Path(init) / "config.json").read_text())["distill"])
+    d = DistillConfig(**read_config(init)["distill"])
     d = replace(d, steps=cfg.steps, batch_size=cfg.batch_size, lr=cfg.lr, warmup_steps=cfg.warmup_steps,
                 checkpoint_every=cfg.checkpoint_every, seed=cfg.seed, xla=cfg.xla, use_teacher=False)
     return distill(init, data_dir, out, d, resume=resume, progress=progress,

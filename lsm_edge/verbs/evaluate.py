@@ -15,7 +15,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ..core.scoring import BASELINES, gain
+import numpy as np
+
+from ..core.run import load_run, run_kind
+from ..core.scoring import BASELINES, baseline_methods, default_tasks, evaluate_generative, gain, model_method
+from ..data.dataset import Dataset
+from ..errors import LsmEdgeError
 from ..io import atomic_write_text
 
 
@@ -40,3 +45,33 @@ def write_report(results: dict, out_dir, meta: dict, model_name: str = "teacher"
     atomic_write_text(out / "generative.md", "# Generative evaluation\n\n" + "\n".join(
         f"- {k}: {v}" for k, v in meta.items()) + "\n\n" + md + "\n")
     return out / "generative.md"
+
+
+def evaluate_run(run, data_dir, split: str, windows: int, horizons, seed: int, others, compare_hidden: bool,
+                 out_dir: Path) -> dict:
+    """``lsm-edge evaluate --task generative``: the run (and ``others``, on the same windows and masks) against the
+    classical baselines on the first ``windows`` windows of ``split`` -> {results, model_name, report}."""
+    model, stats, cfg = load_run(run)
+    ds = Dataset(data_dir)
+    test = ds.load(split)
+    if len(test) == 0:
+        raise LsmEdgeError(f"{data_dir} has no {split} windows")
+    z = stats.normalize(test.values[:windows])
+    z_train = stats.normalize(ds.load("train").values[:2000])
+    found = baseline_methods(z_train, seed)
+    name = run_kind(cfg)  # a student run is scored under its own name
+    found[name] = model_method(model)
+    for other in others:
+        m2, st2, c2 = load_run(other)
+        if not (np.allclose(st2.mean, stats.mean) and np.allclose(st2.std, stats.std)):
+            raise LsmEdgeError(f"--with {other}: its normalisation statistics differ from {run}'s; "
+                               f"compare runs trained on the same data")
+        found[f"{run_kind(c2)} {Path(other).name}"] = model_method(m2)
+    if compare_hidden:
+        found["teacher (mask-token encoder)"] = model_method(model, hidden="token")
+    res = evaluate_generative(z, found, default_tasks(horizons), seed)
+    meta = {"teacher": str(run), "data": str(data_dir), "split": split, "windows": len(z),
+            "subjects": int(len(set(test.subject[:windows]))), "seed": seed,
+            "model": f"{cfg.get('name') or cfg['train']['size']} ({cfg['params']:,} params)"}
+    write_report(res, out_dir, meta, name)
+    return {"results": res, "model_name": name, "report": out_dir / "generative.md"}

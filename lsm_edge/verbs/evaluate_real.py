@@ -62,20 +62,21 @@ import numpy as np
 from tqdm import tqdm
 
 from .. import schema
+from ..core.bootstrap import BOOTSTRAP
+from ..core.probes import artifact_embed, keras_embed, phase_average, score_activity
+from ..core.scoring import (MODEL_FREE, SPAN_HORIZONS, artifact_imputer, classical_fills, column, draw_spans,
+                            keras_imputer, reference, score_imputation, to_unit)
 from ..data.autoimport import read_any, split_key
 from ..data.awfb import ACTIVITIES
 from ..data.importing import person_splits
 from ..data.mmash import DIARY_CODES as _DIARY
-from ..data.windows import SPLITS, Timeline, fill_linear, fill_locf, fill_nearest
+from ..data.windows import SPLITS, Timeline
 from ..errors import LsmEdgeError
 from ..io import atomic_write_text
 
-HORIZONS = (10, 30, 60, 120)
-TASKS = ("interpolation", "extrapolation", "steps visible")
 CHANNELS = {"heart_rate": ("heart rate", "bpm"), "step_count": ("steps", "steps/min"),
             "log_energy": ("counts", "counts/min"), "skin_temperature": ("skin temperature", "degC")}
 EXTRA_CHANNELS = {"light": ("light", "lux")}  # not in the schema: scored with the baselines only
-MODEL_FREE = ("mean (window)", "median (window)", "last value", "nearest", "linear")
 MIN_SEGMENT = 3
 DIARY_CODES = [1, 2, 3, 4, 5, 6]  # MMASH diary: the body's state (the events 7-12 overlap it)
 DIARY_NAMES = [_DIARY[c] for c in DIARY_CODES]
@@ -90,19 +91,6 @@ def roles(timelines) -> dict:
     return {tl.subject: SPLITS[by_person[split_key(tl.subject)]] for tl in timelines}
 
 
-def task_name(task: str, n: int) -> str:
-    return f"heart rate, steps visible {n} min" if task == "steps visible" else f"{task} {n} min"
-
-
-def to_unit(channel: str, v: np.ndarray) -> np.ndarray:
-    return np.expm1(v) if channel == "log_energy" else v
-
-
-def column(windows: np.ndarray, channel: str) -> int:
-    """The channel's column: its schema index in [n, 300, 26] windows, 0 in an extra channel's [n, 300, 1]."""
-    return schema.INDEX[channel] if windows.shape[-1] == schema.N_FEATURES else 0
-
-
 def windows_of(tl, channel: str, min_observed: float = 0.5) -> np.ndarray:
     """Non-overlapping 300-minute windows of a timeline where the channel is observed in at least
     ``min_observed`` of the minutes -> [n, 300, 26] raw units, NaN missing ([n, 300, 1] for an extra
@@ -114,165 +102,6 @@ def windows_of(tl, channel: str, min_observed: float = 0.5) -> np.ndarray:
     out = [vals[a:a + W] for a in range(0, tl.minutes - W + 1, W)]
     return np.asarray([w for w in out if np.mean(~np.isnan(w[:, j])) >= min_observed], np.float32).reshape(
         -1, W, vals.shape[1])
-
-
-def draw_spans(windows: np.ndarray, channel: str, task: str, n: int, rng) -> list:
-    """One hidden span (window index, start) per window that has a valid one (``steps visible``
-    draws as interpolation does)."""
-    obs = ~np.isnan(windows[:, :, column(windows, channel)])
-    spans = []
-    for i, o in enumerate(obs):
-        if task == "extrapolation":
-            if o[W - n:].mean() >= 0.5 and o[:W - n].any():
-                spans.append((i, W - n))
-            continue
-        ok = [s for s in range(1, W - n) if o[s - 1] and o[s + n] and o[s:s + n].mean() >= 0.5]
-        if ok:
-            spans.append((i, int(rng.choice(ok))))
-    return spans
-
-
-def score_imputation(windows, channel, methods: dict, seed: int = 0, progress: bool = True,
-                     horizons=HORIZONS, tasks=("interpolation", "extrapolation"), desc: str = "",
-                     people=None) -> dict:
-    """-> {task name: {"windows": n, "people": p, "methods": {method: {mae_unit, mae_z, cells, gain}}}}.  The
-    span of (task, N) is drawn from generator (seed, k), k its index in (interpolation, extrapolation) x
-    HORIZONS, whatever subset is scored.  ``steps visible`` hides only ``channel``, in the spans of
-    ``interpolation N min``: the two differ only in what the model sees.
-
-    ``people``: the person of each window ([n]; default: one person per window).  Every method outside
-    MODEL_FREE gets ``gain`` {classical method: [gain, low, high]}: 1 - its MAE / that method's MAE, with
-    the 95 % interval of a bootstrap over people (``bootstrap_gains``)."""
-    people = np.arange(len(windows)) if people is None else np.asarray(people)
-    j = column(windows, channel)
-    vals = to_unit(channel, windows[:, :, j])
-    z_scale = float(np.nanstd(windows[:, :, j])) or 1.0
-    out = {}
-    todo = [(t, n) for t in TASKS for n in HORIZONS if t in tasks and n in horizons]
-    for task, n in tqdm(todo, desc=desc or f"real {channel}", unit="task", disable=not progress):
-        kind = "interpolation" if task == "steps visible" else task
-        k = [(t, m) for t in TASKS[:2] for m in HORIZONS].index((kind, n))
-        spans = draw_spans(windows, channel, kind, n, np.random.default_rng([seed, k]))
-        if not spans:
-            continue
-        idx = np.array([i for i, _ in spans])
-        x = windows[idx].copy()
-        hide = np.zeros(x.shape[:2], bool)
-        for r, (_, s) in enumerate(spans):
-            hide[r, s:s + n] = True
-        scored = hide & ~np.isnan(x[:, :, j])
-        truth_u, truth_m = vals[idx], windows[idx][:, :, j][scored]
-        if task == "steps visible":
-            x[:, :, j][hide] = np.nan
-        else:
-            x[hide] = np.nan
-        row, per_window = {}, {}
-        for name, method in methods.items():
-            filled = method(x)[:, :, j]
-            err = np.where(scored, np.abs(to_unit(channel, filled) - truth_u), 0)  # [n, 300]; 0 off the scored cells
-            per_window[name] = err.sum(1)
-            row[name] = {"mae_unit": float(err[scored].mean()),
-                         "mae_z": float(np.abs(filled[scored] - truth_m).mean() / z_scale),
-                         "cells": int(scored.sum())}
-        refs = [m for m in MODEL_FREE if m in per_window]
-        models = [m for m in per_window if m not in MODEL_FREE]
-        if refs and models:
-            for name, gain in bootstrap_gains(per_window, scored.sum(1), people[idx], models, refs, seed).items():
-                row[name]["gain"] = gain
-        out[task_name(task, n)] = {"windows": len(spans), "people": len(set(people[idx].tolist())), "methods": row}
-    return out
-
-
-BOOTSTRAP = 1000  # resamples of people (and of windows within each person)
-
-
-def bootstrap_counts(people: np.ndarray, seed: int = 0, n: int = BOOTSTRAP) -> np.ndarray:
-    """-> [n, w] how many times each of w windows is drawn in each of n resamples.  One resample draws as many
-    people as there are, with replacement, and for each draw of a person as many of their windows as they
-    have, with replacement: a person is the unit a claim is about, and one person's windows are not
-    independent of each other."""
-    rng = np.random.default_rng([seed, 46])
-    ids, who = np.unique(people, return_inverse=True)
-    drawn = rng.multinomial(len(ids), np.full(len(ids), 1 / len(ids)), size=n)  # [n, people]
-    counts = np.zeros((n, len(people)))
-    for p in range(len(ids)):
-        mine = np.flatnonzero(who == p)
-        counts[:, mine] = rng.multinomial(drawn[:, p] * len(mine), np.full(len(mine), 1 / len(mine)))
-    return counts
-
-
-def bootstrap_gains(errors: dict, cells: np.ndarray, people: np.ndarray, names, refs, seed: int = 0) -> dict:
-    """Gains of each of ``names`` over each of ``refs`` -> {name: {ref: [gain, low, high]}} (fractions; the 95 %
-    interval of ``bootstrap_counts``).  errors: {method: [w] summed absolute error of each window}; cells: [w]
-    scored cells of each window; people: [w] the person of each window.  A resample's gain is
-    1 - MAE(name) / MAE(ref) over its cells; the interval is its 2.5 and 97.5 percentiles."""
-    counts = bootstrap_counts(people, seed)
-    total = counts @ cells
-    ok = total > 0
-    mae = {m: (counts @ errors[m])[ok] / total[ok] for m in set(names) | set(refs)}
-    out = {}
-    for name in names:
-        out[name] = {}
-        for r in refs:
-            with np.errstate(invalid="ignore", divide="ignore"):
-                g = 1 - mae[name] / mae[r]
-            g = g[np.isfinite(g)]
-            point = 1 - errors[name].sum() / errors[r].sum() if errors[r].sum() > 0 else float("nan")
-            lo, hi = np.percentile(g, [2.5, 97.5]) if len(g) else (np.nan, np.nan)
-            out[name][r] = [float(point), float(lo), float(hi)]
-    return out
-
-
-def linear_fill(x):
-    return fill_linear(x)
-
-
-def nearest_fill(x):
-    return fill_nearest(x)
-
-
-def last_value_fill(x):
-    """The last observed value carried forward (the first one carried back before it)."""
-    return fill_locf(x)
-
-
-def median_fill(x):
-    """Each window's own observed median per feature."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        m = np.nanmedian(x, axis=1, keepdims=True)
-    return np.where(np.isnan(x), np.nan_to_num(m), x)
-
-
-def mean_fill(x):
-    """Each window's own observed mean per feature (no training data needed)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        m = np.nanmean(x, axis=1, keepdims=True)
-    return np.where(np.isnan(x), np.nan_to_num(m), x)
-
-
-def keras_imputer(model, stats):
-    from ..core.scoring import model_method
-
-    run = model_method(model)
-
-    def impute(x):
-        z = stats.normalize(x)
-        return np.where(np.isnan(x), stats.denormalize(run(z)), x)
-
-    return impute
-
-
-def artifact_imputer(path):
-    from ..runtime import Imputer
-
-    imp = Imputer(path)
-    return lambda x: imp.impute(np.clip(x, *_ranges(imp)))
-
-
-def _ranges(model):
-    return model._lo, model._hi
 
 
 # -- activity on aw_fb -------------------------------------------------------------------------
@@ -311,87 +140,21 @@ def segment_stats(x: np.ndarray) -> np.ndarray:
     return np.nan_to_num(np.concatenate(f, 1))
 
 
-def activity_folds(y, groups) -> list:
-    """The participant-grouped folds every aw_fb method is scored on: [(train index, test index)] x 5
-    (fewer with fewer participants); no participant in training and test of one fold."""
-    from sklearn.model_selection import GroupKFold
-
-    return list(GroupKFold(n_splits=min(5, len(set(groups)))).split(y, y, groups))
-
-
-def score_activity(x, y, groups, features: dict, seed: int = 0, classes=ACTIVITIES) -> tuple[dict, dict]:
-    """features: {method: (array [n, d], "rf" | "lr")} -> ({method: scores}, {method: confusion})."""
-    from sklearn.ensemble import RandomForestClassifier
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.metrics import accuracy_score, confusion_matrix, f1_score
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-
-    folds = activity_folds(y, groups)
-    res, conf = {}, {}
-    for name, (f, kind) in features.items():
-        acc, f1, cm = [], [], np.zeros((len(classes),) * 2, int)
-        for tr, te in folds:
-            clf = (RandomForestClassifier(300, random_state=seed, n_jobs=1) if kind == "rf" else
-                   make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000, C=1.0)))
-            pred = clf.fit(f[tr], y[tr]).predict(f[te])
-            acc.append(accuracy_score(y[te], pred))
-            f1.append(f1_score(y[te], pred, average="macro", labels=range(len(classes)), zero_division=0))
-            cm += confusion_matrix(y[te], pred, labels=range(len(classes)))
-        res[name] = {"accuracy": float(np.mean(acc)), "accuracy_std": float(np.std(acc)),
-                     "macro_f1": float(np.mean(f1)), "macro_f1_std": float(np.std(f1)), "folds": len(folds)}
-        conf[name] = cm
-    return res, conf
-
-
-def phase_average(embed, x: np.ndarray) -> np.ndarray:
-    """embed: windows [n, 300, 26] -> [n, D]; x: segments placed at the window's start (``segments``).
-    -> the mean embedding over the segment starting at minute 0, 1, ..., PATCH_MINUTES - 1.
-
-    A short segment fills one or two 10-minute patches, and where its first minute falls inside a
-    patch decides which minutes share a token: an accident of placement, not of the recording.
-    Averaging over the patch's phases removes it (measured on aw_fb: +3 points for a random forest on
-    the teacher's embedding, benchmarks/results/real/README.md).  A shift drops the window's last
-    minutes, which are missing for any segment shorter than 300 - PATCH_MINUTES minutes."""
-    total = embed(x).astype(np.float64)
-    for off in range(1, schema.PATCH_MINUTES):
-        shifted = np.full_like(x, np.nan)
-        shifted[:, off:] = x[:, :W - off]
-        total += embed(shifted)
-    return (total / schema.PATCH_MINUTES).astype(np.float32)
-
-
-def keras_embed(model, stats):
-    from ..core.inputs import model_inputs
-
-    def embed(x):
-        out = []
-        for i in range(0, len(x), 64):
-            inp = model_inputs(stats.normalize(x[i:i + 64]))
-            out.append(np.asarray(model.embed(inp["values"], inp["missing"])[1]))
-        return np.concatenate(out)
-
-    return embed
-
-
-def artifact_embed(path):
-    from ..runtime import Embedder
-
-    e = Embedder(path)
-    return lambda x: e.embed(np.clip(x, *_ranges(e)))
-
-
 # -- the command ---------------------------------------------------------------------------------
 def evaluate_real(data_dir, teacher_run, out_dir, artifacts_dir=None, adapt_steps: int = 200, seed: int = 0,
-                  progress: bool = True, command: str = "", horizons=HORIZONS, peers_dir=None, others=(),
+                  progress: bool = True, command: str = "", horizons=SPAN_HORIZONS, peers_dir=None, others=(),
                   people: str = "test", adapt_per_set: bool = False, adapt_norm: str = "init", fit=None) -> dict:
     """``fit``: how the teacher is adapted (``lsm_edge.api.fit``: a TrainConfig and an ``init`` run -> the
-    adapted run; required when ``adapt_steps`` > 0).  ``others``: further run folders (e.g. a teacher pretrained on real people), each scored as it is under
-    its folder's name, imputation and embedding probes, beside the teacher.  ``people``: score the "test"
-    people (the report's figures) or the "val" people (to choose a model or recipe on; never tune on test).
-    ``adapt_per_set``: one adapted teacher per set, on that set's adaptation recordings only (device families
-    whose activity counts are on different scales), instead of one on all sets' together.  ``adapt_norm``: the
-    adapted model normalises by the teacher's statistics ("init") or by its adaptation data's own ("own")."""
+    adapted run; required when ``adapt_steps`` > 0).  ``others``: further run folders (e.g. a teacher
+    pretrained on real people), each scored as it is under its folder's name, imputation and embedding
+    probes, beside the teacher.  ``people``: score the "test" people (the report's figures) or the "val"
+    people (to choose a model or recipe on; never tune on test).  ``adapt_per_set``: one adapted teacher per
+    set, on that set's adaptation recordings only (device families whose activity counts are on different
+    scales), instead of one on all sets' together.  ``adapt_norm``: the adapted model normalises by the
+    teacher's statistics ("init") or by its adaptation data's own ("own").
+
+    Four steps: who adapts and who is scored (``plan``), the adaptation, imputation of every set's channels
+    (``_score_sets``), and the activity probes (``_score_labelled``)."""
     if adapt_steps and fit is None:
         raise LsmEdgeError("adapt_steps > 0 needs fit= (lsm_edge.api.fit, or adapt_steps=0 for zero-shot only)")
     if adapt_norm not in ("init", "own"):
@@ -403,17 +166,59 @@ def evaluate_real(data_dir, teacher_run, out_dir, artifacts_dir=None, adapt_step
 
         saved = peer_lib.find_peers(peers_dir)
     from ..core.run import load_run
-    from ..data.dataset import Dataset
 
     data_dir, out = Path(data_dir), Path(out_dir)
     sets = read_sets(data_dir, progress)
     artifacts = sorted(Path(artifacts_dir).glob("*.tflite")) if artifacts_dir else []
     teacher, t_stats, _ = load_run(teacher_run)
     out.mkdir(parents=True, exist_ok=True)
+    p = plan(sets, people)
+    adapt_tls = [t for s in p["imputation_sets"] for t in p["adapt_of"][s]]
+    adapted_by_set = {}  # set -> adapted run; the one pooled run under ""
+    if adapt_tls and adapt_steps > 0:
+        groups = ({s: p["adapt_of"][s] for s in p["imputation_sets"] if p["adapt_of"][s]} if adapt_per_set
+                  else {"": adapt_tls})
+        for s, tls in tqdm(groups.items(), desc="adapting", unit="set", disable=not progress or len(groups) < 2):
+            suffix = f"_{s}" if adapt_per_set else ""
+            adapted_by_set[s] = _adapt(fit, tls, out / f"adapt_data{suffix}", out / f"adapted_teacher{suffix}",
+                                       teacher_run, adapt_steps, seed, progress, refit_stats=adapt_norm == "own")
+    adapted = adapted_by_set.get("")  # the pooled adaptation (per set: each set's own, below)
+    peer_methods, peer_info = (_peers(peer_lib, saved, out, t_stats, adapted, seed, progress)
+                               if peers_dir is not None else ({}, {}))
+    report = {"command": command, "teacher": str(teacher_run), "others": [str(r) for r in others],
+              "adaptation_subjects": sorted({t.subject for t in adapt_tls}),
+              "adaptation": "per set" if adapt_per_set else "pooled", "adapt_norm": adapt_norm,
+              "time_split_sets": sorted(p["split_sets"]), "too_short": p["too_short"],
+              "validation_subjects": sorted(t.subject for tls in p["imputation_sets"].values() for t in tls
+                                            if p["role"][t.subject] == "val"),
+              "adapt_steps": adapt_steps if adapted_by_set else 0, "scored_people": people, "imputation": {},
+              "activity": None}
+    methods = {**classical_fills(), "teacher zero-shot": keras_imputer(teacher, t_stats)}
+    if adapted:
+        methods["teacher adapted"] = keras_imputer(adapted[0], adapted[1])
+    other_runs = {Path(r).name: load_run(r) for r in others}
+    methods.update({name: keras_imputer(m, st) for name, (m, st, _) in other_runs.items()})
+    methods.update({a.stem: artifact_imputer(a) for a in artifacts})
+    methods.update(peer_methods)
+    report["imputation"] = _score_sets(p, methods, adapted_by_set, out, seed, horizons, progress)
+    if peer_info:
+        report["peers"] = peer_info
+    embeds = {"teacher embedding": keras_embed(teacher, t_stats)}
+    if adapted:
+        embeds["adapted teacher embedding"] = keras_embed(adapted[0], adapted[1])
+    embeds.update({f"{name} embedding": keras_embed(m, st) for name, (m, st, _) in other_runs.items()})
+    embeds.update({f"{a.stem} embed": artifact_embed(a) for a in artifacts})
+    report.update(_score_labelled(sets, embeds, out, seed, progress))
+    atomic_write_text(out / "real.json", json.dumps(report, indent=1))
+    atomic_write_text(out / "real.md", to_markdown(report))
+    return report
 
-    # one role per person over every set; train people of the imputation sets adapt the teacher.  A set with
-    # no test person (too few people to hold one out) is split in time instead: each recording's earlier part
-    # adapts, its later part is scored (``time_split``); its validation part is the later part of the earlier one
+
+def plan(sets: dict, people: str) -> dict:
+    """Who adapts and who is scored.  One role per person over every set; train people of the imputation sets
+    adapt the teacher.  A set with no test person (too few people to hold one out) is split in time instead:
+    each recording's earlier part adapts, its later part is scored (``time_split``); its validation part is the
+    later part of the earlier one.  -> {role, imputation_sets, split_sets, adapt_of, scored_of, too_short}."""
     role = roles([t for tls in sets.values() for t in tls])
     imputation_sets = {s: tls for s, tls in sets.items() if not _is_activity_set(tls)}
     split_sets = {s for s, tls in imputation_sets.items() if not any(role[t.subject] == "test" for t in tls)}
@@ -429,59 +234,50 @@ def evaluate_real(data_dir, teacher_run, out_dir, artifacts_dir=None, adapt_step
         else:
             adapt_of[s] = [t for t in tls if role[t.subject] == "train"]
             scored_of[s] = [t for t in tls if role[t.subject] == people]
-    adapt_tls = [t for s in imputation_sets for t in adapt_of[s]]
-    adapted_by_set = {}  # set -> adapted run; the one pooled run under ""
-    if adapt_tls and adapt_steps > 0:
-        groups = {s: adapt_of[s] for s in imputation_sets if adapt_of[s]} if adapt_per_set else {"": adapt_tls}
-        for s, tls in tqdm(groups.items(), desc="adapting", unit="set", disable=not progress or len(groups) < 2):
-            suffix = f"_{s}" if adapt_per_set else ""
-            adapted_by_set[s] = _adapt(fit, tls, out / f"adapt_data{suffix}", out / f"adapted_teacher{suffix}",
-                                       teacher_run, adapt_steps, seed, progress, refit_stats=adapt_norm == "own")
-    adapted = adapted_by_set.get("")  # the pooled adaptation (per set: each set's own, below)
-    peer_methods, peer_info = {}, {}
-    if peers_dir is not None:
-        adapt_z = None
-        if adapted:
-            adapt_z = adapted[1].normalize(Dataset(out / "adapt_data").load().values)
-            budget = 2 * sum(float(r["seconds"]) for r in csv.DictReader(open(out / "adapted_teacher" / "log.csv")))
-        for f in saved:
-            model, meta = peer_lib.load_peer(f)
-            name = meta["peer"]
-            stats = meta["stats"] if meta["stats"] is not None else t_stats
-            peer_methods[f"{name} zero-shot"] = peer_lib.peer_imputer(model, stats)
-            peer_info[name] = {"params": meta["params"], "stats": "its own" if meta["stats"] is not None else "the teacher's"}
-            if adapt_z is None:
-                continue
-            cache = out / "adapted_peers"
-            if (cache / f"{name}.peer.json").exists():
-                again, info = peer_lib.load_peer(cache / f"{name}.peer.json")
-            else:
-                order = np.random.default_rng(seed).permutation(len(adapt_z))
-                n_val = min(64, len(adapt_z) // 4)
-                again, info = peer_lib.train_peer(name, adapt_z[order[n_val:]], adapt_z[order[:n_val]], budget,
-                                                  seed=seed, chunk=256, threads=2, progress=progress, model=model)
-                peer_lib.save_peer(again, name, info, cache, adapted[1])
-            peer_methods[f"{name} adapted"] = peer_lib.peer_imputer(again, adapted[1])
-            peer_info[name].update({k: info.get(k) for k in ("train_cpu_seconds", "epochs", "start_val_mae",
-                                                              "best_val_mae")})
+    return {"role": role, "imputation_sets": imputation_sets, "split_sets": split_sets, "adapt_of": adapt_of,
+            "scored_of": scored_of, "too_short": too_short}
 
-    report = {"command": command, "teacher": str(teacher_run), "others": [str(r) for r in others],
-              "adaptation_subjects": sorted({t.subject for t in adapt_tls}),
-              "adaptation": "per set" if adapt_per_set else "pooled", "adapt_norm": adapt_norm,
-              "time_split_sets": sorted(split_sets), "too_short": too_short,
-              "validation_subjects": sorted(t.subject for tls in imputation_sets.values() for t in tls
-                                            if role[t.subject] == "val"),
-              "adapt_steps": adapt_steps if adapted_by_set else 0, "scored_people": people, "imputation": {}, "activity": None}
-    methods = {"mean (window)": mean_fill, "median (window)": median_fill, "last value": last_value_fill,
-               "nearest": nearest_fill, "linear": linear_fill, "teacher zero-shot": keras_imputer(teacher, t_stats)}
+
+def _peers(peer_lib, saved, out: Path, t_stats, adapted, seed: int, progress: bool) -> tuple[dict, dict]:
+    """The saved PyPOTS peers as methods: each zero-shot, and (with an adapted teacher) trained further on the
+    adaptation windows for the teacher's CPU-seconds -> ({method name: imputer}, {peer: info})."""
+    from ..data.dataset import Dataset
+
+    peer_methods, peer_info = {}, {}
+    adapt_z = None
     if adapted:
-        methods["teacher adapted"] = keras_imputer(adapted[0], adapted[1])
-    other_runs = {Path(r).name: load_run(r) for r in others}
-    methods.update({name: keras_imputer(m, st) for name, (m, st, _) in other_runs.items()})
-    methods.update({p.stem: artifact_imputer(p) for p in artifacts})
-    methods.update(peer_methods)
-    for s, tls in imputation_sets.items():
-        scored = scored_of[s]
+        adapt_z = adapted[1].normalize(Dataset(out / "adapt_data").load().values)
+        budget = 2 * sum(float(r["seconds"]) for r in csv.DictReader(open(out / "adapted_teacher" / "log.csv")))
+    for f in saved:
+        model, meta = peer_lib.load_peer(f)
+        name = meta["peer"]
+        stats = meta["stats"] if meta["stats"] is not None else t_stats
+        peer_methods[f"{name} zero-shot"] = peer_lib.peer_imputer(model, stats)
+        peer_info[name] = {"params": meta["params"],
+                           "stats": "its own" if meta["stats"] is not None else "the teacher's"}
+        if adapt_z is None:
+            continue
+        cache = out / "adapted_peers"
+        if (cache / f"{name}.peer.json").exists():
+            again, info = peer_lib.load_peer(cache / f"{name}.peer.json")
+        else:
+            order = np.random.default_rng(seed).permutation(len(adapt_z))
+            n_val = min(64, len(adapt_z) // 4)
+            again, info = peer_lib.train_peer(name, adapt_z[order[n_val:]], adapt_z[order[:n_val]], budget,
+                                              seed=seed, chunk=256, threads=2, progress=progress, model=model)
+            peer_lib.save_peer(again, name, info, cache, adapted[1])
+        peer_methods[f"{name} adapted"] = peer_lib.peer_imputer(again, adapted[1])
+        peer_info[name].update({k: info.get(k) for k in ("train_cpu_seconds", "epochs", "start_val_mae",
+                                                          "best_val_mae")})
+    return peer_methods, peer_info
+
+
+def _score_sets(p: dict, methods: dict, adapted_by_set: dict, out: Path, seed: int, horizons, progress: bool) -> dict:
+    """Imputation of every channel of every imputation set on its scored people -> real.json's ``imputation``;
+    a fill plot per set and channel."""
+    found = {}
+    for s, tls in p["imputation_sets"].items():
+        scored = p["scored_of"][s]
         set_methods = dict(methods)
         if s in adapted_by_set:
             set_methods["teacher adapted"] = keras_imputer(*adapted_by_set[s][:2])
@@ -493,26 +289,26 @@ def evaluate_real(data_dir, teacher_run, out_dir, artifacts_dir=None, adapt_step
             who = np.asarray([split_key(t.subject) for t, w in zip(scored, win) for _ in range(len(w))])
             width = schema.N_FEATURES if channel in schema.INDEX else 1
             win = np.concatenate(win) if scored else np.zeros((0, W, width), np.float32)
-            use = set_methods if width == schema.N_FEATURES else {k: v for k, v in set_methods.items() if k in MODEL_FREE}
+            use = set_methods if width == schema.N_FEATURES else {k: v for k, v in set_methods.items()
+                                                                   if k in MODEL_FREE}
             tasks = ("interpolation", "extrapolation")
             if channel == "heart_rate" and "step_count" in channels_of(tls):
                 tasks += ("steps visible",)
             key = f"{s} {label}"
-            report["imputation"][key] = {
+            found[key] = {
                 "set": s, "channel": channel, "unit": unit, "subjects": scored_ids, "windows": len(win),
-                "scored_part": "later part of each recording" if s in split_sets else "whole recordings",
+                "scored_part": "later part of each recording" if s in p["split_sets"] else "whole recordings",
                 "tasks": score_imputation(win, channel, use, seed, progress, horizons, tasks, desc=key, people=who)
                 if len(win) else {}}
             if len(win):
                 fill_plot(win, channel, unit, use, seed, out / f"fills_{s}_{channel}.png")
+    return found
 
-    if peer_info:
-        report["peers"] = peer_info
-    embeds = {"teacher embedding": keras_embed(teacher, t_stats)}
-    if adapted:
-        embeds["adapted teacher embedding"] = keras_embed(adapted[0], adapted[1])
-    embeds.update({f"{name} embedding": keras_embed(m, st) for name, (m, st, _) in other_runs.items()})
-    embeds.update({f"{p.stem} embed": artifact_embed(p) for p in artifacts})
+
+def _score_labelled(sets: dict, embeds: dict, out: Path, seed: int, progress: bool) -> dict:
+    """Activity recognition on aw_fb's lab activities and the MMASH diary: segment statistics against linear and
+    forest probes of every embedding, person-grouped folds -> real.json's ``activity`` / ``diary_activity``."""
+    found = {}
     all_tls = [t for tls in sets.values() for t in tls]
     labelled = {  # report key: (segments, classes, title, confusion plot)
         "activity": (segments([t for tls in sets.values() if _is_activity_set(tls) for t in tls]), ACTIVITIES,
@@ -529,14 +325,12 @@ def evaluate_real(data_dir, teacher_run, out_dir, artifacts_dir=None, adapt_step
             feats[f"linear probe: {name}"], feats[f"forest probe: {name}"] = (f, "lr"), (f, "rf")
         scores, conf = score_activity(x, y, g, feats, seed, classes)
         best_probe = max((k for k in scores if " probe: " in k), key=lambda k: scores[k]["accuracy"])
-        report[key] = {"set": title, "examples": len(y), "participants": len(set(g)), "scores": scores,
-                       "class_counts": {a: int((y == i).sum()) for i, a in enumerate(classes)},
-                       "best_probe": best_probe, "confusion": png}
+        found[key] = {"set": title, "examples": len(y), "participants": len(set(g)), "scores": scores,
+                      "class_counts": {a: int((y == i).sum()) for i, a in enumerate(classes)},
+                      "best_probe": best_probe, "confusion": png}
         _confusion_png(conf["random forest (segment stats)"], conf[best_probe],
                        ["random forest", best_probe], out / png, classes)
-    atomic_write_text(out / "real.json", json.dumps(report, indent=1))
-    atomic_write_text(out / "real.md", to_markdown(report))
-    return report
+    return found
 
 
 def read_sets(data_dir, progress: bool = False) -> dict:
@@ -620,7 +414,7 @@ def fill_plot(windows, channel, unit, methods: dict, seed: int, path, n: int = 6
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    k = [(t, m) for t in ("interpolation", "extrapolation") for m in HORIZONS].index(("interpolation", n))
+    k = [(t, m) for t in ("interpolation", "extrapolation") for m in SPAN_HORIZONS].index(("interpolation", n))
     spans = draw_spans(windows, channel, "interpolation", n, np.random.default_rng([seed, k]))
     if not spans:
         return
@@ -709,7 +503,7 @@ def gain_lines(tasks: dict) -> list:
     interval over people, and a warning where fewer than 3 people carry it."""
     rows = []
     for t, row in tasks.items():
-        ref = "last value" if t.startswith("extrapolation") else "linear"
+        ref = reference(t)
         for name, m in row["methods"].items():
             if ref in m.get("gain", {}):
                 g, lo, hi = m["gain"][ref]

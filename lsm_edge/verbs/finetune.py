@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import keras
@@ -24,56 +24,15 @@ from tqdm import tqdm
 
 from ..core.inputs import flip_time, model_inputs, task_masks
 from ..core.run import load_run
-from ..core.tasks import (
-    TASKS,
-    TaskModel,
-    _batched,
-    classical_baselines,
-    embed_features,
-    labelled,
-    metrics,
-    plot_confusion,
-    predict_proba,
-    subsample,
-)
+from ..core.tasks import (TASKS, TaskModel, _batched, classical_baselines, embed_features, labelled, metrics,
+                          plot_confusion, predict_proba, subsample)
 from ..data.dataset import Dataset
 from ..data.stats import NormStats
 from ..errors import LsmEdgeError
 from ..io import atomic_path, atomic_write_text, sha256_file
 from ..models.heads import balanced_softmax_loss
+from ..recipe import FinetuneConfig  # noqa: F401  (also lsm_edge.verbs.finetune.FinetuneConfig)
 
-
-@dataclass
-class FinetuneConfig:
-    epochs: int = 30
-    batch_size: int = 64
-    lr: float = 1e-3
-    weight_decay: float = 1e-4
-    warmup_frac: float = 0.15
-    dropout: float = 0.3
-    noise_std: float = 0.05
-    full_epochs: int = 30  # 8 left both the teacher (76.2% -> 82.2% activity) and the students underfit
-    full_lr: float = 3e-4
-    max_train_windows: int = 4000
-    shots: int | None = None  # labelled windows per class (few-shot); None = all
-    # epochs count this many windows (few-shot: the full training set's), so a head fitted on 40 windows
-    # takes as many optimizer steps as one fitted on all of them (30 epochs of 40 = 30 steps: untrained)
-    epoch_windows: int | None = None
-    kd_temperature: float = 2.0  # distillation from a fine-tuned teacher's logits (``kd_from``)
-    kd_alpha: float = 0.5  # weight of the labels; 1 - kd_alpha on the teacher's softened logits
-    layer_decay: float = 1.0  # full: lr x decay^(depth below the top) per encoder block (1 = one lr for all)
-    probe_epochs: int = 0  # full: first train the linear head on the frozen encoder for this many epochs (LP-FT)
-    pool: str = "mean"  # linear / full heads: "mean" or "stats" (mean, max, std of the tokens)
-    flip_p: float = 0.0  # full: fraction of training windows shown reversed in time (``augment_batch``)
-    hide_p: float = 0.0  # full: fraction of training windows with one 5-60 minute span hidden
-    seed: int = 0
-    xla: bool = True  # XLA-compile full fine-tuning (~20 % faster steps; off for runs of a few steps: tests)
-
-
-# -- data ----------------------------------------------------------------------------------------
-
-
-# -- the task model --------------------------------------------------------------------------------
 
 
 def fresh_copy(model):

@@ -203,7 +203,6 @@ def _pct(v, signed=False):
 
 def to_markdown(report: dict) -> str:
     rows = report["rows"]
-    ref = next(r for r in rows if r["teacher"])
     threads = sorted({t for r in rows for t in r["cost"]}, key=int)
     head = ("| artifact | quant | params | size (KB) | "
             + " | ".join(f"impute p50 ms ({t} thr)" for t in threads)

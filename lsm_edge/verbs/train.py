@@ -3,7 +3,7 @@
 80 % random patch masking, MSE (or L1: ``loss``) on hidden cells that were observed, AdamW
 (0.9, 0.95, weight decay 1e-4), linear warm-up then cosine decay to 0 (at ``decay_steps`` when a
 run should stop part-way down a longer cosine), global gradient clipping
-1.0, augmentations flip / stretch / noise.  Batch size and steps come from a recipe (train/*.toml).
+1.0, augmentations flip / stretch / noise.  Batch size and steps come from a recipe (lsm_edge/recipes/train/*.toml).
 The reference recipe (train/micro.toml) uses L1 and the fill gate: each measured better on the
 MAE-scored tasks than the paper's MSE and plain head (benchmarks/results/teacher/README.md).
 
@@ -33,7 +33,7 @@ from tqdm import tqdm
 
 from ..core import distributed
 from ..core.inputs import augment, mae_batch, task_batch
-from ..core.run import append_log, load_run, prefetch, write_manifest
+from ..core.run import check_out, checkpoint, load_run, prefetch, read_config, run_kind, write_manifest
 from ..data.dataset import Dataset
 from ..data.sharding import batch_indices
 from ..data.stats import NormStats
@@ -65,22 +65,15 @@ def train(data_dir, out_dir, cfg: TrainConfig, resume: bool = False, progress: b
     """
     out = Path(out_dir)
     ckpt, state_path = out / "checkpoint" / "ckpt.keras", out / "checkpoint" / "state.json"
-    if (out / "model.keras").exists() and not resume:
-        raise LsmEdgeError(f"{out} already holds a trained model; choose another --out")
-    if out.exists() and any(out.iterdir()) and not resume and not (out / "model.keras").exists():
-        if state_path.exists():
-            raise LsmEdgeError(f"{out} holds an interrupted run; pass --resume to continue it")
-    if resume and not state_path.exists() and not (out / "model.keras").exists():
-        raise LsmEdgeError(f"nothing to resume in {out}: no checkpoint/state.json")
-    if resume and (out / "model.keras").exists():
+    if check_out(out, resume, "a trained model", "run"):
         return out  # finished already
     if keras.backend.backend() != cfg.backend:
         raise LsmEdgeError(f"the recipe asks for the {cfg.backend} backend but Keras runs on "
                            f"{keras.backend.backend()}; start with KERAS_BACKEND={cfg.backend} (the CLI does)")
 
     if init is not None:
-        init_cfg = json.loads((Path(init) / "config.json").read_text()) if (Path(init) / "config.json").is_file() else {}
-        if init_cfg.get("kind", "teacher") != "teacher" or "train" not in init_cfg:  # older runs lack "kind"
+        init_cfg = read_config(init)
+        if run_kind(init_cfg) != "teacher" or "train" not in init_cfg:
             raise LsmEdgeError(f"--init {init} is not a finished teacher run (a teacher config.json, or a conv "
                                f"model trained on the masks alone); found kind {init_cfg.get('kind')!r}")
         cfg = replace(cfg, size=init_cfg["train"]["size"])
@@ -156,11 +149,8 @@ def train(data_dir, out_dir, cfg: TrainConfig, resume: bool = False, progress: b
                    "lr": float(model.optimizer.learning_rate), "windows_per_s": steps * batch / dt, "seconds": dt,
                    "devices": topo.devices}
             if topo.is_chief:
-                append_log(out / "log.csv", row)
                 tb.write(step, row)
-                with atomic_path(ckpt) as tmp:
-                    model.save(tmp)
-                atomic_write_text(state_path, json.dumps({"segments_done": seg + 1, "config": asdict(cfg)}))
+                checkpoint(out, model, seg + 1, cfg, row)
             if stop_after_segments is not None and seg + 1 - done_segments >= stop_after_segments:
                 bar.close()
                 return out
