@@ -45,8 +45,32 @@ def read_recipe(path, verb: str) -> tuple[dict, str]:
     return d.get(verb, d), str(p)
 
 
+class Recipe:
+    """A verb's recipe: a dataclass read from a TOML file (``from_toml``: the file, or one lsm-edge ships, its
+    fields under a ``[<VERB>]`` table or at the top) or from a dict (``from_dict``), then checked (``check``)."""
+
+    VERB = ""
+
+    @classmethod
+    def from_toml(cls, path):
+        return cls.from_dict(*read_recipe(path, cls.VERB))
+
+    @classmethod
+    def from_dict(cls, d: dict, where: str = "config"):
+        known = [f.name for f in fields(cls)]
+        unknown = sorted(set(d) - set(known))
+        if unknown:
+            raise LsmEdgeError(f"{where}: unknown option(s) {', '.join(unknown)}; expected some of {', '.join(known)}")
+        cfg = cls(**d)
+        cfg.check(where)
+        return cfg
+
+    def check(self, where: str) -> None:
+        """Raise :class:`LsmEdgeError` naming the first field whose value is out of its range (``where``: the file)."""
+
+
 @dataclass
-class TrainConfig:
+class TrainConfig(Recipe):
     size: str = "nano"
     steps: int = 300
     batch_size: int = 64
@@ -96,37 +120,23 @@ class TrainConfig:
         """The fields that decide what the run learns (compared on --resume)."""
         return {k: v for k, v in asdict(self).items() if k not in self.PLACEMENT}
 
-    @classmethod
-    def from_toml(cls, path) -> "TrainConfig":
-        return cls.from_dict(*read_recipe(path, "train"))
+    VERB = "train"
 
-    @classmethod
-    def from_dict(cls, d: dict, where: str = "config") -> "TrainConfig":
-        cfg = _build(cls, d, where)
+    def check(self, where: str) -> None:
         for name, allowed in (("backend", BACKENDS), ("precision", PRECISIONS), ("lr_scaling", LR_SCALINGS),
                               ("sampling", SAMPLINGS)):
-            if getattr(cfg, name) not in allowed:
-                raise LsmEdgeError(f"{where}: {name} must be one of {', '.join(allowed)}, got {getattr(cfg, name)!r}")
-        _check_shares(cfg, ("feature_drop_p", "task_mask_p", "flip_p"), where)
-        if cfg.decay_steps and cfg.decay_steps < cfg.steps:
-            raise LsmEdgeError(f"{where}: decay_steps must be 0 (= steps) or at least steps ({cfg.steps}), got "
-                               f"{cfg.decay_steps}: a shorter cosine would leave the last steps at learning rate 0")
-        if cfg.devices < 1 or cfg.model_parallel < 1 or cfg.devices % cfg.model_parallel:
-            raise LsmEdgeError(f"{where}: devices ({cfg.devices}) must be a positive multiple of model_parallel "
-                               f"({cfg.model_parallel})")
-        if not cfg.device_batch and cfg.batch_size % (cfg.devices // cfg.model_parallel):
-            raise LsmEdgeError(f"{where}: batch_size {cfg.batch_size} does not split over "
-                               f"{cfg.devices // cfg.model_parallel} data-parallel devices")
-        return cfg
-
-
-def _build(cls, d: dict, where: str):
-    """``cls(**d)``, refusing a field the recipe class does not have (naming the ones it has)."""
-    known = [f.name for f in fields(cls)]
-    unknown = sorted(set(d) - set(known))
-    if unknown:
-        raise LsmEdgeError(f"{where}: unknown option(s) {', '.join(unknown)}; expected some of {', '.join(known)}")
-    return cls(**d)
+            if getattr(self, name) not in allowed:
+                raise LsmEdgeError(f"{where}: {name} must be one of {', '.join(allowed)}, got {getattr(self, name)!r}")
+        _check_shares(self, ("feature_drop_p", "task_mask_p", "flip_p"), where)
+        if self.decay_steps and self.decay_steps < self.steps:
+            raise LsmEdgeError(f"{where}: decay_steps must be 0 (= steps) or at least steps ({self.steps}), got "
+                               f"{self.decay_steps}: a shorter cosine would leave the last steps at learning rate 0")
+        if self.devices < 1 or self.model_parallel < 1 or self.devices % self.model_parallel:
+            raise LsmEdgeError(f"{where}: devices ({self.devices}) must be a positive multiple of model_parallel "
+                               f"({self.model_parallel})")
+        if not self.device_batch and self.batch_size % (self.devices // self.model_parallel):
+            raise LsmEdgeError(f"{where}: batch_size {self.batch_size} does not split over "
+                               f"{self.devices // self.model_parallel} data-parallel devices")
 
 
 def _check_shares(cfg, names, where: str) -> None:
@@ -146,7 +156,7 @@ FAMILIES = ("vit", "conv", "intconv")
 
 
 @dataclass
-class DistillConfig:
+class DistillConfig(Recipe):
     family: str = "vit"
     size: str = "pico"  # vit: a named size of models/mae.py
     dim: int = 64  # conv: channels, blocks, kernel, minutes per token
@@ -171,24 +181,19 @@ class DistillConfig:
     seed: int = 0
     xla: bool = True  # XLA-compile the step and the teacher's targets (off for runs of a few steps: tests)
 
-    @classmethod
-    def from_toml(cls, path) -> "DistillConfig":
-        return cls.from_dict(*read_recipe(path, "distill"))
+    VERB = "distill"
 
-    @classmethod
-    def from_dict(cls, d: dict, where: str = "config") -> "DistillConfig":
-        cfg = _build(cls, d, where)
-        _check_shares(cfg, ("feature_drop_p",), where)
-        if cfg.family not in FAMILIES:
-            raise LsmEdgeError(f"{where}: family must be one of {', '.join(FAMILIES)}, got {cfg.family!r}")
-        return cfg
+    def check(self, where: str) -> None:
+        _check_shares(self, ("feature_drop_p",), where)
+        if self.family not in FAMILIES:
+            raise LsmEdgeError(f"{where}: family must be one of {', '.join(FAMILIES)}, got {self.family!r}")
 
 
 POOLS = ("mean", "stats")
 
 
 @dataclass
-class FinetuneConfig:
+class FinetuneConfig(Recipe):
     epochs: int = 30
     batch_size: int = 64
     lr: float = 1e-3  # peak learning rate of a probe head (and of probe_epochs)
@@ -213,24 +218,19 @@ class FinetuneConfig:
     seed: int = 0
     xla: bool = True  # XLA-compile full fine-tuning (~20 % faster steps; off for runs of a few steps: tests)
 
-    @classmethod
-    def from_toml(cls, path) -> "FinetuneConfig":
-        return cls.from_dict(*read_recipe(path, "finetune"))
+    VERB = "finetune"
 
-    @classmethod
-    def from_dict(cls, d: dict, where: str = "config") -> "FinetuneConfig":
-        cfg = _build(cls, d, where)
-        _check_shares(cfg, ("flip_p", "hide_p", "kd_alpha"), where)
-        if cfg.pool not in POOLS:
-            raise LsmEdgeError(f"{where}: pool must be one of {', '.join(POOLS)}, got {cfg.pool!r}")
-        for name, ok, want in (("epochs", cfg.epochs >= 1, "at least 1"),
-                               ("full_epochs", cfg.full_epochs >= 1, "at least 1"),
-                               ("batch_size", cfg.batch_size >= 1, "at least 1"),
-                               ("shots", cfg.shots is None or cfg.shots >= 1, "at least 1 (or unset: every window)"),
-                               ("probe_epochs", cfg.probe_epochs >= 0, "at least 0"), ("lr", cfg.lr > 0, "above 0"),
-                               ("full_lr", cfg.full_lr > 0, "above 0"),
-                               ("layer_decay", 0 < cfg.layer_decay <= 1, "in (0, 1]"),
-                               ("kd_temperature", cfg.kd_temperature >= 0.1, "at least 0.1")):
+    def check(self, where: str) -> None:
+        _check_shares(self, ("flip_p", "hide_p", "kd_alpha"), where)
+        if self.pool not in POOLS:
+            raise LsmEdgeError(f"{where}: pool must be one of {', '.join(POOLS)}, got {self.pool!r}")
+        for name, ok, want in (("epochs", self.epochs >= 1, "at least 1"),
+                               ("full_epochs", self.full_epochs >= 1, "at least 1"),
+                               ("batch_size", self.batch_size >= 1, "at least 1"),
+                               ("shots", self.shots is None or self.shots >= 1, "at least 1 (or unset: every window)"),
+                               ("probe_epochs", self.probe_epochs >= 0, "at least 0"), ("lr", self.lr > 0, "above 0"),
+                               ("full_lr", self.full_lr > 0, "above 0"),
+                               ("layer_decay", 0 < self.layer_decay <= 1, "in (0, 1]"),
+                               ("kd_temperature", self.kd_temperature >= 0.1, "at least 0.1")):
             if not ok:
-                raise LsmEdgeError(f"{where}: {name} must be {want}, got {getattr(cfg, name)}")
-        return cfg
+                raise LsmEdgeError(f"{where}: {name} must be {want}, got {getattr(self, name)}")
