@@ -14,6 +14,7 @@ from collections import Counter
 import numpy as np
 
 from ..errors import LsmEdgeError
+from ..runtime import METADATA_NAME, SUPPORTED_METADATA_VERSION
 
 MATMUL_OPS = ("FULLY_CONNECTED", "BATCH_MATMUL", "CONV_2D", "DEPTHWISE_CONV_2D")
 
@@ -197,10 +198,9 @@ def edge_nodes(meta: dict, signature: str = "impute") -> dict | None:
             "off_xnnpack": (whole["nodes"] - whole["xnnpack_nodes"]) - (core["nodes"] - core["xnnpack_nodes"])}
 
 
-METADATA_NAME = "lsm_edge"
-
-
-METADATA_VERSION = 2  # bump on an incompatible change; the runtime refuses other versions (2: raw units in the graph)
+# the metadata entry's name and the version convert writes: the runtime's, so a file and its reader agree (bump
+# SUPPORTED_METADATA_VERSION in runtime.py on an incompatible change; the runtime refuses other versions)
+METADATA_VERSION = SUPPORTED_METADATA_VERSION
 
 
 def _output_shape(flat: bytes, signature: str, name: str) -> list:
