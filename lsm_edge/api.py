@@ -29,7 +29,7 @@ from pathlib import Path
 from .errors import LsmEdgeError, OptionError
 
 __all__ = ["data_simulate", "data_import", "data_import_fitbit", "data_import_long", "data_describe", "data_stats",
-           "train", "distill", "evaluate", "finetune", "convert", "inspect", "evaluate_real", "bench", "report"]
+           "train", "distill", "evaluate", "finetune", "convert", "inspect", "evaluate_real", "bench", "report", "fill"]
 
 
 API_ONLY = ("on_skip",)  # parameters of the Python API alone (a callback): the CLI has no option for them
@@ -523,3 +523,37 @@ def report(teacher, artifacts, data_dir, out, windows: int = 512, horizons="10,2
                        arm_cores=cores, arm_windows=arm_windows, arm_result=arm_res)
     write_report(rep, out, command="lsm-edge " + " ".join(sys.argv[1:]))
     return rep
+
+
+# -- your own recordings ---------------------------------------------------------------------------
+def fill(source, model, out, channels=None, stride: int = 60, max_gap: int = 120, skip_malformed: bool = False,
+         quiet: bool = False) -> dict:
+    """Fill every person's whole recording: 300-minute windows every ``stride`` minutes through the model, each
+    minute's fill from the window in which it lies farthest from the edges; a gap longer than ``max_gap``
+    minutes is left missing and reported.  Writes per person a CSV and a Parquet file on the recording's own
+    clock (each channel in its unit, with a flag: observed / filled / missing) and a plot of the day with the
+    most filling, and for everyone summary.md / summary.csv; returns {"people": {person: {channel: minutes
+    observed, filled, missing, gaps_left, longest_gap_left}}, "not_read": [[file, why]]}.  A file that cannot
+    be read is named and the others are filled.
+
+    :param source: A folder of recordings in any layout `data import` recognises, or an imported dataset (its
+        recordings are read again from the folder it was imported from).
+    :param model: A .tflite file (run through lsm_edge.runtime, as an app would) or a run folder.
+    :param out: Folder for the filled files, plots and summary.
+    :param channels: Comma-separated channels to fill (heart_rate, step_count, log_energy, skin_temperature;
+        default: each that the recording observes).
+    :param stride: Minutes between the starts of two windows (1-300).
+    :param max_gap: Gaps longer than this many minutes are left missing (120: the longest span evaluate-real
+        scores).
+    :param skip_malformed: Drop malformed rows (each is still reported) instead of leaving their file unread.
+    :param quiet: No progress bar.
+    """
+    from .verbs.fill import fill as _fill
+
+    names = _names(channels) if channels else None
+    try:
+        return _fill(source, model, out, names, stride, max_gap, skip_malformed, progress=not quiet)
+    except LsmEdgeError as e:
+        if str(e).startswith(("channels ", "stride ", "max_gap ")):  # an option's value: named as the CLI spells it
+            raise OptionError("--" + str(e).replace("max_gap", "max-gap", 1)) from None
+        raise

@@ -62,6 +62,8 @@ PARSE = {
                       "adapt_norm": click.Choice(["init", "own"]), "out": _DIR},
     "bench": {"files": _IN_FILE, "runs": _POSITIVE, "warmup": click.IntRange(0), "json_out": _FILE,
               "benchmark_binary": _FILE, "arm_calls": _POSITIVE},
+    "fill": {"source": _IN_DIR, "model": click.Path(exists=True), "out": _DIR, "stride": click.IntRange(1, 300),
+             "max_gap": _POSITIVE},
     "report": {"teacher": _IN_DIR, "artifacts": _IN_DIR, "data_dir": _IN_DIR, "out": _DIR, "windows": _POSITIVE,
                "bench_json": _IN_FILE, "runs": _POSITIVE, "arm_windows": _POSITIVE, "arm_bench_json": _IN_FILE},
 }
@@ -354,6 +356,13 @@ def _reported(rep, o):
         if failures:
             raise LsmEdgeError(f"{len(failures)} below the retention gate:\n  " + "\n  ".join(failures))
         click.echo(f"retention gate {o['min_retention']:.0%}: every artifact passes")
+
+
+@verb(main, "fill", api.fill, arguments=("source",))
+def _filled(res, o):
+    click.echo((Path(o["out"]) / "summary.md").read_text())
+    for f, why in res["not_read"]:
+        click.echo(f"not read: {why}", err=True)
 
 
 if __name__ == "__main__":

@@ -328,3 +328,9 @@ def artifact_imputer(path):
 def valid_range(model):
     """(low, high) of each feature a runtime model clips its raw input to (the schema's valid ranges)."""
     return model._lo, model._hi
+
+
+# the channels scored on real recordings (and filled by `lsm-edge fill`): {channel: (label, unit)}; log_energy
+# in counts per minute (``to_unit``)
+CHANNELS = {"heart_rate": ("heart rate", "bpm"), "step_count": ("steps", "steps/min"),
+            "log_energy": ("counts", "counts/min"), "skin_temperature": ("skin temperature", "degC")}

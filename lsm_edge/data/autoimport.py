@@ -142,11 +142,39 @@ def read_any(folder, skip_malformed: bool = False, strict: bool = False, report=
     found = find(folder, strict, report)
     layouts = {lay.NAME: lay for lay in FOLDER_LAYOUTS + FILE_LAYOUTS}
     timelines = [tl for name, files in found.items() for tl in layouts[name].read(files, skip_malformed)]
+    return _distinct(timelines), {k: [str(p) for p in v] for k, v in found.items()}
+
+
+def _distinct(timelines: list) -> list:
+    """One subject id in two device files (two recordings of a person): told apart by file."""
     seen = Counter(tl.subject for tl in timelines)
-    for tl in timelines:  # one subject id in two device files (two recordings of a person): told apart by file
+    for tl in timelines:
         if seen[tl.subject] > 1 and tl.meta.get("file"):
             tl.subject = f"{tl.subject}-{Path(tl.meta['file']).stem}"
-    return timelines, {k: [str(p) for p in v] for k, v in found.items()}
+    return timelines
+
+
+def read_each(folder, skip_malformed: bool = False, report=None, bad=None) -> tuple[list, dict]:
+    """``read_any`` that keeps going past a bad file: a layout whose files fail together is read file by file, and
+    each file that still fails goes to ``bad(file, error message)`` (default: printed on stderr) while the
+    others are read.  -> (timelines, {layout: [files]})."""
+    found = find(folder, False, report)
+    layouts = {lay.NAME: lay for lay in FOLDER_LAYOUTS + FILE_LAYOUTS}
+    timelines = []
+    for name, files in found.items():
+        try:
+            timelines += layouts[name].read(files, skip_malformed)
+        except DataFormatError:
+            for f in files:
+                try:
+                    timelines += layouts[name].read([f], skip_malformed)
+                except DataFormatError as e:
+                    (bad or _print_bad)(f, str(e))
+    return _distinct(timelines), {k: [str(p) for p in v] for k, v in found.items()}
+
+
+def _print_bad(path, why: str) -> None:
+    print(f"lsm-edge: not read: {why}", file=sys.stderr)
 
 
 def person_labels(found: dict) -> dict:

@@ -64,8 +64,8 @@ from tqdm import tqdm
 from .. import schema
 from ..core.bootstrap import BOOTSTRAP
 from ..core.probes import artifact_embed, keras_embed, phase_average, score_activity
-from ..core.scoring import (MODEL_FREE, SPAN_HORIZONS, artifact_imputer, classical_fills, column, draw_spans,
-                            keras_imputer, reference, score_imputation, to_unit)
+from ..core.scoring import (CHANNELS, MODEL_FREE, SPAN_HORIZONS, artifact_imputer, classical_fills, column,
+                            draw_spans, keras_imputer, reference, score_imputation, to_unit)
 from ..data.autoimport import read_any, split_key
 from ..data.awfb import ACTIVITIES
 from ..data.importing import person_splits
@@ -74,8 +74,6 @@ from ..data.windows import SPLITS, Timeline
 from ..errors import LsmEdgeError
 from ..io import atomic_write_text
 
-CHANNELS = {"heart_rate": ("heart rate", "bpm"), "step_count": ("steps", "steps/min"),
-            "log_energy": ("counts", "counts/min"), "skin_temperature": ("skin temperature", "degC")}
 EXTRA_CHANNELS = {"light": ("light", "lux")}  # not in the schema: scored with the baselines only
 MIN_SEGMENT = 3
 DIARY_CODES = [1, 2, 3, 4, 5, 6]  # MMASH diary: the body's state (the events 7-12 overlap it)
