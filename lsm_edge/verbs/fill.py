@@ -56,12 +56,15 @@ def window_starts(minutes: int, stride: int) -> np.ndarray:
 
 
 def owners(minutes: int, starts: np.ndarray) -> np.ndarray:
-    """[minutes] the index (into ``starts``) of the window each minute's fill comes from: the one in which the
-    minute lies farthest from both edges; ties go to the earlier window."""
-    t = np.arange(minutes)[:, None]
-    inside = (t >= starts[None]) & (t < starts[None] + W)
-    depth = np.where(inside, np.minimum(t - starts[None], starts[None] + W - 1 - t), -1)
-    return depth.argmax(1)  # argmax takes the first of equal depths: the earlier window
+    """[minutes] the index (into the sorted ``starts``) of the window each minute's fill comes from: the one in
+    which the minute lies farthest from both edges; ties go to the earlier window.  A window's depth at minute t
+    peaks where it starts at t - (W - 1) / 2, so the best is one of the two starts nearest that point."""
+    t = np.arange(minutes)
+    hi = np.searchsorted(starts, t - (W - 1) / 2).clip(0, len(starts) - 1)
+    cand = np.stack([(hi - 1).clip(0), hi], 1)  # [minutes, 2], the earlier first
+    s = starts[cand]
+    depth = np.where((t[:, None] >= s) & (t[:, None] < s + W), np.minimum(t[:, None] - s, s + W - 1 - t[:, None]), -1)
+    return cand[t, depth.argmax(1)]
 
 
 def gaps(missing: np.ndarray) -> list[tuple[int, int]]:
