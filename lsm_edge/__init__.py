@@ -8,7 +8,7 @@ Apps that only run a ``.tflite`` import ``lsm_edge.runtime`` (numpy and LiteRT, 
 """
 
 from .api import (__all__, bench, convert, data_describe, data_import, data_import_fitbit,  # noqa: F401
-                  data_import_long, data_simulate, data_stats, distill, evaluate, evaluate_real, fill, finetune,
-                  fit, inspect, report, train)
+                  data_import_long, data_simulate, data_stats, distill, evaluate, evaluate_people, evaluate_real,
+                  fill, finetune, fit, inspect, report, train)
 from .logs import quiet  # noqa: F401  (hide library log lines in a notebook, as the CLI does)
 from .version import __version__  # noqa: F401

@@ -29,7 +29,7 @@ from pathlib import Path
 from .errors import LsmEdgeError, OptionError
 
 __all__ = ["data_simulate", "data_import", "data_import_fitbit", "data_import_long", "data_describe", "data_stats",
-           "train", "distill", "evaluate", "finetune", "convert", "inspect", "evaluate_real", "bench", "report", "fill"]
+           "train", "distill", "evaluate", "finetune", "convert", "inspect", "evaluate_real", "bench", "report", "fill", "evaluate_people"]
 
 
 API_ONLY = ("on_skip",)  # parameters of the Python API alone (a callback): the CLI has no option for them
@@ -557,3 +557,28 @@ def fill(source, model, out, channels=None, stride: int = 60, max_gap: int = 120
         if str(e).startswith(("channels ", "stride ", "max_gap ")):  # an option's value: named as the CLI spells it
             raise OptionError("--" + str(e).replace("max_gap", "max-gap", 1)) from None
         raise
+
+
+def evaluate_people(source, out, labels="depression,schizophrenia,glycaemic", models=(), seed: int = 0,
+                    quiet: bool = False) -> dict:
+    """Person-level labels from people's days: each day's embedding (from each model) and each day's statistics
+    with the person's rest-activity rhythm (IS, IV, RA, L5, M10), classified by logistic regression and a random
+    forest on person-grouped, label-stratified folds; a person's prediction is the mean of their days'
+    probabilities.  Accuracy, macro-F1 and MCC per person with 95 % intervals from a bootstrap over people;
+    writes people.md / people.json and a confusion matrix per task to ``out`` and returns people.json's
+    content.  Research use, not a diagnostic.
+
+    :param source: A folder of recordings `data import` reads, with the participant tables beside them (Depresjon's
+        scores.csv, Psykose's patients_info.csv, CGMacros' bio.csv).
+    :param out: Report folder.
+    :param labels: Comma-separated tasks: depression (Depresjon: condition vs control), schizophrenia (Psykose's
+        patients vs Depresjon's controls), glycaemic (CGMacros: normal / prediabetes / type 2 diabetes from
+        HbA1c), or a CSV file with columns subject,label.
+    :param models: A .tflite file (through lsm_edge.runtime) or a run folder whose day embeddings are classified
+        (repeatable).
+    :param seed: Seed of the folds, the forests and the bootstrap.
+    :param quiet: No progress bars.
+    """
+    from .verbs.people import evaluate_people as _evaluate_people
+
+    return _evaluate_people(source, out, _names(labels), models, seed, progress=not quiet)

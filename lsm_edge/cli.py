@@ -64,6 +64,7 @@ PARSE = {
               "benchmark_binary": _FILE, "arm_calls": _POSITIVE},
     "fill": {"source": _IN_DIR, "model": click.Path(exists=True), "out": _DIR, "stride": click.IntRange(1, 300),
              "max_gap": _POSITIVE},
+    "evaluate_people": {"source": _IN_DIR, "out": _DIR, "models": click.Path(exists=True)},
     "report": {"teacher": _IN_DIR, "artifacts": _IN_DIR, "data_dir": _IN_DIR, "out": _DIR, "windows": _POSITIVE,
                "bench_json": _IN_FILE, "runs": _POSITIVE, "arm_windows": _POSITIVE, "arm_bench_json": _IN_FILE},
 }
@@ -363,6 +364,11 @@ def _filled(res, o):
     click.echo((Path(o["out"]) / "summary.md").read_text())
     for f, why in res["not_read"]:
         click.echo(f"not read: {why}", err=True)
+
+
+@verb(main, "evaluate-people", api.evaluate_people, arguments=("source",), spelling={"models": "--model"})
+def _people(res, o):
+    click.echo((Path(o["out"]) / "people.md").read_text())
 
 
 if __name__ == "__main__":

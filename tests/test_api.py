@@ -18,7 +18,7 @@ VERBS = {  # CLI path -> API function
     ("data", "import-long"): "data_import_long", ("data", "describe"): "data_describe", ("data", "stats"): "data_stats",
     ("train",): "train", ("distill",): "distill", ("evaluate",): "evaluate", ("finetune",): "finetune",
     ("convert",): "convert", ("inspect",): "inspect", ("evaluate-real",): "evaluate_real", ("bench",): "bench",
-    ("report",): "report", ("fill",): "fill"}
+    ("report",): "report", ("fill",): "fill", ("evaluate-people",): "evaluate_people"}
 PRINTING_ONLY = {"as_json", "min_retention", "gate_metrics"}  # how the CLI prints, not what it does
 API_ONLY = set(api.API_ONLY)
 RECIPES = {"train": TrainConfig, "distill": DistillConfig, "finetune": FinetuneConfig}

@@ -73,7 +73,7 @@ EXPECTED = ("a Fitabase export (" + ", ".join(fitabase.FILES) + "), an MMASH per
             "one-file .zip")
 LABEL_NAMES = {"lab_activity": list(awfb.ACTIVITIES), "posture": list(agd.POSTURES), **mmash.LABEL_NAMES,
                **cgmacros.LABEL_NAMES}
-PERSON_LABEL_NAMES = {**cgmacros.PERSON_LABEL_NAMES}
+PERSON_LABEL_NAMES = {**cgmacros.PERSON_LABEL_NAMES, **minutecounts.PERSON_LABEL_NAMES}
 UNKNOWN = "not a layout lsm-edge recognises"
 
 

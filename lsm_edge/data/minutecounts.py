@@ -26,6 +26,8 @@ layout and are not read as recordings (``is_sidecar``).
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 from .. import schema
@@ -48,6 +50,28 @@ def is_sidecar(path) -> bool:
     """A participant table of the layout (an id column ``number`` or ``id`` and a ``days`` column)."""
     h = header(path) if is_table(path) else []
     return bool(h) and h[0] in ("number", "id") and "days" in h
+
+
+GROUPS = ("control", "depression", "schizophrenia")  # from the participant id: control_N, condition_N, patient_N
+_GROUP_OF = {"control": 0, "condition": 1, "patient": 2}
+PERSON_LABEL_NAMES = {"group": list(GROUPS)}
+
+
+def person_labels(files) -> dict:
+    """{subject: {"group": k}} (k: index in GROUPS) for every participant of the tables the layout keeps beside
+    its recordings or their folder: Depresjon's ``scores.csv`` (``condition_N``: depression, ``control_N``:
+    control) and Psykose's ``patients_info.csv`` / ``days.csv`` (``patient_N``: schizophrenia; its controls are
+    Depresjon's).  The group is the participant id's prefix, which the table and the recording's file share."""
+    folders = {d for p in files for d in (Path(p).parent, Path(p).parent.parent)}
+    tables = sorted({q for d in folders if d.is_dir() for q in d.iterdir() if q.is_file() and is_sidecar(q)})
+    out, errors = {}, RowErrors()
+    for table in tables:
+        for line, r in rows(table, errors=errors, width=len(header(table))):
+            group = _GROUP_OF.get(r[0].strip().rsplit("_", 1)[0])
+            if group is not None:
+                out[f"actiwatch-{r[0].strip()}"] = {"group": group}
+    errors.raise_or_report(True)
+    return out
 
 
 def read(files, skip_malformed: bool = False) -> list[Timeline]:
