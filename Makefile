@@ -21,7 +21,8 @@ $(STAMP): pyproject.toml
 # activity head, distil a student, convert, call the file through the app runtime, bench, the retention
 # report; (2) where ../shared/data/real is beside the clone, with the released weights (pretrained/):
 # import real recordings, adapt the real-pretrained teacher and its int8 student to them, convert, call,
-# bench against the released file, and score the released models on the people they never saw.
+# bench against the released file, score the released models on the people they never saw, and give MMASH's
+# recordings back filled (lsm-edge fill).
 PT     := pretrained
 demo: $(STAMP)
 	rm -rf $(DEMO)
@@ -46,6 +47,7 @@ demo-real: $(STAMP)
 	$(BIN)/python -m lsm_edge.runtime $(DEMO)/real_artifacts/real_student_int8.tflite $(DEMO)/real_data
 	$(BIN)/lsm-edge bench $(PT)/real_student_conv64/student_conv64_int8.tflite $(DEMO)/real_artifacts/real_student_int8.tflite --runs 50
 	$(BIN)/lsm-edge evaluate-real --data $(REAL) --teacher $(PT)/real_conv96x5 --artifacts $(PT)/real_student_conv64 --adapt-steps 0 --horizons 60 --out $(DEMO)/real
+	$(BIN)/lsm-edge fill $(REAL)/mmash --model $(PT)/real_student_conv64/student_conv64_int8.tflite --out $(DEMO)/filled --quiet
 
 # make arm: ARM emulation for `lsm-edge bench --arm` (as root on Debian: adds the arm64 architecture,
 # installs qemu-user and gcc, builds the cache in ~/.cache/lsm-edge/arm; lsm_edge/core/arm.py says what it holds).

@@ -127,7 +127,9 @@ def main(argv=None):
             "nothing.",
             "- Test people are few per source (see the table); the figures carry that uncertainty.",
             "- Several covid19 people had COVID-19 during their recording; Depresjon and Psykose people are patients "
-            "and controls of psychiatric studies: not a general population."]
+            "and controls of psychiatric studies: not a general population.",
+            "- Person-level labels from these embeddings (depression, schizophrenia, glycaemic status; "
+            "benchmarks/results/people/README.md) are research results on a few dozen people, not a diagnostic."]
     if a.extra:
         out += ["", a.extra]
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)

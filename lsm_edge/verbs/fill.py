@@ -75,11 +75,12 @@ def gaps(missing: np.ndarray) -> list[tuple[int, int]]:
 
 
 def fill_values(values: np.ndarray, impute, channels, stride: int = DEFAULT_STRIDE,
-                max_gap: int = DEFAULT_MAX_GAP) -> tuple[np.ndarray, np.ndarray]:
+                max_gap: int = DEFAULT_MAX_GAP, clip: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """values: [T, 26] raw units, NaN missing; impute: [n, 300, 26] -> filled (the app runtime's contract);
     channels: schema names.  -> (values with the fillable cells of ``channels`` filled, flags [T, len(channels)]
     of OBSERVED / FILLED / MISSING).  Cells of other channels and observed cells are returned unchanged; a filled
-    cell is clipped to its feature's valid range (schema.py; log energy, ln(1 + counts), to at least 0)."""
+    cell is clipped to its feature's valid range (schema.py; log energy, ln(1 + counts), to at least 0) unless
+    ``clip`` is off (benchmarks/fill.py measures what the clipping changes)."""
     minutes = len(values)
     cols = [schema.INDEX[c] for c in channels]
     missing = np.isnan(values[:, cols])
@@ -93,7 +94,8 @@ def fill_values(values: np.ndarray, impute, channels, stride: int = DEFAULT_STRI
                 todo[a:a + n, k] = True
     # a filled cell stays in its feature's valid range; log energy is ln(1 + counts) here, so never below 0
     bounds = [(max(schema.FEATURES[c].valid_min, 0) if schema.FEATURES[c].name == "log_energy"
-               else schema.FEATURES[c].valid_min, schema.FEATURES[c].valid_max) for c in cols]
+               else schema.FEATURES[c].valid_min, schema.FEATURES[c].valid_max) if clip else (-np.inf, np.inf)
+              for c in cols]
     out = values.copy()
     if not todo.any():
         return out, flags
