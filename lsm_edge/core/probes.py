@@ -6,6 +6,8 @@ What ``evaluate-real`` scores activity recognition with (aw_fb, the MMASH diary)
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 from .. import schema
@@ -81,3 +83,15 @@ def artifact_embed(path):
 
     e = Embedder(path)
     return lambda x: e.embed(np.clip(x, *valid_range(e)))
+
+
+def model_function(model, what: str):
+    """A ``.tflite`` file (through the app runtime, as an app runs it) or a run folder -> its ``what`` ("impute"
+    or "embed") on raw windows [n, 300, 26] with NaN for missing."""
+    from .run import load_run
+    from .scoring import artifact_imputer, keras_imputer
+
+    if Path(model).suffix == ".tflite":
+        return (artifact_imputer if what == "impute" else artifact_embed)(Path(model))
+    m, stats, _ = load_run(model)
+    return (keras_imputer if what == "impute" else keras_embed)(m, stats)

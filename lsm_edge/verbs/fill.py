@@ -32,7 +32,8 @@ import numpy as np
 from tqdm import tqdm
 
 from .. import schema
-from ..core.scoring import CHANNELS, artifact_imputer, keras_imputer, to_unit
+from ..core.probes import model_function
+from ..core.scoring import CHANNELS, to_unit
 from ..data.autoimport import read_each
 from ..errors import LsmEdgeError
 from ..io import atomic_path, atomic_write_text
@@ -118,17 +119,6 @@ def fill_values(values: np.ndarray, impute, channels, stride: int = DEFAULT_STRI
     return out, flags
 
 
-def imputer_of(model):
-    """A ``.tflite`` file (through the app runtime, as an app would) or a run folder -> impute([n, 300, 26])."""
-    path = Path(model)
-    if path.suffix == ".tflite":
-        return artifact_imputer(path)
-    from ..core.run import load_run
-
-    m, stats, _ = load_run(path)
-    return keras_imputer(m, stats)
-
-
 def read_source(source, bad, skip_malformed: bool = False) -> list:
     """Timelines of a folder of recordings, or of an imported dataset (read again from the folder it was
     imported from: a dataset keeps windows, not whole recordings)."""
@@ -155,7 +145,7 @@ def fill(source, model, out, channels=None, stride: int = DEFAULT_STRIDE, max_ga
         raise LsmEdgeError(f"max_gap {max_gap}: expected at least 1 minute")
     not_read = []
     timelines = read_source(source, lambda f, why: not_read.append([str(f), why]), skip_malformed)
-    impute = imputer_of(model)
+    impute = model_function(model, "impute")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     people = {}

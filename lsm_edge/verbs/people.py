@@ -35,7 +35,7 @@ import numpy as np
 from tqdm import tqdm
 
 from .. import schema
-from ..core.probes import artifact_embed, keras_embed
+from ..core.probes import model_function
 from ..core.rhythm import rhythm
 from ..data.autoimport import person_labels, read_each
 from ..data.cgmacros import STATUS
@@ -163,16 +163,6 @@ def scores(pred: dict, n_classes: int, seed: int = 0) -> dict:
     return out
 
 
-def embedder_of(model):
-    path = Path(model)
-    if path.suffix == ".tflite":
-        return artifact_embed(path)
-    from ..core.run import load_run
-
-    m, stats, _ = load_run(path)
-    return keras_embed(m, stats)
-
-
 def evaluate_people(source, out, labels=tuple(TASKS), models=(), seed: int = 0, progress: bool = True) -> dict:
     """Score each task's people from their days (see the module's docstring) -> people.json's content; writes
     people.json, people.md and a confusion matrix per task."""
@@ -180,7 +170,7 @@ def evaluate_people(source, out, labels=tuple(TASKS), models=(), seed: int = 0, 
     timelines, found = read_each(source, bad=lambda f, why: not_read.append([str(f), why]))
     by_subject = {t.subject: t for t in timelines}
     tasks = tasks_of(labels, person_labels({k: [Path(p) for p in v] for k, v in found.items()}))
-    embedders = {Path(m).stem if Path(m).suffix else Path(m).name: embedder_of(m) for m in models}
+    embedders = {Path(m).stem if Path(m).suffix else Path(m).name: model_function(m, "embed") for m in models}
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     report = {"source": str(source), "models": [str(m) for m in models], "seed": seed, "not_read": not_read,
