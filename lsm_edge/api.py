@@ -29,7 +29,8 @@ from pathlib import Path
 from .errors import LsmEdgeError, OptionError
 
 __all__ = ["data_simulate", "data_import", "data_import_fitbit", "data_import_long", "data_describe", "data_stats",
-           "train", "distill", "evaluate", "finetune", "convert", "inspect", "evaluate_real", "bench", "report", "fill", "evaluate_people"]
+           "train", "distill", "evaluate", "finetune", "convert", "inspect", "evaluate_real", "bench", "report", "fill",
+           "evaluate_people"]
 
 
 API_ONLY = ("on_skip",)  # parameters of the Python API alone (a callback): the CLI has no option for them
@@ -548,15 +549,18 @@ def fill(source, model, out, channels=None, stride: int = 60, max_gap: int = 120
     :param skip_malformed: Drop malformed rows (each is still reported) instead of leaving their file unread.
     :param quiet: No progress bar.
     """
-    from .verbs.fill import fill as _fill
+    from .core.scoring import CHANNELS
+    from .verbs.fill import W, fill as _fill
 
     names = _names(channels) if channels else None
-    try:
-        return _fill(source, model, out, names, stride, max_gap, skip_malformed, progress=not quiet)
-    except LsmEdgeError as e:
-        if str(e).startswith(("channels ", "stride ", "max_gap ")):  # an option's value: named as the CLI spells it
-            raise OptionError("--" + str(e).replace("max_gap", "max-gap", 1)) from None
-        raise
+    unknown = [c for c in (names or ()) if c not in CHANNELS]
+    if unknown:
+        raise OptionError(f"--channels {', '.join(unknown)}: expected some of {', '.join(CHANNELS)}")
+    if not 1 <= stride <= W:
+        raise OptionError(f"--stride {stride}: expected 1 to {W} minutes (every minute must lie in a window)")
+    if max_gap < 1:
+        raise OptionError(f"--max-gap {max_gap}: expected at least 1 minute")
+    return _fill(source, model, out, names, stride, max_gap, skip_malformed, progress=not quiet)
 
 
 def evaluate_people(source, out, labels="depression,schizophrenia,glycaemic", models=(), seed: int = 0,

@@ -110,13 +110,11 @@ def data():
 # -- the command of an API function ----------------------------------------------------------------
 def docstring_parts(fn) -> tuple[str, dict[str, str]]:
     """(the text above the ``:param`` lines, {parameter: its help}) of a function's docstring."""
-    doc = inspect.cleandoc(fn.__doc__ or "")
-    head, _, rest = doc.partition("\n:param ")
+    head, *blocks = re.split(r"^:param ", inspect.cleandoc(fn.__doc__ or ""), flags=re.M)
     helps = {}
-    for block in re.split(r"\n:param ", ":param " + rest if rest else "")[0:]:
-        m = re.match(r"(?::param )?(\w+): (.*)", block, re.S)
-        if m:
-            helps[m.group(1)] = " ".join(m.group(2).split())
+    for block in blocks:
+        name, _, text = block.partition(":")
+        helps[name.strip()] = " ".join(text.split())
     return head.strip(), helps
 
 

@@ -12,6 +12,7 @@ import numpy as np
 
 from .. import schema
 from ..data.awfb import ACTIVITIES
+from .inputs import model_inputs
 from .scoring import valid_range
 
 
@@ -66,8 +67,6 @@ def phase_average(embed, x: np.ndarray) -> np.ndarray:
 
 
 def keras_embed(model, stats):
-    from ..core.inputs import model_inputs
-
     def embed(x):
         out = []
         for i in range(0, len(x), 64):

@@ -161,32 +161,27 @@ def score_generative(path, z: np.ndarray, stats: NormStats, tasks, seed: int) ->
                 "gain": 1.0 - r["artifact"]["mae"] / r["linear"]["mae"]} for t, r in res.items()}
 
 
+# -- spans on real recordings, in each channel's own unit (evaluate-real, fill) ----------------------
 SPAN_HORIZONS = (10, 30, 60, 120)  # minutes of the hidden spans on real recordings
-
-
-
 SPAN_TASKS = ("interpolation", "extrapolation", "steps visible")  # where a span is hidden, and of what
-
-
-
 MODEL_FREE = ("mean (window)", "median (window)", "last value", "nearest", "linear")  # classical_fills(), in order
-
+# the channels scored on real recordings (and filled by `lsm-edge fill`): {channel: (label, unit)}; log_energy
+# in counts per minute (``to_unit``)
+CHANNELS = {"heart_rate": ("heart rate", "bpm"), "step_count": ("steps", "steps/min"),
+            "log_energy": ("counts", "counts/min"), "skin_temperature": ("skin temperature", "degC")}
 
 
 def task_name(task: str, n: int) -> str:
     return f"heart rate, steps visible {n} min" if task == "steps visible" else f"{task} {n} min"
 
 
-
 def to_unit(channel: str, v: np.ndarray) -> np.ndarray:
     return np.expm1(v) if channel == "log_energy" else v
-
 
 
 def column(windows: np.ndarray, channel: str) -> int:
     """The channel's column: its schema index in [n, 300, 26] windows, 0 in an extra channel's [n, 300, 1]."""
     return schema.INDEX[channel] if windows.shape[-1] == schema.N_FEATURES else 0
-
 
 
 def draw_spans(windows: np.ndarray, channel: str, task: str, n: int, rng) -> list:
@@ -203,7 +198,6 @@ def draw_spans(windows: np.ndarray, channel: str, task: str, n: int, rng) -> lis
         if ok:
             spans.append((i, int(rng.choice(ok))))
     return spans
-
 
 
 def score_imputation(windows, channel, methods: dict, seed: int = 0, progress: bool = True,
@@ -257,21 +251,17 @@ def score_imputation(windows, channel, methods: dict, seed: int = 0, progress: b
     return out
 
 
-
 def linear_fill(x):
     return fill_linear(x)
-
 
 
 def nearest_fill(x):
     return fill_nearest(x)
 
 
-
 def last_value_fill(x):
     """The last observed value carried forward (the first one carried back before it)."""
     return fill_locf(x)
-
 
 
 def window_median_fill(x):
@@ -282,14 +272,12 @@ def window_median_fill(x):
     return np.where(np.isnan(x), np.nan_to_num(m), x)
 
 
-
 def window_mean_fill(x):
     """Each window's own observed mean per feature (no training data needed)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         m = np.nanmean(x, axis=1, keepdims=True)
     return np.where(np.isnan(x), np.nan_to_num(m), x)
-
 
 
 def classical_fills() -> dict:
@@ -305,8 +293,6 @@ def reference(task: str) -> str:
 
 
 def keras_imputer(model, stats):
-    from ..core.scoring import model_method
-
     run = model_method(model)
 
     def impute(x):
@@ -316,21 +302,11 @@ def keras_imputer(model, stats):
     return impute
 
 
-
 def artifact_imputer(path):
-    from ..runtime import Imputer
-
     imp = Imputer(path)
     return lambda x: imp.impute(np.clip(x, *valid_range(imp)))
-
 
 
 def valid_range(model):
     """(low, high) of each feature a runtime model clips its raw input to (the schema's valid ranges)."""
     return model._lo, model._hi
-
-
-# the channels scored on real recordings (and filled by `lsm-edge fill`): {channel: (label, unit)}; log_energy
-# in counts per minute (``to_unit``)
-CHANNELS = {"heart_rate": ("heart rate", "bpm"), "step_count": ("steps", "steps/min"),
-            "log_energy": ("counts", "counts/min"), "skin_temperature": ("skin temperature", "degC")}

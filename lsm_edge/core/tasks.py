@@ -46,8 +46,6 @@ def subsample(y: np.ndarray, shots: int | None, cap: int, seed: int) -> np.ndarr
     return np.sort(rng.choice(len(y), cap, replace=False))
 
 
-
-
 def pool_tokens(tokens, pooled, pool: str):
     """The features a linear or full head reads.  tokens [B, L, D], pooled [B, D] (the encoder's own
     pooling: mean over tokens with data) -> "mean": pooled [B, D]; "stats": pooled, max over tokens

@@ -13,8 +13,9 @@ from collections import Counter
 
 import numpy as np
 
+from .. import runtime, schema
 from ..errors import LsmEdgeError
-from ..runtime import METADATA_NAME, SUPPORTED_METADATA_VERSION
+from ..runtime import METADATA_NAME, SUPPORTED_METADATA_VERSION, quantize, tensor_quantization
 
 MATMUL_OPS = ("FULLY_CONNECTED", "BATCH_MATMUL", "CONV_2D", "DEPTHWISE_CONV_2D")
 
@@ -161,9 +162,6 @@ def example_inputs(details: dict, rng) -> dict:
     """Valid inputs for a signature.  A self-contained signature (one input, ``values``: raw units): every
     feature inside its valid range, ~20 % NaN.  A core (``values`` in z-units and ``missing``): z ~ N(0, 1) and a
     mask with ~20% ones (quantized for an integer input)."""
-    from .. import schema
-    from ..runtime import quantize, tensor_quantization
-
     if list(details) == ["values"] and int(details["values"]["shape"][-1]) == schema.N_FEATURES:
         shape = tuple(int(s) for s in details["values"]["shape"])
         lo, hi = schema.valid_range()
@@ -182,10 +180,7 @@ def example_inputs(details: dict, rng) -> dict:
 def dequantize(a: np.ndarray, details: dict) -> np.ndarray:
     """A tensor LiteRT returned -> real values: an integer one through its scale and zero point, a float one
     unchanged."""
-    from ..runtime import dequantize as real
-    from ..runtime import tensor_quantization
-
-    return real(a, tensor_quantization(details)) if np.issubdtype(a.dtype, np.integer) else a
+    return runtime.dequantize(a, tensor_quantization(details)) if np.issubdtype(a.dtype, np.integer) else a
 
 
 def edge_nodes(meta: dict, signature: str = "impute") -> dict | None:
@@ -226,8 +221,6 @@ def io_quantization(flat: bytes) -> dict:
     """{signature: {"inputs"|"outputs": {name: {"dtype", "scale", "zero_point"}}}} of a file's integer tensors:
     real value = scale * (q - zero_point)."""
     from ai_edge_litert.interpreter import Interpreter
-
-    from ..runtime import tensor_quantization
 
     it = Interpreter(model_content=flat)
     out = {}

@@ -62,6 +62,7 @@ class FileLayout(Protocol):
 FOLDER_LAYOUTS = (fitabase, mmash)
 FILE_LAYOUTS: tuple[FileLayout, ...] = (agd, motionwatch, awd, actiware, acttrust, tempatilumi, daqtometer,
                                         biobank, awfb, cgmacros, garmin5min, covid19, minutecounts, longform)
+LAYOUTS = {lay.NAME: lay for lay in FOLDER_LAYOUTS + FILE_LAYOUTS}  # by the name the manifest gives them
 DOCS = {".md", ".txt", ".pdf", ".rst", ".html", ".json", ".png", ".jpg"}
 EXPECTED = ("a Fitabase export (" + ", ".join(fitabase.FILES) + "), an MMASH person folder (Actigraph.csv, RR.csv, "
             "Activity.csv), an actigraph export (Actiwatch .AWD, Actiware CSV, ActTrust .txt, ActiGraph .agd, "
@@ -140,8 +141,7 @@ def read_any(folder, skip_malformed: bool = False, strict: bool = False, report=
     """-> (timelines, {layout: [files]}) of every recognised file under ``folder`` (``find``: other files are
     reported, or with ``strict`` refused)."""
     found = find(folder, strict, report)
-    layouts = {lay.NAME: lay for lay in FOLDER_LAYOUTS + FILE_LAYOUTS}
-    timelines = [tl for name, files in found.items() for tl in layouts[name].read(files, skip_malformed)]
+    timelines = [tl for name, files in found.items() for tl in LAYOUTS[name].read(files, skip_malformed)]
     return _distinct(timelines), {k: [str(p) for p in v] for k, v in found.items()}
 
 
@@ -159,15 +159,14 @@ def read_each(folder, skip_malformed: bool = False, report=None, bad=None) -> tu
     each file that still fails goes to ``bad(file, error message)`` (default: printed on stderr) while the
     others are read.  -> (timelines, {layout: [files]})."""
     found = find(folder, False, report)
-    layouts = {lay.NAME: lay for lay in FOLDER_LAYOUTS + FILE_LAYOUTS}
     timelines = []
     for name, files in found.items():
         try:
-            timelines += layouts[name].read(files, skip_malformed)
+            timelines += LAYOUTS[name].read(files, skip_malformed)
         except DataFormatError:
             for f in files:
                 try:
-                    timelines += layouts[name].read([f], skip_malformed)
+                    timelines += LAYOUTS[name].read([f], skip_malformed)
                 except DataFormatError as e:
                     (bad or _print_bad)(f, str(e))
     return _distinct(timelines), {k: [str(p) for p in v] for k, v in found.items()}

@@ -62,7 +62,6 @@ def recognise(path) -> bool:
             and lines[3].isdigit() and (len(lines) < 8 or lines[7][:1].isdigit()))
 
 
-
 def read(files, skip_malformed: bool = False) -> list[Timeline]:
     return [read_awd(p, skip_malformed) for p in files]
 

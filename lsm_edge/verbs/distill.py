@@ -281,8 +281,6 @@ def continue_masked(data_dir, out, cfg: TrainConfig, init, resume: bool, progres
 
 
 def _batches(z, cfg: DistillConfig, seg: int, steps: int):
-    from ..recipe import TrainConfig
-
     aug = TrainConfig(feature_drop_p=cfg.feature_drop_p)  # the teacher's: flip, stretch, noise (+ dropped features)
     for i in range(steps):
         rng = np.random.default_rng([cfg.seed, seg, i])

@@ -63,8 +63,8 @@ def owners(minutes: int, starts: np.ndarray) -> np.ndarray:
     t = np.arange(minutes)
     hi = np.searchsorted(starts, t - (W - 1) / 2).clip(0, len(starts) - 1)
     cand = np.stack([(hi - 1).clip(0), hi], 1)  # [minutes, 2], the earlier first
-    s = starts[cand]
-    depth = np.where((t[:, None] >= s) & (t[:, None] < s + W), np.minimum(t[:, None] - s, s + W - 1 - t[:, None]), -1)
+    s, tt = starts[cand], t[:, None]
+    depth = np.where((tt >= s) & (tt < s + W), np.minimum(tt - s, s + W - 1 - tt), -1)
     return cand[t, depth.argmax(1)]
 
 
@@ -110,12 +110,12 @@ def fill_values(values: np.ndarray, impute, channels, stride: int = DEFAULT_STRI
         idx = needed[b:b + 64]
         filled = impute(np.stack([padded[starts[i]:starts[i] + W] for i in idx]))
         for i, f in zip(idx, filled):
-            mine = np.zeros(minutes, bool)
-            mine[starts[i]:starts[i] + W] = owner[starts[i]:starts[i] + W] == i
+            span = slice(starts[i], min(starts[i] + W, minutes))  # the window's minutes, within the recording
+            mine = owner[span] == i
             for k, c in enumerate(cols):
-                cells = mine & todo[:, k]
-                out[cells, c] = np.clip(f[np.flatnonzero(cells) - starts[i], c], *bounds[k])  # never -2 steps
-                flags[cells, k] = FILLED
+                cells = mine & todo[span, k]
+                out[span, c][cells] = np.clip(f[:len(mine), c][cells], *bounds[k])  # never -2 steps
+                flags[span, k][cells] = FILLED
     return out, flags
 
 
@@ -134,15 +134,9 @@ def read_source(source, bad, skip_malformed: bool = False) -> list:
 
 def fill(source, model, out, channels=None, stride: int = DEFAULT_STRIDE, max_gap: int = DEFAULT_MAX_GAP,
          skip_malformed: bool = False, progress: bool = True) -> dict:
-    """Fill every person's whole recording in ``source`` with ``model`` (see the module's docstring) and write the
-    files per person and the summary to ``out`` -> {"people": {person: {channel: counts}}, "not_read": [...]}."""
-    unknown = [c for c in (channels or ()) if c not in CHANNELS]
-    if unknown:
-        raise LsmEdgeError(f"channels {', '.join(unknown)}: expected some of {', '.join(CHANNELS)}")
-    if stride < 1 or stride > W:
-        raise LsmEdgeError(f"stride {stride}: expected 1 to {W} minutes (every minute must lie in a window)")
-    if max_gap < 1:
-        raise LsmEdgeError(f"max_gap {max_gap}: expected at least 1 minute")
+    """Fill every person's whole recording in ``source`` with ``model`` (see the module's docstring; the options
+    are checked by ``lsm_edge.api.fill``) and write the files per person and the summary to ``out``
+    -> {"people": {person: {channel: counts}}, "not_read": [...]}."""
     not_read = []
     timelines = read_source(source, lambda f, why: not_read.append([str(f), why]), skip_malformed)
     impute = model_function(model, "impute")

@@ -34,7 +34,6 @@ from ..models.heads import balanced_softmax_loss
 from ..recipe import FinetuneConfig  # noqa: F401  (also lsm_edge.verbs.finetune.FinetuneConfig)
 
 
-
 def fresh_copy(model):
     """The same architecture (teacher or student) with freshly initialised weights."""
     return type(model).from_config(model.get_config())

@@ -29,12 +29,14 @@ from __future__ import annotations
 import csv
 import json
 import warnings
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
 
 from .. import schema
+from ..core.bootstrap import BOOTSTRAP
 from ..core.probes import model_function
 from ..core.rhythm import rhythm
 from ..data.autoimport import person_labels, read_each
@@ -49,7 +51,6 @@ TASKS = {"depression": ("group", {0: "control", 1: "depression"}),
          "schizophrenia": ("group", {0: "control", 2: "schizophrenia"}),
          "glycaemic": ("glycaemic_status", dict(enumerate(STATUS)))}
 STATS = ("mean", "std", "q10", "q50", "q90", "max", "zero share", "IS", "IV", "RA", "L5", "M10")
-BOOTSTRAP = 1000
 
 
 def channel_of(tl) -> int:
@@ -58,10 +59,15 @@ def channel_of(tl) -> int:
     return counts if np.isfinite(tl.values[:, counts]).mean() > 0.1 else schema.INDEX["heart_rate"]
 
 
+def minute_of_day(tl) -> int:
+    """The minute of the day of the timeline's first minute, on the recording's clock."""
+    return int((tl.start - tl.start.astype("datetime64[D]")).astype("timedelta64[m]").astype(int))
+
+
 def days_of(tl, j: int, min_observed: float = 0.5) -> list[int]:
     """Minute offsets (into the timeline) of each whole calendar day whose channel ``j`` is observed in at least
     ``min_observed`` of its minutes."""
-    first = int((tl.start.astype("datetime64[D]") + 1 - tl.start).astype("timedelta64[m]").astype(int)) % DAY
+    first = -minute_of_day(tl) % DAY  # the first midnight
     return [a for a in range(first, tl.minutes - DAY + 1, DAY) if np.isfinite(tl.values[a:a + DAY, j]).mean()
             >= min_observed]
 
@@ -69,8 +75,7 @@ def days_of(tl, j: int, min_observed: float = 0.5) -> list[int]:
 def day_statistics(tl, j: int, days: list[int]) -> np.ndarray:
     """[days, len(STATS)] each day's statistics of channel ``j`` (counts, not their log) beside the person's rhythm."""
     x = np.expm1(tl.values[:, j]) if j == schema.INDEX["log_energy"] else tl.values[:, j].astype(float)
-    start_minute = int((tl.start - tl.start.astype("datetime64[D]")).astype("timedelta64[m]").astype(int))
-    r = rhythm(x, start_minute)
+    r = rhythm(x, minute_of_day(tl))
     out = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
@@ -114,8 +119,8 @@ def folds(y: np.ndarray, groups: np.ndarray, seed: int = 0) -> list:
     """Person-grouped, label-stratified folds over days: [(train index, test index)]."""
     from sklearn.model_selection import StratifiedGroupKFold
 
-    label_of = dict(zip(groups.tolist(), y.tolist()))  # one label per person
-    n = min(5, min(np.bincount(list(label_of.values()))[np.unique(list(label_of.values()))]))
+    people_per_class = Counter(dict(zip(groups.tolist(), y.tolist())).values())  # one label per person
+    n = min(5, min(people_per_class.values()))
     return list(StratifiedGroupKFold(n_splits=max(2, int(n)), shuffle=True, random_state=seed).split(y, y, groups))
 
 
@@ -163,6 +168,25 @@ def scores(pred: dict, n_classes: int, seed: int = 0) -> dict:
     return out
 
 
+def person_days(tl, embedders: dict):
+    """One person's days -> ({days, channel}, day statistics [days, len(STATS)], {model: day embeddings
+    [days, D]}), or None without a day to read.  A day's embedding is the mean over its windows that hold any
+    value (an empty window says nothing)."""
+    j = channel_of(tl)
+    days = days_of(tl, j)
+    if not days:
+        return None
+    win = day_windows(tl, days)
+    seen = np.isfinite(win).any((1, 2)).reshape(len(days), len(DAY_WINDOWS))
+    embedded = {}
+    for m, embed in embedders.items():
+        e = embed(win[seen.ravel()])
+        full = np.zeros((len(win), e.shape[1]))
+        full[seen.ravel()] = e
+        embedded[m] = full.reshape(len(days), len(DAY_WINDOWS), -1).sum(1) / seen.sum(1, keepdims=True)
+    return {"days": len(days), "channel": schema.FEATURES[j].name}, day_statistics(tl, j, days), embedded
+
+
 def evaluate_people(source, out, labels=tuple(TASKS), models=(), seed: int = 0, progress: bool = True) -> dict:
     """Score each task's people from their days (see the module's docstring) -> people.json's content; writes
     people.json, people.md and a confusion matrix per task."""
@@ -175,32 +199,25 @@ def evaluate_people(source, out, labels=tuple(TASKS), models=(), seed: int = 0, 
     out.mkdir(parents=True, exist_ok=True)
     report = {"source": str(source), "models": [str(m) for m in models], "seed": seed, "not_read": not_read,
               "tasks": {}}
+    cache = {}  # subject -> its days' features: a person in two tasks (Depresjon's controls) is read once
     for task, who in tasks.items():
-        classes = sorted(set(who.values()), key=lambda c: list(who.values()).index(c))
+        classes = list(dict.fromkeys(who.values()))  # in the order the labels first appear
         if task in TASKS:
             classes = [c for c in TASKS[task][1].values() if c in classes]
         rows = {"stats": [], "y": [], "g": []}
         embeds = {m: [] for m in embedders}
         used = {}
         for s in tqdm(sorted(who), desc=f"days: {task}", unit="person", disable=not progress):
-            tl = by_subject.get(s)
-            if tl is None:
+            if s not in cache:
+                cache[s] = person_days(by_subject[s], embedders) if s in by_subject else None
+            if cache[s] is None:
                 continue
-            j = channel_of(tl)
-            days = days_of(tl, j)
-            if not days:
-                continue
-            used[s] = {"days": len(days), "channel": schema.FEATURES[j].name}
-            rows["stats"].append(day_statistics(tl, j, days))
-            rows["y"] += [classes.index(who[s])] * len(days)
-            rows["g"] += [s] * len(days)
-            win = day_windows(tl, days)
-            seen = np.isfinite(win).any((1, 2)).reshape(len(days), len(DAY_WINDOWS))  # an empty window says nothing
-            for m, embed in embedders.items():
-                e = embed(win[seen.ravel()])
-                full = np.zeros((len(win), e.shape[1]))
-                full[seen.ravel()] = e
-                embeds[m].append(full.reshape(len(days), len(DAY_WINDOWS), -1).sum(1) / seen.sum(1, keepdims=True))
+            used[s], stats, days_embedded = cache[s]
+            rows["stats"].append(stats)
+            rows["y"] += [classes.index(who[s])] * len(stats)
+            rows["g"] += [s] * len(stats)
+            for m in embedders:
+                embeds[m].append(days_embedded[m])
         y, g = np.asarray(rows["y"]), np.asarray(rows["g"])
         if len(set(y.tolist())) < 2:
             continue
